@@ -1,0 +1,39 @@
+# DocPortal. `make run` and `make test` install what they need on first use.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: install install-dev run test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: $(BIN)/python requirements.txt requirements-lambda.txt constraints.txt pyproject.toml
+	$(PIP) -r requirements.txt -c constraints.txt
+	$(PIP) --no-deps --no-build-isolation -e . || $(PIP) --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+## install: create .venv with the pinned runtime requirements
+install: $(VENV)/.runtime
+
+install-dev: $(VENV)/.dev
+
+## run: the whole system locally on moto server; Ctrl-C stops it
+run: install
+	$(BIN)/python -m devstack run
+
+## test: lint, then every test (unit, moto, end-to-end, browser)
+test: install-dev lint
+	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -1,0 +1,1 @@
+"""Code shared by the portal, the extractor and the local stand-in."""

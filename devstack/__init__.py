@@ -1,0 +1,1 @@
+"""The local stand-in for AWS: moto server, provisioning, worker, supervisor."""

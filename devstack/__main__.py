@@ -1,0 +1,44 @@
+"""``python -m devstack run`` (the whole local system) or ``worker`` (just the worker)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from common import aws
+from common.settings import Settings
+
+
+def _worker() -> int:
+    from devstack.worker import Worker
+    from extractor.handler import lambda_handler
+
+    settings = Settings.from_env()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    worker = Worker(aws.client("sqs"), settings.queue_url, lambda_handler, region=settings.region)
+    logging.getLogger(__name__).info("worker polling %s", settings.queue_url)
+    worker.run(stop)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a sub-command."""
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("command", choices=["run", "worker"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    if args.command == "run":
+        from devstack.run import main as run
+
+        return run()
+    return _worker()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Provision the local stack on a moto server from ``infra/cloudformation.yaml``.
+
+The template is deployed through moto's CloudFormation. What moto's
+CloudFormation skips is applied through the API from the template's own
+properties: the Cognito pool, app client and groups, and the bucket settings
+(EventBridge notifications, versioning, encryption, public-access block).
+Provisioning is idempotent: on a server that already has the stack it reads
+the stack back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common import aws
+from common.settings import Settings
+from devstack import template as tpl
+
+logger = logging.getLogger(__name__)
+
+STACK_NAME = "docportal-local"
+PARAMETERS: Mapping[str, str] = {"Environment": "local"}
+ACCOUNT_ID = "123456789012"  # moto's default account
+
+ClientFactory = Callable[[str], Any]
+
+# CloudFormation property name -> API parameter name, for what we apply by API.
+# A property not listed here stops provisioning, so template and local stack
+# cannot drift apart silently.
+_POOL_PROPS = {
+    "UserPoolName": "PoolName", "UsernameAttributes": "UsernameAttributes",
+    "AutoVerifiedAttributes": "AutoVerifiedAttributes", "AdminCreateUserConfig": "AdminCreateUserConfig",
+    "Policies": "Policies", "AccountRecoverySetting": "AccountRecoverySetting",
+    "UserPoolTags": "UserPoolTags", "MfaConfiguration": "MfaConfiguration",
+    "DeletionProtection": "DeletionProtection",
+}
+_CLIENT_PROPS = {
+    "ClientName": "ClientName", "UserPoolId": "UserPoolId", "GenerateSecret": "GenerateSecret",
+    "ExplicitAuthFlows": "ExplicitAuthFlows", "PreventUserExistenceErrors": "PreventUserExistenceErrors",
+    "AccessTokenValidity": "AccessTokenValidity", "IdTokenValidity": "IdTokenValidity",
+    "RefreshTokenValidity": "RefreshTokenValidity", "TokenValidityUnits": "TokenValidityUnits",
+}
+_GROUP_PROPS = {"GroupName": "GroupName", "Description": "Description",
+                "UserPoolId": "UserPoolId", "Precedence": "Precedence"}
+
+
+class ProvisioningError(RuntimeError):
+    """The local stack could not be built; the message says why."""
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """A ready-to-use account for trying the portal."""
+
+    email: str
+    group: str
+
+
+DEMO_USERS = (
+    DemoUser("uploader@example.com", "uploaders"),
+    DemoUser("analyst@example.com", "analysts"),
+    DemoUser("admin@example.com", "admins"),
+)
+#: Used when DEMO_PASSWORD is unset; meets the template's password policy.
+DEFAULT_DEMO_PASSWORD = "DocPortal-demo-2026"  # noqa: S105 - documented demo default
+
+
+def _api_args(props: Mapping[str, Any], names: Mapping[str, str], what: str) -> dict[str, Any]:
+    unknown = sorted(set(props) - set(names))
+    if unknown:
+        raise ProvisioningError(f"{what}: template properties {unknown} are not applied locally; "
+                                "teach devstack/provision.py to apply them")
+    return {names[k]: v for k, v in props.items()}
+
+
+def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.client,
+              stack_name: str = STACK_NAME, template_path: Path = tpl.TEMPLATE_PATH) -> Settings:
+    """Create (or read back) the local stack and return its settings."""
+    template = tpl.load(template_path)
+    cfn = client("cloudformation")
+    try:
+        cfn.describe_stacks(StackName=stack_name)
+    except ClientError:
+        cfn.create_stack(
+            StackName=stack_name, TemplateBody=template_path.read_text(),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()])
+        cfn.get_waiter("stack_create_complete").wait(
+            StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise ProvisioningError(
+            f"stack {stack_name} is {stack['StackStatus']}: {stack.get('StackStatusReason')}")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    resources = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+                 for r in cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]}
+    params = tpl.parameter_values(template, PARAMETERS, {
+        "AWS::Region": region, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": stack_name,
+        "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"})
+
+    def get_att(logical: str, attr: str) -> str:
+        raise tpl.UnsupportedIntrinsic(f"Fn::GetAtt {logical}.{attr} is not resolved locally")
+
+    ctx = tpl.Context(params, resources, get_att, template.get("Mappings", {}))
+    _apply_bucket_settings(client("s3"), template, ctx, outputs["BucketName"])
+    pool_id, client_id = _apply_cognito(client("cognito-idp"), template, ctx, resources)
+    sqs = client("sqs")
+    return Settings(
+        region=region, endpoint_url=endpoint_url, bucket=outputs["BucketName"], table=outputs["TableName"],
+        queue_url=sqs.get_queue_url(QueueName=outputs["QueueUrl"].rsplit("/", 1)[-1])["QueueUrl"],
+        dlq_url=sqs.get_queue_url(QueueName=outputs["DeadLetterQueueUrl"].rsplit("/", 1)[-1])["QueueUrl"],
+        user_pool_id=pool_id, client_id=client_id,
+    )
+
+
+def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Context, bucket: str) -> None:
+    """Bucket properties moto's CloudFormation ignores, applied as the template says."""
+    (props,) = [tpl.resolve(r["Properties"], ctx)
+                for r in tpl.resources_of_type(template, "AWS::S3::Bucket").values()]
+    eventbridge = props.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {})
+    if eventbridge.get("EventBridgeEnabled"):
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={
+            "Status": props["VersioningConfiguration"]["Status"]})
+    if "BucketEncryption" in props:
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                      for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]})
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=bucket, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+
+
+def _apply_cognito(cognito: Any, template: Mapping[str, Any], ctx: tpl.Context,
+                   resources: dict[str, str]) -> tuple[str, str]:
+    """Create the user pool, its app client and groups from the template."""
+    pools = tpl.resources_of_type(template, "AWS::Cognito::UserPool")
+    clients = tpl.resources_of_type(template, "AWS::Cognito::UserPoolClient")
+    if len(pools) != 1 or len(clients) != 1:
+        raise ProvisioningError("the template must have exactly one user pool and one app client")
+    (pool_name, pool), = pools.items()
+    pool_args = _api_args(tpl.resolve(pool.get("Properties", {}), ctx), _POOL_PROPS, pool_name)
+    existing = [p for p in cognito.list_user_pools(MaxResults=60)["UserPools"]
+                if p["Name"] == pool_args["PoolName"]]
+    pool_id = existing[0]["Id"] if existing else cognito.create_user_pool(**pool_args)["UserPool"]["Id"]
+    resources[pool_name] = pool_id
+    (client_name, app_client), = clients.items()
+    client_args = _api_args(tpl.resolve(app_client["Properties"], ctx), _CLIENT_PROPS, client_name)
+    found = [c for c in cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+             if c["ClientName"] == client_args["ClientName"]]
+    client_id = (found[0]["ClientId"] if found
+                 else cognito.create_user_pool_client(**client_args)["UserPoolClient"]["ClientId"])
+    for group_name, group in tpl.resources_of_type(template, "AWS::Cognito::UserPoolGroup").items():
+        args = _api_args(tpl.resolve(group["Properties"], ctx), _GROUP_PROPS, group_name)
+        with contextlib.suppress(cognito.exceptions.GroupExistsException):
+            cognito.create_group(**args)
+    return pool_id, client_id
+
+
+def create_demo_users(cognito: Any, pool_id: str, password: str,
+                      users: tuple[DemoUser, ...] = DEMO_USERS) -> None:
+    """Create the demo accounts, confirmed, with a permanent password and their group."""
+    for user in users:
+        with contextlib.suppress(cognito.exceptions.UsernameExistsException):
+            cognito.admin_create_user(
+                UserPoolId=pool_id, Username=user.email, MessageAction="SUPPRESS",
+                UserAttributes=[{"Name": "email", "Value": user.email},
+                                {"Name": "email_verified", "Value": "true"}])
+        try:
+            cognito.admin_set_user_password(
+                UserPoolId=pool_id, Username=user.email, Password=password, Permanent=True)
+        except cognito.exceptions.InvalidPasswordException as e:
+            raise ProvisioningError(
+                "DEMO_PASSWORD does not meet the user pool's password policy "
+                "(at least 12 characters with upper- and lower-case letters and digits)") from e
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=user.email, GroupName=user.group)

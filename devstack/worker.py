@@ -1,0 +1,121 @@
+"""The local stand-in for Lambda's SQS event source mapping.
+
+It long-polls the extraction queue, hands each batch to the very handler
+Lambda runs (``extractor.handler.lambda_handler``) in the exact SQS event
+shape Lambda uses, and deletes only the messages the handler did not report
+in ``batchItemFailures``; the rest become visible again after the queue's
+visibility timeout and are retried, then moved to the dead-letter queue by
+the queue's redrive policy, just as on AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], Any], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers read."""
+
+    function_name: str = "docportal-local-extractor"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:docportal-local-extractor"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_seconds: int = 60
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the (simulated) timeout."""
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+def _message_attributes(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """SQS API message attributes in the camel-case shape Lambda delivers."""
+    return {
+        name: {
+            "stringValue": a.get("StringValue"), "binaryValue": a.get("BinaryValue"),
+            "stringListValues": a.get("StringListValues", []),
+            "binaryListValues": a.get("BinaryListValues", []), "dataType": a.get("DataType"),
+        }
+        for name, a in attrs.items()
+    }
+
+
+def lambda_event(messages: Iterable[Mapping[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda builds from received SQS messages."""
+    return {"Records": [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": dict(m.get("Attributes", {})),
+            "messageAttributes": _message_attributes(m.get("MessageAttributes", {})),
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": region,
+        }
+        for m in messages
+    ]}
+
+
+class Worker:
+    """Feeds SQS batches to a Lambda handler, as the event source mapping does."""
+
+    def __init__(self, sqs: Any, queue_url: str, handler: Handler, *, region: str,
+                 batch_size: int = 10, wait_seconds: int = 2) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.handler = handler
+        self.region = region
+        self.batch_size = batch_size
+        self.wait_seconds = wait_seconds
+        attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn", "VisibilityTimeout"])
+        self.queue_arn = attrs["Attributes"]["QueueArn"]
+        self.timeout_seconds = int(attrs["Attributes"]["VisibilityTimeout"]) // 6 or 1
+
+    def poll_once(self) -> int:
+        """Receive one batch, run the handler, delete what succeeded; returns the batch size."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=self.wait_seconds, AttributeNames=["All"],
+            MessageAttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return 0
+        event = lambda_event(messages, self.queue_arn, self.region)
+        try:
+            response = self.handler(event, LambdaContext(timeout_seconds=self.timeout_seconds)) or {}
+        except Exception:
+            # As with Lambda: a handler that raises fails the whole batch.
+            logger.exception("handler raised; all %d messages will be retried", len(messages))
+            return len(messages)
+        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            result = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+            for failure in result.get("Failed", []):
+                logger.error("could not delete a processed message: %s", failure)
+        if failed:
+            logger.warning("%d of %d messages failed and will be retried", len(failed), len(messages))
+        return len(messages)
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set; errors talking to SQS are logged and retried."""
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                logger.exception("polling the queue failed; retrying shortly")
+                stop.wait(1.0)

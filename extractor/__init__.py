@@ -1,0 +1,1 @@
+"""The extractor: the Lambda function that turns uploads into metadata."""

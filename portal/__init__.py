@@ -1,0 +1,1 @@
+"""The DocPortal web app (Streamlit)."""

@@ -1,0 +1,12 @@
+"""Shown to a signed-in user who belongs to no DocPortal group."""
+
+import streamlit as st
+
+from portal import auth
+
+user = auth.current_user()
+st.title("Almost there")
+st.info(
+    f"You are signed in as {user.email}, but your account has no DocPortal role yet. "
+    "Please ask an admin to add you to the uploaders, analysts or admins group."
+)

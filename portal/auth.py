@@ -1,0 +1,196 @@
+"""Sign-in for the portal: streamlit-cognito-auth, wrapped so it can be trusted.
+
+The package supplies the sign-in and new-password forms and keeps the tokens
+in the Streamlit session. Its own weak spots are replaced here:
+
+* passwords are checked with USER_PASSWORD_AUTH (the portal renders on the
+  server, so the password reaches it anyway), with clear messages for a wrong
+  password or unknown user and for an unreachable Cognito, never a traceback;
+* tokens are verified by :mod:`portal.tokens` (signature against the pool's
+  JWKS, issuer, audience, ``token_use``, expiry) on every run of the page;
+* no cookies: they cannot be cleared reliably, so signing out clears the
+  session and revokes the tokens in Cognito (global sign-out).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import streamlit as st
+from botocore.exceptions import BotoCoreError, ClientError
+from streamlit_cognito_auth import CognitoAuthenticator
+from streamlit_cognito_auth.auth import Credentials
+
+from common import aws
+from common.settings import Settings
+from portal.tokens import KeysUnavailable, TokenError, TokenExpired, TokenVerifier, User, jwks_resolver
+
+logger = logging.getLogger(__name__)
+
+_USER = "docportal_user"
+_NOTICE = "docportal_notice"
+_CHALLENGE = "docportal_challenge_session"
+
+BAD_CREDENTIALS = "Incorrect e-mail or password."
+UNAVAILABLE = "The sign-in service cannot be reached right now. Please try again in a minute."
+
+
+class SignInUnavailable(RuntimeError):
+    """Cognito (or its keys) cannot be reached; the message is for the user."""
+
+
+@functools.cache
+def _verifier(settings: Settings) -> TokenVerifier:
+    """One verifier (and JWKS cache) per process and stack."""
+    return TokenVerifier(issuer=settings.issuer, client_id=settings.client_id,
+                         resolve_key=jwks_resolver(settings.jwks_url))
+
+
+class _Authenticator(CognitoAuthenticator):
+    """The package's authenticator with our password check and token verification."""
+
+    def __init__(self, settings: Settings, verifier: TokenVerifier, client: Any) -> None:
+        super().__init__(pool_id=settings.user_pool_id, app_client_id=settings.client_id,
+                         boto_client=client, use_cookies=False)
+        self.verifier = verifier
+
+    def _show_login_form(self, placeholder: Any) -> tuple[bool, str, str, Any]:
+        with placeholder, st.columns([1, 2, 1])[1], st.form("login_form"):
+            st.subheader("Sign in to DocPortal")
+            username = st.text_input("E-mail", autocomplete="username")
+            password = st.text_input("Password", type="password", autocomplete="current-password")
+            submitted = st.form_submit_button("Sign in", type="primary")
+            status = st.container()
+        return submitted, username.strip(), password, status
+
+    def _initiate(self, username: str, password: str) -> dict[str, Any]:
+        try:
+            return self.client.initiate_auth(
+                ClientId=self.app_client_id, AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": username, "PASSWORD": password})
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            if code in ("NotAuthorizedException", "UserNotFoundException"):
+                raise _Rejected(BAD_CREDENTIALS) from e
+            if code == "PasswordResetRequiredException":
+                raise _Rejected("Your password must be reset. Please ask an admin.") from e
+            if code == "UserNotConfirmedException":
+                raise _Rejected("Your account is not confirmed yet. Please ask an admin.") from e
+            if code in ("TooManyRequestsException", "LimitExceededException"):
+                raise _Rejected("Too many sign-in attempts. Please wait a minute.") from e
+            logger.exception("sign-in failed")
+            raise SignInUnavailable(UNAVAILABLE) from e
+        except BotoCoreError as e:
+            logger.exception("sign-in service unreachable")
+            raise SignInUnavailable(UNAVAILABLE) from e
+
+    def _login(self, username: str, password: str) -> bool:
+        if not username or not password:
+            self._set_state_logout()
+            return False
+        try:
+            response = self._initiate(username, password)
+        except _Rejected as e:
+            if str(e) != BAD_CREDENTIALS:  # the package itself says that one
+                st.session_state[_NOTICE] = str(e)
+            self._set_state_logout()
+            return False
+        if response.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
+            st.session_state[_CHALLENGE] = response["Session"]
+            self._set_reset_password_session(username, password)
+            return False
+        return self._set_state_login(Credentials.from_tokens(response))
+
+    def _reset_password(self, username: str, password: str, new_password: str) -> bool:
+        try:
+            response = self._initiate(username, password)
+            response = self.client.respond_to_auth_challenge(
+                ClientId=self.app_client_id, ChallengeName="NEW_PASSWORD_REQUIRED",
+                Session=response["Session"],
+                ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": new_password})
+        except _Rejected as e:
+            st.session_state[_NOTICE] = str(e)
+            return False
+        except ClientError as e:
+            st.session_state[_NOTICE] = e.response.get("Error", {}).get(
+                "Message", "The new password was not accepted.")
+            return False
+        except BotoCoreError as e:
+            raise SignInUnavailable(UNAVAILABLE) from e
+        logged_in = self._set_state_login(Credentials.from_tokens(response))
+        if logged_in:
+            self.session_manager.clear_reset_password_session()
+        return logged_in
+
+    def _set_state_login(self, credentials: Credentials) -> bool:
+        try:
+            user = self.verifier.verify_id_token(credentials.id_token)
+            self.verifier.verify_access_token(credentials.access_token)
+        except TokenExpired:
+            st.session_state[_NOTICE] = "Your session has expired. Please sign in again."
+            self._set_state_logout()
+            return False
+        except TokenError:
+            logger.warning("rejected an invalid token", exc_info=True)
+            self._set_state_logout()
+            return False
+        except KeysUnavailable as e:
+            raise SignInUnavailable(UNAVAILABLE) from e
+        self.session_manager.set_credentials(credentials)
+        self.session_manager.set_logged_in(username=user.sub, email=user.email)
+        st.session_state[_USER] = user
+        return True
+
+    def _set_state_logout(self) -> None:
+        super()._set_state_logout()
+        st.session_state.pop(_USER, None)
+
+
+class _Rejected(Exception):
+    """Cognito refused the credentials; the message is for the user."""
+
+
+def _authenticator() -> _Authenticator:
+    settings = Settings.from_env()
+    return _Authenticator(settings, _verifier(settings), aws.client("cognito-idp"))
+
+
+def require_user() -> User:
+    """The verified user of this session; otherwise show sign-in and stop the run."""
+    try:
+        signed_in = _authenticator().login()
+    except SignInUnavailable as e:
+        st.error(str(e))
+        st.stop()
+    if not signed_in:
+        notice = st.session_state.pop(_NOTICE, None)
+        if notice:
+            st.warning(notice)
+        st.stop()
+    return st.session_state[_USER]
+
+
+def current_user() -> User:
+    """The user :func:`require_user` verified earlier in this run (for pages)."""
+    user = st.session_state.get(_USER)
+    if user is None:
+        st.stop()
+    return user
+
+
+def sign_out() -> None:
+    """Revoke the session's tokens in Cognito, forget everything, start over."""
+    authenticator = _authenticator()
+    credentials = authenticator.get_credentials()
+    if credentials is not None:
+        try:
+            authenticator.client.global_sign_out(AccessToken=credentials.access_token)
+        except (ClientError, BotoCoreError):
+            logger.warning("global sign-out failed; the session is cleared anyway", exc_info=True)
+    authenticator.logout()
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state[_NOTICE] = "You have signed out."
+    st.rerun()

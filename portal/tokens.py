@@ -1,0 +1,117 @@
+"""Verify Cognito tokens ourselves, with PyJWT. No Streamlit here.
+
+streamlit-cognito-auth's own check fetches keys from the real AWS host and
+skips ``iss`` and ``token_use``; this module checks signature (RS256 against
+the pool's JWKS, cached), issuer, audience / client id, ``token_use`` and
+expiry, and turns the ID token into the :class:`User` the portal trusts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import jwt
+
+
+class Role(StrEnum):
+    """Cognito groups, which decide what a user may do."""
+
+    UPLOADERS = "uploaders"
+    ANALYSTS = "analysts"
+    ADMINS = "admins"
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in user, as proven by a verified ID token."""
+
+    sub: str
+    email: str
+    groups: frozenset[str]
+    expires_at: int
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """The groups that are DocPortal roles."""
+        return frozenset(Role(g) for g in self.groups if g in Role._value2member_map_)
+
+    def has(self, role: Role) -> bool:
+        """True when the user belongs to ``role``'s group."""
+        return role in self.roles
+
+
+class TokenError(Exception):
+    """A token that must not be trusted."""
+
+
+class TokenExpired(TokenError):
+    """A token that was valid but has run out; the user signs in again."""
+
+
+class KeysUnavailable(Exception):
+    """The pool's signing keys could not be fetched."""
+
+
+KeyResolver = Callable[[str], Any]
+"""Given a JWT, return the public key that should have signed it."""
+
+
+def jwks_resolver(jwks_url: str) -> KeyResolver:
+    """A resolver that reads (and caches for an hour) the keys at ``jwks_url``."""
+    client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=5)
+
+    def resolve(token: str) -> Any:
+        try:
+            return client.get_signing_key_from_jwt(token).key
+        except jwt.PyJWKClientConnectionError as e:
+            raise KeysUnavailable(f"cannot fetch signing keys from {jwks_url}") from e
+        except jwt.PyJWKClientError as e:
+            raise TokenError(f"no key for this token: {e}") from e
+        except jwt.PyJWTError as e:
+            raise TokenError(f"malformed token: {e}") from e
+
+    return resolve
+
+
+@dataclass(frozen=True)
+class TokenVerifier:
+    """Checks tokens issued by one user pool to one app client."""
+
+    issuer: str
+    client_id: str
+    resolve_key: KeyResolver
+    leeway_seconds: int = 0
+
+    def _decode(self, token: str, token_use: str, audience: str | None) -> dict[str, Any]:
+        key = self.resolve_key(token)
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=["RS256"], audience=audience, issuer=self.issuer,
+                leeway=self.leeway_seconds,
+                options={"require": ["exp", "iat", "iss", "sub", "token_use"],
+                         "verify_aud": audience is not None},
+            )
+        except jwt.ExpiredSignatureError as e:
+            raise TokenExpired("the session has expired") from e
+        except jwt.PyJWTError as e:
+            raise TokenError(f"invalid {token_use} token: {e}") from e
+        if claims.get("token_use") != token_use:
+            raise TokenError(f"expected a {token_use} token, got {claims.get('token_use')!r}")
+        return claims
+
+    def verify_id_token(self, token: str) -> User:
+        """The user an ID token proves, or :class:`TokenError`."""
+        claims = self._decode(token, "id", audience=self.client_id)
+        groups = claims.get("cognito:groups") or []
+        return User(sub=str(claims["sub"]), email=str(claims.get("email", "")),
+                    groups=frozenset(map(str, groups)), expires_at=int(claims["exp"]))
+
+    def verify_access_token(self, token: str) -> dict[str, Any]:
+        """The claims of an access token issued to our client, or :class:`TokenError`."""
+        claims = self._decode(token, "access", audience=None)
+        if claims.get("client_id") != self.client_id:
+            raise TokenError("access token was issued to another app client")
+        return claims

@@ -1,0 +1,28 @@
+"""The Lambda handler: one bad record never fails its batch-mates."""
+
+from common import aws, schema
+from devstack.worker import LambdaContext
+from extractor.handler import lambda_handler
+from tests.aws.test_processor import OWNER
+from tests.fixtures import eventbridge_body, sqs_record
+
+
+def test_only_the_bad_record_is_reported(stack):
+    s3 = aws.client("s3")
+    good = []
+    for i in range(2):
+        key = f"uploads/{OWNER}/{str(i) * 32}.txt"
+        r = s3.put_object(Bucket=stack.bucket, Key=key, Body=b"hello")
+        good.append(eventbridge_body(stack.bucket, key, sequencer=f"{i + 1}", version_id=r["VersionId"]))
+    event = {"Records": [sqs_record(good[0], "m1"), sqs_record("{broken", "m2"), sqs_record(good[1], "m3")]}
+    response = lambda_handler(event, LambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    for i in range(2):
+        item = aws.client("dynamodb").get_item(TableName=stack.table, Key=schema.file_key(str(i) * 32))["Item"]
+        assert item["status"] == {"S": "processed"}
+
+
+def test_a_batch_where_everything_fails_is_reported_not_raised(stack):
+    event = {"Records": [sqs_record("{broken", "m1"), sqs_record("[]", "m2")]}
+    response = lambda_handler(event, LambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}

@@ -1,0 +1,136 @@
+"""The extractor's I/O against the template provisioned in moto (in-process)."""
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from common import aws, schema
+from common.schema import FileStatus
+from extractor.events import parse_message
+from extractor.processor import Deps, Outcome, process_message, process_object
+from tests.fixtures import eventbridge_body, tiny_pdf
+
+OWNER = "3f1c2b9e-1111-4222-8333-444455556666"
+
+
+def deps(settings, **kw) -> Deps:
+    return Deps(s3=aws.client("s3"), ddb=aws.client("dynamodb"), table=settings.table, **kw)
+
+
+def put(settings, key: str, data: bytes, name: str = "") -> dict[str, Any]:
+    meta = {schema.ORIGINAL_NAME_META: name} if name else {}
+    return aws.client("s3").put_object(Bucket=settings.bucket, Key=key, Body=data, Metadata=meta)
+
+
+def item(settings, file_id: str) -> dict[str, Any]:
+    return aws.client("dynamodb").get_item(TableName=settings.table, Key=schema.file_key(file_id))["Item"]
+
+
+def body_for(settings, key, response, sequencer, data) -> str:
+    return eventbridge_body(settings.bucket, key, sequencer=sequencer, size=len(data),
+                            etag=response["ETag"].strip('"'), version_id=response.get("VersionId", "null"))
+
+
+def test_a_direct_upload_is_processed_with_size_hash_and_type(stack):
+    data = tiny_pdf()
+    key = f"uploads/{OWNER}/{'a' * 32}.pdf"
+    response = put(stack, key, data, name="Q3%20report.pdf")
+    outcomes = process_message(body_for(stack, key, response, "0A1", data), 1, deps(stack))
+    assert outcomes == [Outcome.PROCESSED]
+    record = schema.from_item(item(stack, "a" * 32))
+    assert record.status is FileStatus.PROCESSED
+    assert record.name == "Q3 report.pdf"
+    assert record.owner == OWNER
+    assert record.size == len(data)
+    assert record.sha256 == __import__("hashlib").sha256(data).hexdigest()
+    assert (record.mime_type, record.format, record.extension) == ("application/pdf", "pdf", "pdf")
+    assert record.version_id == response["VersionId"]
+
+
+def test_duplicates_leave_the_item_byte_identical(stack):
+    data = tiny_pdf()
+    key = f"uploads/{OWNER}/{'b' * 32}.pdf"
+    body = body_for(stack, key, put(stack, key, data), "0A1", data)
+    assert process_message(body, 1, deps(stack)) == [Outcome.PROCESSED]
+    before = item(stack, "b" * 32)
+    assert process_message(body, 2, deps(stack)) == [Outcome.SKIPPED]
+    assert item(stack, "b" * 32) == before
+
+
+def test_an_older_event_never_overwrites_a_newer_result(stack):
+    key = f"uploads/{OWNER}/{'c' * 32}.txt"
+    old = put(stack, key, b"old text")
+    new = put(stack, key, b"new text, longer")
+    newer_body = body_for(stack, key, new, "00000000000000FF", b"new text, longer")
+    older_body = body_for(stack, key, old, "FE", b"old text")  # shorter but smaller: compare padded
+    assert process_message(newer_body, 1, deps(stack)) == [Outcome.PROCESSED]
+    assert process_message(older_body, 1, deps(stack)) == [Outcome.SKIPPED]
+    record = schema.from_item(item(stack, "c" * 32))
+    assert record.size == len(b"new text, longer")
+    assert record.version_id == new["VersionId"]
+
+
+def test_a_file_deleted_before_processing_fails_with_a_reason(stack):
+    key = f"uploads/{OWNER}/{'d' * 32}.pdf"
+    response = put(stack, key, b"%PDF-1.4")
+    aws.client("s3").delete_object(Bucket=stack.bucket, Key=key, VersionId=response["VersionId"])
+    assert process_message(body_for(stack, key, response, "1", b"%PDF-1.4"), 1, deps(stack)) == [Outcome.FAILED]
+    record = schema.from_item(item(stack, "d" * 32))
+    assert record.status is FileStatus.FAILED
+    assert record.reason == "the file was deleted before it could be processed"
+
+
+def test_a_raw_key_with_plus_is_found_when_the_decoded_one_does_not_exist(stack):
+    key = f"uploads/{OWNER}/a+b.txt"
+    response = put(stack, key, b"hello")
+    (outcome,) = process_message(body_for(stack, key, response, "1", b"hello"), 1, deps(stack))
+    assert outcome is Outcome.PROCESSED
+    file_id = schema.parse_upload_key(stack.bucket, key).file_id
+    assert schema.from_item(item(stack, file_id)).key == key
+
+
+def test_objects_outside_the_uploads_layout_are_skipped(stack):
+    response = put(stack, "elsewhere/x.txt", b"x")
+    body = body_for(stack, "elsewhere/x.txt", response, "1", b"x")
+    assert process_message(body, 1, deps(stack)) == [Outcome.SKIPPED]
+
+
+class _FlakyS3:
+    """S3 whose GetObject is throttled; everything else is the real (moto) client."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def get_object(self, **kwargs):
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "slow down"}}, "GetObject")
+
+
+def test_transient_errors_are_retried_then_end_as_failed_on_the_last_delivery(stack):
+    key = f"uploads/{OWNER}/{'e' * 32}.pdf"
+    body = body_for(stack, key, put(stack, key, b"%PDF-1.4"), "1", b"%PDF-1.4")
+    flaky = Deps(s3=_FlakyS3(aws.client("s3")), ddb=aws.client("dynamodb"), table=stack.table,
+                 max_receive_count=3)
+    (event,) = parse_message(body)
+    with pytest.raises(ClientError):
+        process_object(event, 1, flaky)
+    assert schema.from_item(item(stack, "e" * 32)).status is FileStatus.PROCESSING
+    with pytest.raises(ClientError):
+        process_object(event, 3, flaky)
+    record = schema.from_item(item(stack, "e" * 32))
+    assert record.status is FileStatus.FAILED
+    assert record.reason == "processing failed 3 times; last error: SlowDown from AWS"
+
+
+def test_a_parser_crash_fails_the_file_with_a_readable_reason(stack, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RecursionError("deep")
+
+    monkeypatch.setattr("extractor.processor.describe", boom)
+    key = f"uploads/{OWNER}/{'f' * 32}.json"
+    body = body_for(stack, key, put(stack, key, b"[[[[]]]]"), "1", b"[[[[]]]]")
+    assert process_message(body, 1, deps(stack)) == [Outcome.FAILED]
+    assert schema.from_item(item(stack, "f" * 32)).reason == "the file's metadata could not be read (RecursionError)"

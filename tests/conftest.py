@@ -1,0 +1,109 @@
+"""Shared fixtures: in-process moto, a moto server, and the provisioned stack.
+
+Two rules keep the AWS stand-ins apart (see the README): a set
+``AWS_ENDPOINT_URL`` disables moto's in-process mock, and a client created
+before the mock starts escapes it. So every fixture sets the environment it
+needs and resets the shared clients on the way in and out.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from common import aws
+from common.settings import ENV_NAMES, Settings
+from devstack import processes
+from devstack.provision import DEFAULT_DEMO_PASSWORD, create_demo_users, provision
+from extractor import handler
+
+REGION = "us-east-1"
+ROOT = Path(__file__).resolve().parents[1]
+_AWS_VARS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE")
+_DOCPORTAL_VARS = tuple(v for v in ENV_NAMES.values() if v.startswith("DOCPORTAL_"))
+
+
+def _reset_clients() -> None:
+    aws.reset()
+    handler.reset()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees a real AWS account, a developer's profile or a leftover stack."""
+    for var in _AWS_VARS + _DOCPORTAL_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    _reset_clients()
+    yield
+    _reset_clients()
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The whole template provisioned in moto's in-process mock; env points at it."""
+    with mock_aws():
+        _reset_clients()
+        settings = provision("", REGION)
+        for name, value in settings.to_env().items():
+            monkeypatch.setenv(name, value)
+        yield settings
+    _reset_clients()
+
+
+def server_client(endpoint: str, service: str):
+    """A client bound to a moto server, whatever the environment says."""
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running moto server and the stack provisioned on it."""
+
+    endpoint: str
+    settings: Settings
+
+    def client(self, service: str):
+        """A client bound to this server."""
+        return server_client(self.endpoint, service)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real moto server over HTTP, with the template provisioned and demo users."""
+    port = processes.free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS}
+    proc = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                           log=log, env=env)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=proc, log=log)
+        client = functools.partial(server_client, endpoint)
+        settings = provision(endpoint, REGION, client=client)
+        create_demo_users(client("cognito-idp"), settings.user_pool_id, DEFAULT_DEMO_PASSWORD)
+        yield Server(endpoint, settings)
+    finally:
+        processes.stop([proc])
+
+
+@pytest.fixture
+def on_server(moto_server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """Point the environment (and so every shared client) at the moto server."""
+    for name, value in moto_server.settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    _reset_clients()
+    yield moto_server
+    _reset_clients()

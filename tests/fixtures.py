@@ -1,0 +1,70 @@
+"""Files and events made by the tests themselves."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from typing import Any
+
+
+def tiny_pdf(text: str = "Hello DocPortal") -> bytes:
+    """A valid one-page PDF with a text layer, built by hand."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def tiny_png(width: int = 2, height: int = 2) -> bytes:
+    """A valid RGB PNG."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def eventbridge_body(bucket: str, key: str, *, sequencer: str, size: int = 0, etag: str = "e",
+                     version_id: str = "v1") -> str:
+    """An SQS body carrying S3's EventBridge "Object Created" event, as AWS documents it."""
+    event: dict[str, Any] = {
+        "version": "0", "id": f"id-{sequencer}", "detail-type": "Object Created", "source": "aws.s3",
+        "account": "123456789012", "time": "2026-11-22T10:00:00Z", "region": "us-east-1",
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0", "bucket": {"name": bucket},
+            "object": {"key": key, "size": size, "etag": etag, "version-id": version_id,
+                       "sequencer": sequencer},
+            "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012",
+            "source-ip-address": "1.2.3.4", "reason": "PutObject",
+        },
+    }
+    return json.dumps(event)
+
+
+def sqs_record(body: str, message_id: str, receive_count: int = 1) -> dict[str, Any]:
+    """One record of Lambda's SQS event, as AWS documents it."""
+    return {
+        "messageId": message_id, "receiptHandle": f"handle-{message_id}", "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "1795317244640",
+                       "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1795317244656"},
+        "messageAttributes": {}, "md5OfBody": "0" * 32, "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:docportal-local-extract",
+        "awsRegion": "us-east-1",
+    }

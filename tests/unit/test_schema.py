@@ -1,0 +1,82 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from common import schema
+from common.schema import FileRecord, FileStatus
+
+OWNER = "3f1c2b9e-1111-4222-8333-444455556666"
+
+
+def test_upload_key_never_uses_the_file_name_as_a_path():
+    file_id = schema.new_file_id()
+    for name in ["../../etc/passwd", "a/b/c.PDF", "rapport été.pdf", "x.p?f", "noext", ".bashrc"]:
+        key = schema.upload_key(OWNER, file_id, name)
+        assert key.startswith(f"uploads/{OWNER}/{file_id}")
+        assert ".." not in key and key.count("/") == 2
+    assert schema.upload_key(OWNER, file_id, "a/b/c.PDF").endswith(f"{file_id}.pdf")
+    assert schema.upload_key(OWNER, file_id, "x.p?f") == f"uploads/{OWNER}/{file_id}"
+
+
+@pytest.mark.parametrize(("owner", "file_id"), [("../x", "a" * 32), (OWNER, "short"), ("", "a" * 32)])
+def test_upload_key_rejects_malformed_ids(owner, file_id):
+    with pytest.raises(ValueError, match="invalid"):
+        schema.upload_key(owner, file_id, "a.pdf")
+
+
+def test_parse_upload_key_round_trips_portal_keys():
+    file_id = schema.new_file_id()
+    key = schema.upload_key(OWNER, file_id, "report.pdf")
+    assert schema.parse_upload_key("b", key) == schema.UploadKey(OWNER, file_id)
+
+
+def test_parse_upload_key_gives_foreign_objects_a_stable_id_per_bucket_and_key():
+    first = schema.parse_upload_key("b", "uploads/someone/report 1+2.pdf")
+    assert first.owner == "someone"
+    assert first == schema.parse_upload_key("b", "uploads/someone/report 1+2.pdf")
+    assert first.file_id != schema.parse_upload_key("b", "uploads/someone/report 1 2.pdf").file_id
+    assert first.file_id != schema.parse_upload_key("other", "uploads/someone/report 1+2.pdf").file_id
+
+
+@pytest.mark.parametrize("key", ["other/x.pdf", "uploads/x.pdf", "uploads/someone/", "uploads/bad owner!/x"])
+def test_parse_upload_key_rejects_keys_outside_the_layout(key):
+    with pytest.raises(ValueError, match=r"outside|owner"):
+        schema.parse_upload_key("b", key)
+
+
+@given(st.integers(min_value=0, max_value=16**40), st.integers(min_value=0, max_value=16**40))
+def test_padded_sequencers_sort_like_the_numbers_they_are(a, b):
+    sa, sb = schema.sequencer_order(f"{a:X}"), schema.sequencer_order(f"{b:x}")
+    assert (sa < sb) == (a < b)
+    assert (sa == sb) == (a == b)
+
+
+@pytest.mark.parametrize("bad", ["", "xyz", "1" * 65])
+def test_invalid_sequencers_are_refused(bad):
+    with pytest.raises(ValueError, match="sequencer"):
+        schema.sequencer_order(bad)
+
+
+def test_items_round_trip_including_nested_metadata_and_floats():
+    record = FileRecord(
+        file_id="a" * 32, owner=OWNER, name="é.pdf", bucket="b", key="uploads/x/y.pdf",
+        status=FileStatus.PROCESSED, uploaded_at="2026-11-22T10:00:00.000Z",
+        updated_at="2026-11-22T10:00:01.000Z", size=12, sha256="0" * 64, flags=("empty",),
+        metadata={"pages": 3, "ratio": 0.5, "sheets": [{"name": "A", "rows": 2}]}, duration_ms=4,
+    )
+    item = schema.to_item(record)
+    assert item["pk"] == {"S": "FILE#" + "a" * 32}
+    assert item["gsi1pk"] == {"S": f"OWNER#{OWNER}"}
+    assert "reason" not in item  # empty values are not stored
+    assert schema.from_item(item) == record
+
+
+def test_terminal_statuses():
+    assert {s for s in FileStatus if s.terminal} == {FileStatus.PROCESSED, FileStatus.FAILED}
+
+
+def test_safe_extension():
+    assert schema.safe_extension("A.TAR.GZ") == "gz"
+    assert schema.safe_extension("C:\\docs\\x.Docx") == "docx"
+    assert schema.safe_extension("noext") == ""
+    assert schema.safe_extension("bad.ex t") == ""
