@@ -85,6 +85,15 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
 def _alive_and_ours(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -108,9 +117,16 @@ class PidFile:
         supervisor = int(data.get("supervisor", 0))
         if supervisor and supervisor != os.getpid() and _alive_and_ours(supervisor):
             raise StartupError(f"DocPortal is already running (pid {supervisor}); stop it with Ctrl-C first")
-        for pid in data.get("children", []):
-            if _alive_and_ours(int(pid)):
-                _signal_group(int(pid), signal.SIGKILL)
+        stale = [int(pid) for pid in data.get("children", []) if _alive_and_ours(int(pid))]
+        for pid in stale:
+            _signal_group(pid, signal.SIGKILL)
+        # They are not our children, so we cannot wait(); watch them go instead,
+        # so their ports are free before we bind them again.
+        deadline = time.monotonic() + 15
+        while any(_running(pid) for pid in stale):
+            if time.monotonic() > deadline:
+                raise StartupError(f"processes {stale} of an earlier run would not stop")
+            time.sleep(0.1)
         self.path.unlink(missing_ok=True)
 
     def write(self, children: Sequence[subprocess.Popen[bytes]]) -> None:

@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 from common import aws
@@ -14,9 +13,12 @@ from devstack import processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD, DEMO_USERS, create_demo_users, provision
 
 ROOT = Path(__file__).resolve().parents[1]
-STATE_DIR = ROOT / ".local"
-SETTINGS_FILE = STATE_DIR / "stack.json"
 REGION = "us-east-1"
+
+
+def state_dir() -> Path:
+    """Where settings, pids and logs go: ``.local`` unless DOCPORTAL_STATE_DIR says otherwise."""
+    return Path(os.environ.get("DOCPORTAL_STATE_DIR") or ROOT / ".local").resolve()
 
 
 def local_env(endpoint_url: str) -> dict[str, str]:
@@ -37,7 +39,9 @@ def main() -> int:
     moto_port = int(os.environ.get("DOCPORTAL_MOTO_PORT", "4566"))
     portal_port = int(os.environ.get("DOCPORTAL_PORT", "8501"))
     password = os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
-    pidfile = processes.PidFile(STATE_DIR / "pids.json")
+    state = state_dir()
+    settings_file = state / "stack.json"
+    pidfile = processes.PidFile(state / "pids.json")
     stop_requested = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop_requested.set())
@@ -51,7 +55,7 @@ def main() -> int:
                     + ("DOCPORTAL_MOTO_PORT" if name == "moto server" else "DOCPORTAL_PORT"))
         endpoint = f"http://127.0.0.1:{moto_port}"
         print(f"Starting the AWS stand-in (moto server) on {endpoint} …", flush=True)
-        moto_log = STATE_DIR / "moto.log"
+        moto_log = state / "moto.log"
         moto = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
                                log=moto_log)
         children.append(moto)
@@ -64,10 +68,10 @@ def main() -> int:
         print("Provisioning the stack from infra/cloudformation.yaml …", flush=True)
         settings = provision(endpoint, REGION)
         create_demo_users(aws.client("cognito-idp"), settings.user_pool_id, password)
-        settings.dump(SETTINGS_FILE)
+        settings.dump(settings_file)
         env.update(settings.to_env())
 
-        worker_log, portal_log = STATE_DIR / "worker.log", STATE_DIR / "portal.log"
+        worker_log, portal_log = state / "worker.log", state / "portal.log"
         children.append(processes.start([sys.executable, "-m", "devstack", "worker"], log=worker_log,
                                         env=env, cwd=ROOT))
         portal = processes.start(
@@ -78,13 +82,13 @@ def main() -> int:
         pidfile.write(children)
         processes.wait_http(f"http://localhost:{portal_port}/_stcore/health", timeout=90,
                             proc=portal, log=portal_log)
-        _banner(portal_port, password, settings_file=SETTINGS_FILE)
+        _banner(portal_port, password, state)
         while not stop_requested.wait(0.5):
             for proc in children:
                 if proc.poll() is not None:
                     raise processes.StartupError(
                         f"{' '.join(map(str, proc.args[:4]))} stopped (exit {proc.returncode}); "
-                        f"see the logs in {STATE_DIR}")
+                        f"see the logs in {state}")
         print("\nStopping …", flush=True)
         return 0
     except processes.StartupError as e:
@@ -100,13 +104,12 @@ def main() -> int:
         print("Stopped.", flush=True)
 
 
-def _banner(port: int, password: str, settings_file: Path) -> None:
+def _banner(port: int, password: str, state: Path) -> None:
     users = "\n".join(f"    {u.email:<24} ({u.group})" for u in DEMO_USERS)
     print(
         f"\nDocPortal is running.\n\n  Open  http://localhost:{port}\n\n"
         f"  Sign in as any of these, password {password!r}:\n{users}\n\n"
-        f"  Stack settings: {settings_file.relative_to(ROOT)}   logs: {STATE_DIR.relative_to(ROOT)}/*.log\n"
+        f"  Stack settings: {state / 'stack.json'}\n  Logs: {state}/*.log\n"
         "  Press Ctrl-C to stop.\n",
         flush=True,
     )
-    time.sleep(0)
