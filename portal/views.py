@@ -8,10 +8,11 @@ from datetime import datetime
 from common.schema import FileRecord, FileStatus
 
 STATUS_LABELS = {
-    FileStatus.UPLOADED: "⏳ uploaded",
-    FileStatus.PROCESSING: "⚙️ processing",
-    FileStatus.PROCESSED: "✅ processed",
-    FileStatus.FAILED: "❌ failed",
+    # Symbols every common font has; emoji turn into boxes without an emoji font.
+    FileStatus.UPLOADED: "… uploaded",
+    FileStatus.PROCESSING: "↻ processing",
+    FileStatus.PROCESSED: "✓ processed",
+    FileStatus.FAILED: "✗ failed",
 }
 
 

@@ -19,10 +19,10 @@ def _record(status: FileStatus, **kw) -> FileRecord:
 def test_rows_show_status_reason_and_size():
     rows = views.file_rows([_record(FileStatus.FAILED, reason="the file was deleted"),
                             _record(FileStatus.PROCESSED, size=2048, sha256="ab" * 32, format="pdf")])
-    assert rows[0]["Status"] == "❌ failed"
+    assert rows[0]["Status"] == "✗ failed"
     assert rows[0]["Note"] == "the file was deleted"
     assert rows[1] | {"Name": "a.pdf"} == {
-        "Name": "a.pdf", "Size": "2.0 KB", "Status": "✅ processed", "Type": "pdf",
+        "Name": "a.pdf", "Size": "2.0 KB", "Status": "✓ processed", "Type": "pdf",
         "Uploaded": "2026-11-22 10:05 UTC", "SHA-256": "ab" * 32, "Note": ""}
 
 

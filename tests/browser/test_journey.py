@@ -1,0 +1,88 @@
+"""The uploader's journey in a real browser (Debian's chromium) against `make run`'s system."""
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from devstack.provision import DEFAULT_DEMO_PASSWORD
+from tests.fixtures import tiny_pdf
+from tests.system import System
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Chromium must not phone home on this closed network (see the README).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian's chromium is missing at /usr/bin/chromium; .ci/run installs it")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    running = System(tmp_path_factory.mktemp("system") / "state").start()
+    yield running
+    assert running.stop() == 0
+
+
+@pytest.fixture
+def page(browser, system):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"http://localhost:{system.portal_port}")
+    yield page
+    context.close()
+
+
+def sign_in(page, email: str, password: str) -> None:
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_uploader_signs_in_uploads_a_pdf_and_sees_it_processed(page, tmp_path):
+    sign_in(page, "uploader@example.com", "Not-the-password-1")
+    page.get_by_text("Invalid username or password").wait_for()
+
+    sign_in(page, "uploader@example.com", DEFAULT_DEMO_PASSWORD)
+    page.get_by_role("heading", name="My files").wait_for()
+    page.get_by_text("No files yet").wait_for()
+
+    data = tiny_pdf("Quarterly report")
+    pdf = tmp_path / "Quarterly report (final).pdf"
+    pdf.write_bytes(data)
+    page.get_by_role("link", name="Upload").first.click()
+    page.get_by_role("heading", name="Upload documents").wait_for()
+    page.locator("input[type=file]").set_input_files(str(pdf))
+    page.get_by_role("button", name="Upload 1 file(s)").click()
+    page.get_by_text("1 file(s) uploaded").wait_for()
+
+    page.get_by_role("link", name="Watch them on My files").click()
+    row = page.locator("tr", has_text="Quarterly report (final).pdf")
+    row.get_by_text("processed").wait_for()  # the page refreshes itself until then
+    text = row.inner_text()
+    assert hashlib.sha256(data).hexdigest() in text
+    assert re.search(rf"\b{len(data)} B\b", text)
+    page.get_by_text("all done").wait_for()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("E-mail").wait_for()
+    page.get_by_text("You have signed out.").wait_for()
+    assert page.get_by_text("Quarterly report (final).pdf").count() == 0

@@ -1,0 +1,110 @@
+"""The portal's pages in AppTest, signing in against Cognito on a moto server."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from common import aws, schema
+from devstack import processes
+from devstack.provision import DEFAULT_DEMO_PASSWORD
+from portal.auth import UNAVAILABLE
+from tests.conftest import ROOT
+from tests.fixtures import tiny_pdf
+
+APP = str(ROOT / "portal" / "app.py")
+TIMEOUT = 60
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    return at
+
+
+def sign_in(at: AppTest, email: str, password: str) -> AppTest:
+    next(t for t in at.text_input if t.label == "E-mail").input(email)
+    next(t for t in at.text_input if t.label == "Password").input(password)
+    next(b for b in at.button if b.label == "Sign in").click()
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("error", "warning", "info", "success", "title", "markdown", "caption", "text")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_sign_in_form_is_all_an_anonymous_visitor_sees(on_server):
+    at = app()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["E-mail", "Password"]
+    assert "My files" not in texts(at)
+
+
+@pytest.mark.parametrize(("email", "password"), [
+    ("uploader@example.com", "Wrong-password-1"),
+    ("nobody@example.com", DEFAULT_DEMO_PASSWORD),
+    ("", ""),
+])
+def test_bad_credentials_get_a_clear_message_not_a_traceback(on_server, email, password):
+    at = sign_in(app(), email, password)
+    assert not at.exception
+    assert "Invalid username or password" in texts(at)
+    assert "My files" not in texts(at)
+
+
+def test_an_unreachable_cognito_gets_a_clear_message(on_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{processes.free_port()}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    aws.reset()
+    at = sign_in(app(), "uploader@example.com", DEFAULT_DEMO_PASSWORD)
+    assert not at.exception
+    assert UNAVAILABLE in texts(at)
+
+
+def test_the_uploader_signs_in_and_lands_on_my_files(on_server):
+    at = sign_in(app(), "uploader@example.com", DEFAULT_DEMO_PASSWORD)
+    assert not at.exception
+    assert at.title[0].value == "My files"
+    assert "uploader@example.com" in texts(at)
+    assert "No files yet" in texts(at)
+
+
+def test_a_user_without_a_group_is_asked_to_get_access(on_server):
+    cognito = on_server.client("cognito-idp")
+    email = "newcomer@example.com"
+    cognito.admin_create_user(UserPoolId=on_server.settings.user_pool_id, Username=email, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}])
+    cognito.admin_set_user_password(UserPoolId=on_server.settings.user_pool_id, Username=email,
+                                    Password=DEFAULT_DEMO_PASSWORD, Permanent=True)
+    at = sign_in(app(), email, DEFAULT_DEMO_PASSWORD)
+    assert not at.exception
+    assert "ask an admin" in texts(at)
+    assert "My files" not in [t.value for t in at.title]
+
+
+def test_sign_out_revokes_the_tokens_and_shows_the_form_again(on_server):
+    at = sign_in(app(), "analyst@example.com", DEFAULT_DEMO_PASSWORD)
+    access_token = at.session_state["auth_access_token"]
+    next(b for b in at.button if b.label == "Sign out").click()
+    at.run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["E-mail", "Password"]
+    assert "You have signed out." in texts(at)
+    assert "docportal_user" not in at.session_state
+    with pytest.raises(on_server.client("cognito-idp").exceptions.NotAuthorizedException):
+        on_server.client("cognito-idp").get_user(AccessToken=access_token)
+
+
+def test_upload_page_stores_several_files_for_the_signed_in_user(on_server):
+    at = sign_in(app(), "uploader@example.com", DEFAULT_DEMO_PASSWORD)
+    at.switch_page("app_pages/upload.py").run()
+    assert at.title[0].value == "Upload documents"
+    at.file_uploader[0].set_value([("a.pdf", tiny_pdf(), "application/pdf"), ("notes.txt", b"hello", "text/plain")])
+    at.run()
+    next(b for b in at.button if b.label == "Upload 2 file(s)").click()
+    at.run()
+    assert not at.exception
+    assert "2 file(s) uploaded" in texts(at)
+    user = at.session_state["docportal_user"]
+    items = aws.client("dynamodb").query(**schema.query_owner_files(on_server.settings.table, user.sub))["Items"]
+    assert {schema.from_item(i).name for i in items} >= {"a.pdf", "notes.txt"}
