@@ -1,0 +1,507 @@
+"""Office Open XML files (DOCX/DOCM, XLSX/XLSM, PPTX/PPTM): properties and counts.
+
+An Office file is a zip of XML parts. Every part is read through
+:class:`~extractor.formats.safezip.SafeZip`, so a zip bomb stops at
+``limits.max_unpacked_bytes``, and parsed with defusedxml with DTDs refused, so
+an entity bomb or an external entity never expands. XML is parsed as a stream
+(elements are dropped once seen), so a large document costs little memory
+beyond its compressed bytes.
+
+The XML helpers here (:func:`iter_xml`, :func:`clean_text`, :func:`iso_date`,
+:func:`count_value`) are shared with :mod:`extractor.formats.odf`.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml import ElementTree as SafeET
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from extractor.formats import Limits, Parsed, ParseError
+from extractor.formats.safezip import SafeZip
+
+#: Why a file with a DTD or entity declarations is refused, for a business user.
+UNSAFE_XML = "unsafe XML in document: entities or DTDs are not allowed"
+
+#: Longest text value kept (titles, names), so one field cannot bloat a record.
+MAX_TEXT_CHARS = 1000
+
+_UNSAFE = (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden)
+_ISO_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?)?)?"
+                       r"([Zz]|[+-]\d{2}:?\d{2})?")
+_UTC_SUFFIXES = ("+00:00", "+0000", "z")
+_COUNT = re.compile(r"[0-9]{1,15}")
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "jpe", "jfif", "gif", "bmp", "dib", "tif", "tiff",
+                               "emf", "wmf", "emz", "wmz", "svg", "webp", "ico", "pict", "heic"})
+
+# Namespaces. Strict OOXML renames the main ones, so both spellings are accepted.
+_DC = "http://purl.org/dc/elements/1.1/"
+_DCTERMS = "http://purl.org/dc/terms/"
+_CP = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+_W = ("http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+      "http://purl.oclc.org/ooxml/wordprocessingml/main")
+_A = ("http://schemas.openxmlformats.org/drawingml/2006/main",
+      "http://purl.oclc.org/ooxml/drawingml/main")
+_P = ("http://schemas.openxmlformats.org/presentationml/2006/main",
+      "http://purl.oclc.org/ooxml/presentationml/main")
+_VML_IMAGE = "{urn:schemas-microsoft-com:vml}imagedata"
+
+
+def _tags(namespaces: tuple[str, ...], local: str) -> frozenset[str]:
+    """Clark-notation tags for ``local`` in each of ``namespaces``."""
+    return frozenset(f"{{{ns}}}{local}" for ns in namespaces)
+
+
+_W_P, _W_T, _W_TBL = _tags(_W, "p"), _tags(_W, "t"), _tags(_W, "tbl")
+_W_BREAKS = _tags(_W, "tab") | _tags(_W, "br") | _tags(_W, "cr")
+_IMAGE_TAGS = _tags(_A, "blip") | {_VML_IMAGE}
+_P_SLIDE_ID = _tags(_P, "sldId")
+
+_CORE_FIELDS = {
+    f"{{{_DC}}}title": "title",
+    f"{{{_DC}}}creator": "author",
+    f"{{{_CP}}}lastModifiedBy": "last_modified_by",
+    f"{{{_CP}}}revision": "revision",
+    f"{{{_DCTERMS}}}created": "created",
+    f"{{{_DCTERMS}}}modified": "modified",
+}
+_APP_STATS = {"Pages": "pages", "Words": "words", "Characters": "characters"}
+#: Last segment of a package relationship type -> which part it points to.
+_PACKAGE_RELS = {"officeDocument": "main", "core-properties": "core",
+                 "extended-properties": "app", "extendedProperties": "app"}
+
+
+# --- shared XML helpers -------------------------------------------------------------------------
+
+def iter_xml(data: bytes, limits: Limits, what: str, name: str) -> Iterator[tuple[str, Element, int]]:
+    """Stream ``(event, element, depth)`` for each start and end tag of an XML part.
+
+    Parsing is incremental and each element is detached from its parent once its
+    ``end`` event has been handled, so memory stays flat however long the part
+    is. Read an element's text and attributes at its ``end`` event; children are
+    gone by then. The root has depth 1.
+
+    Raises
+    ------
+    ParseError
+        When the part declares a DTD or entities (they could expand without bound
+        or reach outside the file), nests deeper than ``limits.max_depth``, or is
+        not well-formed.
+    """
+    stack: list[Element] = []
+    try:
+        for event, elem in SafeET.iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True):
+            if event == "start":
+                stack.append(elem)
+                if len(stack) > limits.max_depth:
+                    raise ParseError(f"{what} is nested too deeply: {name} goes beyond "
+                                     f"{limits.max_depth} levels")
+                yield event, elem, len(stack)
+            else:
+                yield event, elem, len(stack)
+                stack.pop()
+                if stack:
+                    stack[-1].remove(elem)
+    except _UNSAFE as e:
+        raise ParseError(UNSAFE_XML) from e
+    except (SafeET.ParseError, ValueError, LookupError) as e:
+        raise ParseError(f"damaged {what}: {name} is not valid XML") from e
+
+
+def clean_text(value: str | None) -> str | None:
+    """``value`` stripped and capped at :data:`MAX_TEXT_CHARS`, or None when blank.
+
+    Absent and empty values are both left out of the metadata, so callers only
+    store what a file really says.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    return value[:MAX_TEXT_CHARS] or None
+
+
+def iso_date(value: str | None) -> str | None:
+    """An ISO 8601 date as found, with a UTC offset written as ``Z``; None if not a date.
+
+    Files state dates in several equivalent UTC spellings; one spelling keeps the
+    column sortable. Times without an offset stay as they are (local, unknown zone).
+    """
+    text = clean_text(value)
+    if text is None or not _ISO_DATE.fullmatch(text):
+        return None
+    for suffix in _UTC_SUFFIXES:
+        if text.endswith(suffix):
+            return text[: -len(suffix)] + "Z"
+    return text
+
+
+def count_value(value: str | None) -> int | None:
+    """A non-negative integer written in a file, or None when it is not one.
+
+    Declared counts are reported as the file states them, but only when they are
+    plain numbers, so a garbage statistic never becomes a column value.
+    """
+    text = (value or "").strip()
+    return int(text) if _COUNT.fullmatch(text) else None
+
+
+def with_partial(error: ParseError, metadata: dict[str, Any], flags: frozenset[str]) -> ParseError:
+    """``error`` carrying what was read before it, so a failure still reports it."""
+    return ParseError(error.reason, metadata={**metadata, **error.metadata}, flags=flags | error.flags)
+
+
+# --- OPC package helpers ------------------------------------------------------------------------
+
+def _local(tag: str) -> str:
+    """The local part of a Clark-notation tag."""
+    return tag.rpartition("}")[2]
+
+
+def _open(path: Path, limits: Limits, what: str) -> SafeZip:
+    """The file as a :class:`SafeZip`, naming password protection when that is why it fails.
+
+    A password-protected Office file is not a zip but an OLE container holding an
+    ``EncryptedPackage`` stream; saying "encrypted" is more useful than "damaged".
+    """
+    try:
+        return SafeZip(path, limits, what)
+    except ParseError as e:
+        if _is_encrypted_ole(path):
+            raise ParseError(f"encrypted {what}: it is password-protected, so its contents "
+                             "cannot be read", flags={"encrypted"}) from e
+        raise
+
+
+def _is_encrypted_ole(path: Path) -> bool:
+    """True when ``path`` is an OLE compound file naming an ``EncryptedPackage`` stream."""
+    chunk_size, overlap = 1024 * 1024, len(_ENCRYPTED_PACKAGE)
+    try:
+        with path.open("rb") as fh:
+            if fh.read(len(_CFB_MAGIC)) != _CFB_MAGIC:
+                return False
+            tail = b""
+            while chunk := fh.read(chunk_size):
+                if _ENCRYPTED_PACKAGE in tail + chunk:
+                    return True
+                tail = chunk[-overlap:]
+    except OSError:
+        return False
+    return False
+
+
+def _resolve(target: str) -> str | None:
+    """A package-root relationship target as a member name, or None if it escapes."""
+    name = posixpath.normpath(target.lstrip("/"))
+    return None if name.startswith("..") or name in {".", ""} else name
+
+
+def _package_parts(zf: SafeZip, limits: Limits, what: str, main: str) -> dict[str, str]:
+    """Member names of the main, core-properties and app-properties parts.
+
+    The package relationships say where the parts are; the conventional names
+    are the fallback, as some tools write no or broken relationships.
+    """
+    parts = {"main": main, "core": "docProps/core.xml", "app": "docProps/app.xml"}
+    if not zf.has("_rels/.rels"):
+        return parts
+    found: set[str] = set()
+    for event, elem, _ in iter_xml(zf.read("_rels/.rels"), limits, what, "_rels/.rels"):
+        if event != "end" or _local(elem.tag) != "Relationship" or elem.get("TargetMode") == "External":
+            continue
+        role = _PACKAGE_RELS.get(elem.get("Type", "").rpartition("/")[2])
+        target = _resolve(elem.get("Target", ""))
+        if role and role not in found and target and zf.has(target):
+            parts[role] = target
+            found.add(role)
+    return parts
+
+
+def _core_properties(zf: SafeZip, limits: Limits, what: str, name: str) -> dict[str, Any]:
+    """Title, author, last editor, revision and dates from the core properties part."""
+    meta: dict[str, Any] = {}
+    if not zf.has(name):
+        return meta
+    for event, elem, _ in iter_xml(zf.read(name), limits, what, name):
+        key = _CORE_FIELDS.get(elem.tag) if event == "end" else None
+        if key is None or key in meta:
+            continue
+        if key in {"created", "modified"}:
+            value: Any = iso_date(elem.text)
+        elif key == "revision":
+            value = count_value(elem.text)
+        else:
+            value = clean_text(elem.text)
+        if value is not None:
+            meta[key] = value
+    return meta
+
+
+def _app_statistics(zf: SafeZip, limits: Limits, what: str, name: str) -> dict[str, int]:
+    """Pages, words and characters as the saving application counted them, where present."""
+    stats: dict[str, int] = {}
+    if not zf.has(name):
+        return stats
+    for event, elem, depth in iter_xml(zf.read(name), limits, what, name):
+        key = _APP_STATS.get(_local(elem.tag)) if event == "end" and depth == 2 else None
+        if key is not None and key not in stats and (value := count_value(elem.text)) is not None:
+            stats[key] = value
+    return stats
+
+
+def _macro_flags(zf: SafeZip, limits: Limits, what: str) -> frozenset[str]:
+    """``{"macros"}`` when the file carries a VBA project or declares itself macro-enabled.
+
+    A renamed VBA part still has to be declared in the content types, so both
+    the member name and the declared types are checked.
+    """
+    macros = frozenset({"macros"})
+    if any(posixpath.basename(n).lower() == "vbaproject.bin" for n in zf.names()):
+        return macros
+    if not zf.has("[Content_Types].xml"):
+        return frozenset()
+    for event, elem, _ in iter_xml(zf.read("[Content_Types].xml"), limits, what, "[Content_Types].xml"):
+        content_type = elem.get("ContentType", "").lower() if event == "end" else ""
+        if "macroenabled" in content_type or content_type == "application/vnd.ms-office.vbaproject":
+            return macros
+    return frozenset()
+
+
+# --- DOCX ---------------------------------------------------------------------------------------
+
+def _count_words(text: str, in_word: bool) -> tuple[int, bool]:
+    """New words in ``text`` and whether it ends inside a word.
+
+    Word splits text into runs anywhere, even mid-word, so a run that starts
+    with a letter continues the previous run's word instead of starting one.
+    """
+    words = len(text.split())
+    if not words:
+        return 0, in_word and not text
+    if in_word and not text[0].isspace():
+        words -= 1
+    return words, not text[-1].isspace()
+
+
+def _body_counts(data: bytes, limits: Limits, name: str) -> dict[str, int]:
+    """Paragraphs with text, tables, pictures and words of the main document part.
+
+    Words are counted run by run as the XML streams past; the text itself is
+    never assembled. ``mc:Fallback`` content repeats its ``mc:Choice`` for older
+    readers, so it is skipped rather than counted twice.
+    """
+    paragraphs = tables = images = words = 0
+    fallback = 0
+    has_text: list[bool] = []  # one entry per open paragraph (text boxes nest them)
+    in_word = False
+    for event, elem, _ in iter_xml(data, limits, "document", name):
+        tag = elem.tag
+        if tag == _MC_FALLBACK:
+            fallback += 1 if event == "start" else -1
+            continue
+        if fallback:
+            continue
+        if event == "start":
+            if tag in _W_P:
+                has_text.append(False)
+                in_word = False
+            elif tag in _W_TBL:
+                tables += 1
+            elif tag in _IMAGE_TAGS:
+                images += 1
+            elif tag in _W_BREAKS:
+                in_word = False
+        elif tag in _W_T and elem.text:
+            found, in_word = _count_words(elem.text, in_word)
+            words += found
+            if has_text and not elem.text.isspace():
+                has_text[-1] = True
+        elif tag in _W_P and has_text:
+            paragraphs += has_text.pop()
+            in_word = False
+    return {"paragraphs": paragraphs, "tables": tables, "images": images, "word_count": words}
+
+
+def parse_docx(path: Path, limits: Limits) -> Parsed:
+    """Properties and counts of a Word document (DOCX, DOCM and their templates).
+
+    ``pages``, ``words`` and ``characters`` are what Word stored when it last
+    saved (present only if it did); ``word_count`` is counted from the text, so
+    the two disagree when another tool edited the file. ``paragraphs`` counts
+    paragraphs holding text, as Word's own statistics do. ``images`` is at least
+    the pictures placed in the body and at least the picture files stored, since
+    one file may be placed many times and header pictures live outside the body.
+
+    Raises
+    ------
+    ParseError
+        When the file is not a readable Word package, is password-protected,
+        expands beyond the limit, holds unsafe XML, or lacks its main part.
+    """
+    with _open(path, limits, "document") as zf:
+        parts = _package_parts(zf, limits, "document", "word/document.xml")
+        flags = _macro_flags(zf, limits, "document")
+        meta = _core_properties(zf, limits, "document", parts["core"])
+        try:
+            meta.update(_app_statistics(zf, limits, "document", parts["app"]))
+            counts = _body_counts(zf.read(parts["main"]), limits, parts["main"])
+        except ParseError as e:
+            raise with_partial(e, meta, flags) from e
+        media_dir = posixpath.dirname(parts["main"]) + "/media/"
+        stored = sum(1 for n in zf.names() if n.startswith(media_dir)
+                     and n.rpartition(".")[2].lower() in _IMAGE_EXTENSIONS)
+    counts["images"] = max(counts["images"], stored)
+    meta.update(counts)
+    return Parsed(metadata=meta, flags=flags)
+
+
+# --- XLSX ---------------------------------------------------------------------------------------
+
+def _guard_package(zf: SafeZip, limits: Limits, what: str) -> None:
+    """Stream every member through the cap and refuse any XML member with a DTD.
+
+    A library that opens the zip itself (openpyxl) never sees the cap, so the
+    whole archive is decompressed here first, one member at a time. A DTD can
+    only appear before the root element, so checking each XML member's prolog
+    is enough, whichever XML parser the library then uses. Members that are not
+    XML (images, binaries) fail that check harmlessly and are left to the library.
+    """
+    for name in dict.fromkeys(zf.names()):
+        if name.endswith("/"):
+            continue
+        events = iter_xml(zf.read(name), limits, what, name)
+        try:
+            next(events, None)
+        except ParseError as e:
+            if e.reason == UNSAFE_XML:
+                raise
+        finally:
+            events.close()
+
+
+def _sheet_summary(ws: Any) -> tuple[dict[str, str], int, bool]:
+    """A worksheet's name and used range, its non-empty cell count, and whether it has formulas.
+
+    The used range is worked out from the cells read, because the range a sheet
+    declares can be wrong or hostile.
+    """
+    cells, formulas = 0, False
+    min_row = min_col = max_row = max_col = 0
+    ws.reset_dimensions()  # ignore the declared size: it would pad rows to it
+    for row in ws.iter_rows():
+        for cell in row:
+            value = cell.value
+            if value is None or value == "":
+                continue
+            cells += 1
+            formulas = formulas or cell.data_type == "f"
+            r, c = cell.row, cell.column
+            if cells == 1:
+                min_row, min_col, max_row, max_col = r, c, r, c
+            else:
+                min_row, min_col = min(min_row, r), min(min_col, c)
+                max_row, max_col = max(max_row, r), max(max_col, c)
+    sheet = {"name": str(ws.title)}
+    if cells:
+        sheet["dimension"] = (f"{get_column_letter(min_col)}{min_row}:"
+                              f"{get_column_letter(max_col)}{max_row}")
+    return sheet, cells, formulas
+
+
+def _workbook_contents(path: Path) -> dict[str, Any]:
+    """Sheets, cell count and formula presence, read with openpyxl in read-only mode.
+
+    Only call this after :func:`_guard_package` has passed: openpyxl opens the zip
+    on its own and would not enforce the decompression cap.
+    """
+    sheets: list[dict[str, str]] = []
+    cells, formulas = 0, False
+    with path.open("rb") as fh, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about features it skips; not the user's concern
+        wb = load_workbook(fh, read_only=True, data_only=False, keep_links=False, keep_vba=False)
+        try:
+            for name in wb.sheetnames:
+                ws = wb[name]
+                if not hasattr(ws, "iter_rows"):  # a chart sheet has no cells
+                    sheets.append({"name": str(name)})
+                    continue
+                sheet, found, has_formulas = _sheet_summary(ws)
+                sheets.append(sheet)
+                cells += found
+                formulas = formulas or has_formulas
+        finally:
+            wb.close()
+    return {"sheets": sheets, "sheet_count": len(sheets), "cells": cells, "has_formulas": formulas}
+
+
+def parse_xlsx(path: Path, limits: Limits) -> Parsed:
+    """Sheets, cells, formulas and properties of an Excel workbook (XLSX, XLSM and templates).
+
+    Each sheet is ``{"name", "dimension"}``, where ``dimension`` is the range
+    holding data (e.g. ``"A1:D20"``), left out for a sheet without any. ``cells``
+    counts cells with a value or formula.
+
+    Raises
+    ------
+    ParseError
+        When the file is not a readable workbook, is password-protected, expands
+        beyond the limit, or holds unsafe XML.
+    """
+    with _open(path, limits, "spreadsheet") as zf:
+        _guard_package(zf, limits, "spreadsheet")
+        parts = _package_parts(zf, limits, "spreadsheet", "xl/workbook.xml")
+        flags = _macro_flags(zf, limits, "spreadsheet")
+        meta = _core_properties(zf, limits, "spreadsheet", parts["core"])
+    try:
+        contents = _workbook_contents(path)
+    except _UNSAFE as e:
+        raise ParseError(UNSAFE_XML, metadata=meta, flags=flags) from e
+    except Exception as e:  # openpyxl signals damage with many exception types
+        raise ParseError("damaged spreadsheet: its sheets cannot be read", metadata=meta,
+                         flags=flags) from e
+    meta.update(contents)
+    return Parsed(metadata=meta, flags=flags)
+
+
+# --- PPTX ---------------------------------------------------------------------------------------
+
+def _slide_count(data: bytes, limits: Limits, name: str) -> int:
+    """Slides listed in the presentation part (slide files not listed are not shown)."""
+    return sum(1 for event, elem, _ in iter_xml(data, limits, "presentation", name)
+               if event == "end" and elem.tag in _P_SLIDE_ID)
+
+
+def parse_pptx(path: Path, limits: Limits) -> Parsed:
+    """Slide count, speaker-notes presence and properties of a PowerPoint file (PPTX, PPTM).
+
+    ``has_notes`` is true when any slide has a notes page, even an empty one.
+
+    Raises
+    ------
+    ParseError
+        When the file is not a readable presentation, is password-protected,
+        expands beyond the limit, holds unsafe XML, or lacks its main part.
+    """
+    with _open(path, limits, "presentation") as zf:
+        parts = _package_parts(zf, limits, "presentation", "ppt/presentation.xml")
+        flags = _macro_flags(zf, limits, "presentation")
+        meta = _core_properties(zf, limits, "presentation", parts["core"])
+        try:
+            meta["slides"] = _slide_count(zf.read(parts["main"]), limits, parts["main"])
+        except ParseError as e:
+            raise with_partial(e, meta, flags) from e
+        meta["has_notes"] = any(posixpath.basename(n).startswith("notesSlide") and n.endswith(".xml")
+                                for n in zf.names())
+    return Parsed(metadata=meta, flags=flags)
