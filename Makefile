@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install install-dev run test lint clean
+.PHONY: install install-dev run test lint package bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,13 @@ run: install
 test: install-dev lint
 	$(BIN)/python -m pytest
 
+## package: the extractor's Lambda zip (ARCH=arm64|x86_64) in build/
+ARCH ?= arm64
+package: install
+	$(BIN)/python -m devstack.package --arch $(ARCH)
+
 lint: install-dev
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) build .local .pytest_cache .ruff_cache .hypothesis *.egg-info

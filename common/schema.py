@@ -32,6 +32,7 @@ metadata       map of format-specific fields
 version_id     S3 version of the processed object (or ``null``)
 etag           S3 ETag of the processed object
 sequencer      S3 event sequencer, left-padded so string order is S3 order
+rev            ``<sequencer>#claimed|finished``: the write's step, for conditions
 duration_ms    extraction time
 =============  ==========================================================
 """
@@ -41,7 +42,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -126,6 +127,10 @@ class FileRecord:
     started_at: str = ""
     processed_at: str = ""
     duration_ms: int | None = None
+    #: Which step of which event wrote the item: ``<sequencer>#claimed`` or
+    #: ``<sequencer>#finished``. Transitions are conditioned on it; being derived
+    #: from the event, not counted, it ends the same whatever the delivery order.
+    rev: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,7 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class Extracted:
-    """What extraction found; written onto the item when a file is processed."""
+    """What extraction found; ``error`` is empty when the file was processed."""
 
     size: int
     sha256: str
@@ -151,7 +156,13 @@ class Extracted:
     extension: str
     flags: tuple[str, ...]
     metadata: Mapping[str, Any]
-    duration_ms: int
+    error: str = ""
+    duration_ms: int = 0
+
+    @property
+    def status(self) -> FileStatus:
+        """``failed`` when something could not be read, else ``processed``."""
+        return FileStatus.FAILED if self.error else FileStatus.PROCESSED
 
 
 # --- pure helpers -----------------------------------------------------------
@@ -319,104 +330,190 @@ def put_new_file(table: str, record: FileRecord) -> dict[str, Any]:
     }
 
 
-_RESULT_FIELDS = (
-    "reason", "sha256", "mime_type", "format", "extension", "flags",
-    "metadata", "processed_at", "duration_ms",
-)
+# --- transitions: one transaction per change of a file ------------------------
+#
+# Every change of a file item is a *transition* from the state that was read
+# (``old``) to a new state: one transaction that puts the new item on the
+# condition that the item still has the revision that was read, adds the
+# difference of the two states' contributions to the aggregate items, and
+# keeps the duplicate markers in step. A duplicate or concurrent delivery
+# finds the revision changed and cancels the whole transaction, so no count
+# is ever applied twice; an older event is recognised by its sequencer before
+# anything is written.
 
 
-def claim_file(
-    table: str, file_id: str, owner: str, name: str, ref: ObjectRef, now: str
-) -> dict[str, Any]:
-    """Mark a file ``processing`` for the object version in ``ref``.
+def claimed(old: FileRecord | None, file_id: str, owner: str, name: str, ref: ObjectRef,
+            now: str) -> FileRecord:
+    """The file as it is while ``ref``'s object version is processed.
 
-    The condition admits the claim when the item is new, when it has seen no
-    event yet, when this event is newer (by sequencer) than the last one, or
-    when it is the same event and the file is not yet in a terminal state (a
-    retry after a crash). A duplicate of a finished event, or an older event,
-    fails the condition and is dropped by the caller.
+    Identity fields (owner, name, upload time, who uploaded) survive from the
+    portal's item; results of an earlier version are dropped.
     """
-    seq = sequencer_order(ref.sequencer)
-    names = {
-        "#status": "status", "#seq": "sequencer", "#pk": PK,
-        "#bucket": "bucket", "#key": "key", "#size": "size", "#version": "version_id",
-        "#etag": "etag", "#started": "started_at", "#updated": "updated_at",
-        "#owner": "owner", "#name": "name", "#uploaded": "uploaded_at", "#file_id": "file_id",
-        "#g1pk": OWNER_INDEX.partition_key, "#g1sk": OWNER_INDEX.sort_key,
-    }
-    remove = []
-    for i, attr in enumerate(_RESULT_FIELDS):
-        names[f"#r{i}"] = attr
-        remove.append(f"#r{i}")
-    owner_keys = _owner_keys(owner, now, file_id)
-    values = _serialize({
-        ":processing": FileStatus.PROCESSING.value,
-        ":uploaded": FileStatus.UPLOADED.value,
-        ":seq": seq, ":bucket": ref.bucket, ":key": ref.key, ":size": ref.size,
-        ":version": ref.version_id, ":etag": ref.etag, ":now": now,
-        ":owner": owner, ":name": name, ":file_id": file_id,
-        ":g1pk": owner_keys[OWNER_INDEX.partition_key],
-        ":g1sk": owner_keys[OWNER_INDEX.sort_key],
-    })
+    return FileRecord(
+        file_id=file_id, owner=old.owner if old else owner, owner_email=old.owner_email if old else "",
+        name=old.name if old else name, bucket=ref.bucket, key=ref.key, status=FileStatus.PROCESSING,
+        uploaded_at=old.uploaded_at if old else now, updated_at=now, size=ref.size,
+        content_type=old.content_type if old else "", version_id=ref.version_id, etag=ref.etag,
+        sequencer=sequencer_order(ref.sequencer), started_at=now,
+        rev=f"{sequencer_order(ref.sequencer)}#claimed",
+    )
+
+
+def finished(current: FileRecord, result: Extracted, now: str, *, duplicate: bool = False) -> FileRecord:
+    """The file after extraction: processed, or failed with a reason."""
+    flags = set(result.flags) | ({"duplicate"} if duplicate else set())
+    return replace(
+        current, status=result.status, reason=result.error, size=result.size, sha256=result.sha256,
+        mime_type=result.mime_type, format=result.format, extension=result.extension,
+        flags=tuple(sorted(flags)), metadata=dict(result.metadata), duration_ms=result.duration_ms,
+        processed_at=now, updated_at=now, rev=f"{current.sequencer}#finished",
+    )
+
+
+def transition(table: str, old: FileRecord | None, new: FileRecord) -> dict[str, Any]:
+    """Keyword arguments for ``transact_write_items`` taking the item from ``old`` to ``new``."""
+    put: dict[str, Any] = {"TableName": table, "Item": to_item(new)}
+    if old is None:
+        put |= {"ConditionExpression": "attribute_not_exists(#pk)", "ExpressionAttributeNames": {"#pk": PK}}
+    elif not old.rev:  # the portal's item, untouched by the extractor so far
+        put |= {"ConditionExpression": "attribute_exists(#pk) AND attribute_not_exists(#rev)",
+                "ExpressionAttributeNames": {"#pk": PK, "#rev": "rev"}}
+    else:
+        put |= {"ConditionExpression": "#rev = :rev", "ExpressionAttributeNames": {"#rev": "rev"},
+                "ExpressionAttributeValues": _serialize({":rev": old.rev})}
+    actions: list[dict[str, Any]] = [{"Put": put}]
+    deltas: dict[tuple[str, str], dict[str, int]] = {}
+    for record, sign in ((old, -1), (new, 1)):
+        if record is None:
+            continue
+        for cell, counts in contributions(record).items():
+            target = deltas.setdefault(cell, {})
+            for name, value in counts.items():
+                target[name] = target.get(name, 0) + sign * value
+    for (pk, sk), counts in sorted(deltas.items()):
+        counts = {k: v for k, v in sorted(counts.items()) if v}
+        if counts:
+            actions.append({"Update": _add_counts(table, pk, sk, counts)})
+    old_marker = _marker(old)
+    new_marker = _marker(new)
+    if old_marker and old_marker != new_marker:
+        actions.append({"Update": _marker_update(table, old_marker, old.file_id, "DELETE")})  # type: ignore[union-attr]
+    if new_marker and new_marker != old_marker:
+        actions.append({"Update": _marker_update(table, new_marker, new.file_id, "ADD")})
+    return {"TransactItems": actions}
+
+
+def _add_counts(table: str, pk: str, sk: str, counts: Mapping[str, int]) -> dict[str, Any]:
+    names = {f"#c{i}": name for i, name in enumerate(counts)}
+    values = _serialize({f":c{i}": v for i, v in enumerate(counts.values())})
     return {
-        "TableName": table,
-        "Key": file_key(file_id),
-        "UpdateExpression": (
-            "SET #status = :processing, #seq = :seq, #bucket = :bucket, #key = :key,"
-            " #size = :size, #version = :version, #etag = :etag, #started = :now,"
-            " #updated = :now, #owner = if_not_exists(#owner, :owner),"
-            " #name = if_not_exists(#name, :name), #uploaded = if_not_exists(#uploaded, :now),"
-            " #file_id = if_not_exists(#file_id, :file_id),"
-            " #g1pk = if_not_exists(#g1pk, :g1pk), #g1sk = if_not_exists(#g1sk, :g1sk)"
-            " REMOVE " + ", ".join(remove)
-        ),
-        "ConditionExpression": (
-            "attribute_not_exists(#pk) OR attribute_not_exists(#seq) OR #seq < :seq"
-            " OR (#seq = :seq AND #status IN (:uploaded, :processing))"
-        ),
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-        "ReturnValues": "ALL_NEW",
+        "TableName": table, "Key": {PK: {"S": pk}, SK: {"S": sk}},
+        "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counts))),
+        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
     }
 
 
-def complete_file(
-    table: str, file_id: str, sequencer: str, result: Extracted, now: str
-) -> dict[str, Any]:
-    """Record a successful extraction, unless a newer event has taken over."""
-    attrs = {
-        "status": FileStatus.PROCESSED.value, "size": result.size, "sha256": result.sha256,
-        "mime_type": result.mime_type, "format": result.format, "extension": result.extension,
-        "flags": list(result.flags), "metadata": dict(result.metadata),
-        "duration_ms": result.duration_ms, "processed_at": now, "updated_at": now,
-    }
-    return _finish(table, file_id, sequencer, attrs)
+# --- duplicate markers --------------------------------------------------------
+# ``pk = DUP#<owner>#<sha256>``, ``sk = DUP``, ``files`` = string set of the
+# owner's finished file ids with that content.
 
 
-def fail_file(table: str, file_id: str, sequencer: str, reason: str, now: str) -> dict[str, Any]:
-    """Record that a file could not be processed, and why."""
-    attrs = {
-        "status": FileStatus.FAILED.value, "reason": reason,
-        "processed_at": now, "updated_at": now,
-    }
-    return _finish(table, file_id, sequencer, attrs)
+def _marker(record: FileRecord | None) -> str:
+    if record is None or not record.status.terminal or not record.sha256:
+        return ""
+    return f"DUP#{record.owner}#{record.sha256}"
 
 
-def _finish(table: str, file_id: str, sequencer: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
-    names = {f"#a{i}": name for i, name in enumerate(attrs)}
-    sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(attrs)))
-    values = _serialize({f":a{i}": v for i, v in enumerate(attrs.values())})
-    values.update(_serialize({
-        ":seq": sequencer_order(sequencer), ":processing": FileStatus.PROCESSING.value,
-    }))
-    names.update({"#seq": "sequencer", "#status": "status"})
+def duplicate_key(owner: str, sha256: str) -> dict[str, dict[str, str]]:
+    """Key of the marker listing an owner's files with the same content."""
+    return {PK: {"S": f"DUP#{owner}#{sha256}"}, SK: {"S": "DUP"}}
+
+
+def is_duplicate(marker_item: Mapping[str, Any] | None, file_id: str) -> bool:
+    """True when the marker names another file than ``file_id``."""
+    files = set((marker_item or {}).get("files", {}).get("SS", []))
+    return bool(files - {file_id})
+
+
+def _marker_update(table: str, pk: str, file_id: str, action: str) -> dict[str, Any]:
     return {
-        "TableName": table,
-        "Key": file_key(file_id),
-        "UpdateExpression": f"SET {sets}",
-        "ConditionExpression": "#seq = :seq AND #status = :processing",
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
+        "TableName": table, "Key": {PK: {"S": pk}, SK: {"S": "DUP"}},
+        "UpdateExpression": f"{action} #files :ids",
+        "ExpressionAttributeNames": {"#files": "files"},
+        "ExpressionAttributeValues": {":ids": {"SS": [file_id]}},
+    }
+
+
+# --- aggregates -----------------------------------------------------------------
+#
+# Pre-aggregated counters for the dashboards, so no view scans the files.
+# Each finished file (processed or failed) adds its contribution to one item
+# per grain; a file that is processed again (a newer S3 version) first takes
+# its old contribution back. Counters are spread over AGG_SHARDS items per
+# cell, chosen by file id, so concurrent transactions rarely touch the same
+# item; a reader sums the shards. Items:
+#
+# ==============  ==================================  ============================
+# pk              sk                                  cell
+# ==============  ==================================  ============================
+# AGG#DAY         <upload day>#s<shard>               all files of a day
+# AGG#DAY_FORMAT  <upload day>#<format>#s<shard>      per day and format
+# AGG#DAY_OWNER   <upload day>#<owner>#s<shard>       per day and uploader
+# ==============  ==================================  ============================
+#
+# Counters (absent means 0): ``files``, ``bytes``, ``status_processed``,
+# ``status_failed``, ``duration_ms`` (total extraction time), ``pages``
+# (pages or slides) and ``paged_files``, ``latency_ms`` (total upload-to-
+# finished time) and the histogram ``latency_le_<ms>`` / ``latency_gt_<ms>``,
+# ``flag_<flag>``, ``reason_<reason>`` (failures by reason) and, on AGG#DAY
+# only, ``format_<format>``.
+
+AGG_SHARDS = 8
+AGG_GRAINS = ("DAY", "DAY_FORMAT", "DAY_OWNER")
+LATENCY_BOUNDS_MS = (250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000)
+
+
+def aggregate_shard(file_id: str) -> int:
+    """The shard a file's contributions go to."""
+    return int(file_id[:8], 16) % AGG_SHARDS if re.fullmatch(r"[0-9a-f]{8}.*", file_id) else 0
+
+
+def _ms_between(start: str, end: str) -> int:
+    parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+    return max(0, round((parse(end) - parse(start)).total_seconds() * 1000))
+
+
+def reason_key(reason: str) -> str:
+    """A failure reason as a counter name: its general part, before any detail."""
+    return reason.split(":", 1)[0].strip()[:100]
+
+
+def contributions(record: FileRecord) -> dict[tuple[str, str], dict[str, int]]:
+    """What a file adds to each aggregate cell: nothing until it is finished."""
+    if not record.status.terminal:
+        return {}
+    counts: dict[str, int] = {"files": 1, "bytes": record.size or 0, f"status_{record.status.value}": 1,
+                              "duration_ms": record.duration_ms or 0}
+    pages = record.metadata.get("pages", record.metadata.get("slides"))
+    if isinstance(pages, int) and not isinstance(pages, bool):
+        counts |= {"pages": pages, "paged_files": 1}
+    if record.processed_at:
+        latency = _ms_between(record.uploaded_at, record.processed_at)
+        counts["latency_ms"] = latency
+        bucket = next((f"latency_le_{b}" for b in LATENCY_BOUNDS_MS if latency <= b),
+                      f"latency_gt_{LATENCY_BOUNDS_MS[-1]}")
+        counts[bucket] = 1
+    for flag in record.flags:
+        counts[f"flag_{flag}"] = 1
+    if record.status is FileStatus.FAILED and record.reason:
+        counts[f"reason_{reason_key(record.reason)}"] = 1
+    day = record.uploaded_at[:10]
+    shard = aggregate_shard(record.file_id)
+    fmt = record.format or "unknown"
+    return {
+        ("AGG#DAY", f"{day}#s{shard}"): counts | {f"format_{fmt}": 1},
+        ("AGG#DAY_FORMAT", f"{day}#{fmt}#s{shard}"): dict(counts),
+        ("AGG#DAY_OWNER", f"{day}#{record.owner}#s{shard}"): dict(counts),
     }
 
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from common import aws
 from common.settings import Settings
+from extractor.extract import Config
 from extractor.processor import Deps, process_message
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "extractor"))
@@ -29,6 +30,7 @@ def _deps() -> Deps:
         ddb=aws.client("dynamodb"),
         table=settings.table,
         max_receive_count=int(os.environ.get("DOCPORTAL_MAX_RECEIVE_COUNT", "5")),
+        config=Config.from_env(),
     )
 
 

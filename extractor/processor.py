@@ -1,7 +1,7 @@
 """Process one S3 object: claim its item, read it, record the result.
 
 This module holds the I/O; what a file *is* is decided in
-:mod:`extractor.metadata`, and every item request comes from
+:mod:`extractor.extract`, and every item request comes from
 :mod:`common.schema`. Clients are injected so tests choose where AWS is.
 
 Errors fall in two kinds. A problem with the file itself (deleted, unreadable,
@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -27,11 +30,13 @@ from botocore.exceptions import ClientError
 from common import schema
 from common.schema import Extracted, ObjectRef
 from extractor.events import ObjectCreated, parse_message
-from extractor.metadata import HEAD_BYTES, describe
+from extractor.extract import Config, extract_file
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
+_CLAIM_ATTEMPTS = 5
+_CONFLICT_ATTEMPTS = 4
 _MISSING = {"404", "NoSuchKey", "NoSuchVersion", "NotFound"}
 
 
@@ -51,6 +56,9 @@ class Deps:
     ddb: Any
     table: str
     max_receive_count: int = 5
+    config: Config = field(default_factory=Config)
+    #: Timestamps; injected so tests can make runs comparable.
+    now: Callable[[], str] = schema.utc_now
 
 
 def process_message(body: str, receive_count: int, deps: Deps) -> list[Outcome]:
@@ -82,28 +90,92 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
         logger.warning("ignoring object outside the uploads layout: %s", e)
         return Outcome.SKIPPED
     name = unquote(head.get("Metadata", {}).get(schema.ORIGINAL_NAME_META, "")) or key.rsplit("/", 1)[-1]
-    claimed = _update(deps.ddb, schema.claim_file(
-        deps.table, ids.file_id, ids.owner, name, ref, schema.utc_now()))
-    if not claimed:
-        logger.info("duplicate or superseded event for %s (sequencer %s)", ids.file_id, ref.sequencer)
+    current = _claim(deps, ids, name, ref)
+    if current is None:
         return Outcome.SKIPPED
     try:
         if head_error is not None:
             raise head_error
         if found is None:
             raise _Permanent("the file was deleted before it could be processed")
-        result = _extract(deps.s3, ref, key, name)
+        result = _extract(deps, ref, key, name)
     except _Permanent as e:
-        return _fail(deps, ids.file_id, ref, str(e))
+        return _finish(deps, current, _failure(ref, str(e)))
     except Exception as e:
         if receive_count >= deps.max_receive_count:
-            _fail(deps, ids.file_id, ref,
-                  f"processing failed {receive_count} times; last error: {_describe_error(e)}")
+            _finish(deps, current, _failure(
+                ref, f"processing failed {receive_count} times; last error: {_describe_error(e)}"))
         raise
-    if _update(deps.ddb, schema.complete_file(
-            deps.table, ids.file_id, ref.sequencer, result, schema.utc_now())):
-        return Outcome.PROCESSED
-    return Outcome.SKIPPED
+    return _finish(deps, current, result)
+
+
+def _claim(deps: Deps, ids: schema.UploadKey, name: str, ref: ObjectRef) -> schema.FileRecord | None:
+    """Take the file for ``ref``; None when the event is a duplicate or older than what is known."""
+    incoming = schema.sequencer_order(ref.sequencer)
+    for _ in range(_CLAIM_ATTEMPTS):
+        item = deps.ddb.get_item(TableName=deps.table, Key=schema.file_key(ids.file_id),
+                                 ConsistentRead=True).get("Item")
+        old = schema.from_item(item) if item else None
+        if old is not None and old.sequencer:
+            if old.sequencer > incoming:
+                logger.info("older event for %s ignored (sequencer %s)", ids.file_id, ref.sequencer)
+                return None
+            if old.sequencer == incoming and old.status.terminal:
+                logger.info("duplicate event for %s ignored", ids.file_id)
+                return None
+        new = schema.claimed(old, ids.file_id, ids.owner, name, ref, deps.now())
+        if _transact(deps, schema.transition(deps.table, old, new)):
+            return new
+    raise ClaimContention(f"file {ids.file_id} kept changing while it was being claimed")
+
+
+def _finish(deps: Deps, current: schema.FileRecord, result: Extracted) -> Outcome:
+    """Record the result, unless another delivery has taken the file over meanwhile."""
+    duplicate = False
+    if result.sha256 and not result.error:
+        marker = deps.ddb.get_item(TableName=deps.table, ConsistentRead=True,
+                                   Key=schema.duplicate_key(current.owner, result.sha256)).get("Item")
+        duplicate = schema.is_duplicate(marker, current.file_id)
+    final = schema.finished(current, result, deps.now(), duplicate=duplicate)
+    if not _transact(deps, schema.transition(deps.table, current, final)):
+        logger.info("file %s was taken over by another delivery; result dropped", current.file_id)
+        return Outcome.SKIPPED
+    if result.error:
+        logger.info("file %s failed: %s", current.file_id, result.error)
+        return Outcome.FAILED
+    return Outcome.PROCESSED
+
+
+def _failure(ref: ObjectRef, reason: str) -> Extracted:
+    """A result for a file that could not be read at all."""
+    return Extracted(size=ref.size, sha256="", mime_type="", format="", extension="", flags=(),
+                     metadata={}, error=reason)
+
+
+def _transact(deps: Deps, request: dict[str, Any]) -> bool:
+    """Run a transition; False when the item changed since it was read.
+
+    A conflict with another transaction on a shared aggregate item is retried
+    briefly here; if it persists the error propagates and SQS retries later.
+    """
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            deps.ddb.transact_write_items(**request)
+            return True
+        except ClientError as e:
+            if _error_code(e) != "TransactionCanceledException":
+                raise
+            codes = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return False
+            if "TransactionConflict" not in codes or attempt == _CONFLICT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+class ClaimContention(RuntimeError):
+    """The item changed under every claim attempt; the message is retried later."""
 
 
 class _Permanent(Exception):
@@ -121,52 +193,25 @@ def _head(s3: Any, event: ObjectCreated) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _extract(s3: Any, ref: ObjectRef, key: str, name: str) -> Extracted:
-    """Stream the object once: hash it, measure it, and describe its head."""
-    started = time.perf_counter()
+def _extract(deps: Deps, ref: ObjectRef, key: str, name: str) -> Extracted:
+    """Download the object once to a private temp file, hashing as it streams, then extract."""
     try:
-        body = s3.get_object(**_object_args(ref, key))["Body"]
+        body = deps.s3.get_object(**_object_args(ref, key))["Body"]
     except ClientError as e:
         if _error_code(e) in _MISSING:
             raise _Permanent("the file was deleted before it could be processed") from e
         raise
-    digest = hashlib.sha256()
-    size = 0
-    head = bytearray()
-    for chunk in body.iter_chunks(_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-        if len(head) < HEAD_BYTES:
-            head += chunk[: HEAD_BYTES - len(head)]
-    extension = schema.safe_extension(name)
-    try:
-        found = describe(bytes(head), size, name, extension)
-    except Exception as e:  # a parser bug must not hold the file hostage
-        logger.exception("metadata extraction failed for %s", key)
-        raise _Permanent(f"the file's metadata could not be read ({type(e).__name__})") from e
-    return Extracted(
-        size=size, sha256=digest.hexdigest(), mime_type=found.mime_type, format=found.format,
-        extension=extension, flags=found.flags, metadata=found.metadata,
-        duration_ms=round((time.perf_counter() - started) * 1000),
-    )
-
-
-def _fail(deps: Deps, file_id: str, ref: ObjectRef, reason: str) -> Outcome:
-    logger.info("file %s failed: %s", file_id, reason)
-    if _update(deps.ddb, schema.fail_file(deps.table, file_id, ref.sequencer, reason, schema.utc_now())):
-        return Outcome.FAILED
-    return Outcome.SKIPPED
-
-
-def _update(ddb: Any, request: dict[str, Any]) -> bool:
-    """Run a conditional update; False when its condition did not hold."""
-    try:
-        ddb.update_item(**request)
-    except ClientError as e:
-        if _error_code(e) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    with tempfile.TemporaryDirectory(prefix="docportal-") as tmp:
+        local = Path(tmp) / "object"
+        digest = hashlib.sha256()
+        size = 0
+        with local.open("wb") as out:
+            for chunk in body.iter_chunks(_CHUNK):
+                digest.update(chunk)
+                if size <= deps.config.max_parse_bytes:  # past that it is only hashed
+                    out.write(chunk)
+                size += len(chunk)
+        return extract_file(local, name, deps.config, digest=(size, digest.hexdigest()))
 
 
 def _object_args(ref: ObjectRef, key: str) -> dict[str, str]:

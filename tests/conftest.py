@@ -36,6 +36,19 @@ def _reset_clients() -> None:
     handler.reset()
 
 
+@pytest.fixture(scope="session")
+def monkeypatch_env() -> Iterator[None]:
+    """Session-wide fake credentials (hypothesis tests cannot use function-scoped fixtures)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for var in _AWS_VARS + _DOCPORTAL_VARS:
+            mp.delenv(var, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_REGION", REGION)
+        mp.setenv("AWS_DEFAULT_REGION", REGION)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees a real AWS account, a developer's profile or a leftover stack."""

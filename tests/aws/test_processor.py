@@ -129,7 +129,7 @@ def test_a_parser_crash_fails_the_file_with_a_readable_reason(stack, monkeypatch
     def boom(*args, **kwargs):
         raise RecursionError("deep")
 
-    monkeypatch.setattr("extractor.processor.describe", boom)
+    monkeypatch.setattr("extractor.extract.detect", boom)
     key = f"uploads/{OWNER}/{'f' * 32}.json"
     body = body_for(stack, key, put(stack, key, b"[[[[]]]]"), "1", b"[[[[]]]]")
     assert process_message(body, 1, deps(stack)) == [Outcome.FAILED]

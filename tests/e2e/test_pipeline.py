@@ -63,7 +63,7 @@ def test_a_portal_upload_goes_uploaded_then_processed(on_server, worker):
                           s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=on_server.settings)
     assert record.status is FileStatus.UPLOADED
     done = wait_for_terminal(on_server.settings, record.file_id)
-    assert (done.status, done.name, done.format, done.size) == (FileStatus.PROCESSED, "ledger 2026.csv", "text", len(data))
+    assert (done.status, done.name, done.format, done.size) == (FileStatus.PROCESSED, "ledger 2026.csv", "csv", len(data))
 
 
 def test_a_redelivered_message_changes_nothing(on_server, worker):

@@ -1,0 +1,239 @@
+"""Decide what a file is from its content, never from its name alone. Pure.
+
+Magic bytes say most; zip containers are told apart by their members (Office,
+OpenDocument, EPUB), ISO media by their ``ftyp`` brand, and text by what it
+looks like. The name's extension is only used to break ties between text
+kinds and to flag a name that disagrees with the content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+
+#: Bytes of the file's start that detection looks at.
+HEAD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Detected:
+    """The format family (a short stable name) and its MIME type."""
+
+    format: str
+    mime_type: str
+
+
+MIME = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "docm": "application/vnd.ms-word.document.macroEnabled.12",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "pptm": "application/vnd.ms-powerpoint.presentation.macroEnabled.12",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+    "epub": "application/epub+zip",
+    "zip": "application/zip",
+    "ole": "application/x-ole-storage",
+    "jpg": "image/jpeg", "png": "image/png", "tif": "image/tiff", "gif": "image/gif",
+    "webp": "image/webp", "bmp": "image/bmp", "heic": "image/heic",
+    "mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg",
+    "mp4": "video/mp4", "mov": "video/quicktime",
+    "eml": "message/rfc822", "csv": "text/csv", "tsv": "text/tab-separated-values",
+    "json": "application/json", "xml": "application/xml", "html": "text/html",
+    "markdown": "text/markdown", "text": "text/plain",
+    "empty": "application/x-empty", "unknown": "application/octet-stream",
+}
+
+#: Formats the ``filetype`` library reports, renamed to ours.
+_FILETYPE = {
+    "pdf": "pdf", "jpg": "jpg", "png": "png", "tif": "tif", "gif": "gif", "webp": "webp",
+    "bmp": "bmp", "heic": "heic", "mp3": "mp3", "wav": "wav", "flac": "flac", "ogg": "ogg",
+    "mp4": "mp4", "m4a": "mp4", "m4v": "mp4", "mov": "mov", "zip": "zip", "epub": "epub",
+    "docx": "docx", "xlsx": "xlsx", "pptx": "pptx", "odt": "odt", "ods": "ods", "odp": "odp",
+}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ODF = {
+    "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.oasis.opendocument.presentation": "odp",
+}
+_OOXML = (("word/document.xml", "word", "docx", "docm"),
+          ("xl/workbook.xml", "xl", "xlsx", "xlsm"),
+          ("ppt/presentation.xml", "ppt", "pptx", "pptm"))
+_MAIL_HEADER = re.compile(
+    r"^(received|return-path|from|to|subject|date|message-id|mime-version|delivered-to|reply-to|cc)"
+    r":[ \t]", re.IGNORECASE)
+
+
+def detect(path: Path, extension: str = "") -> Detected:
+    """What the file at ``path`` is; ``extension`` only breaks ties between text kinds."""
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+        size = f.seek(0, 2)
+    if size == 0:
+        return _detected("empty")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _detected(_zip_kind(path))
+    if head.startswith(_OLE_MAGIC):
+        return _detected("ole")
+    if b"%PDF-" in head[:1024]:
+        return _detected("pdf")
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return _detected(_ftyp_kind(head))
+    kind = filetype.guess(head)
+    if kind is not None and kind.extension in _FILETYPE:
+        return _detected(_FILETYPE[kind.extension])
+    text = _as_text(head, truncated=size > len(head))
+    if text is None:
+        return _detected("unknown")
+    return _detected(_text_kind(text, extension, complete=size <= len(head)))
+
+
+def _detected(fmt: str) -> Detected:
+    return Detected(fmt, MIME[fmt])
+
+
+def _zip_kind(path: Path) -> str:
+    """Tell Office, OpenDocument and EPUB apart from plain zips by their members."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            if "mimetype" in names:
+                info = z.getinfo("mimetype")
+                if info.file_size <= 100:
+                    declared = z.read("mimetype").decode("ascii", "replace").strip()
+                    if declared in _ODF:
+                        return _ODF[declared]
+                    if declared == "application/epub+zip":
+                        return "epub"
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError):
+        return "zip"  # damaged: the zip parser will say what is wrong
+    for main_part, folder, plain, macro in _OOXML:
+        if main_part in names:
+            return macro if f"{folder}/vbaProject.bin" in names else plain
+    return "zip"
+
+
+def _ftyp_kind(head: bytes) -> str:
+    """ISO base media: HEIC images, QuickTime and MP4 by major and compatible brands."""
+    brands = {head[i:i + 4] for i in range(8, min(len(head), 64), 4)}
+    if brands & {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"}:
+        return "heic"
+    if b"qt  " in brands:
+        return "mov"
+    return "mp4"
+
+
+def _as_text(head: bytes, truncated: bool) -> str | None:
+    """``head`` decoded if it is text, else None (NULs and undecodable bytes say binary)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return head.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in head:
+        return None
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        if truncated and e.start >= len(head) - 3:  # a character cut at the window's end
+            return head[: e.start].decode("utf-8-sig")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head).best()
+    if best is None:
+        return None
+    text = str(best)
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\r\n\t\f\v")
+    return None if controls > len(text) // 100 + 1 else text
+
+
+_TEXT_EXTENSIONS = {"md": "markdown", "markdown": "markdown", "csv": "csv", "tsv": "tsv", "tab": "tsv",
+                    "json": "json", "geojson": "json", "xml": "xml", "html": "html", "htm": "html",
+                    "eml": "eml"}
+
+
+def _text_kind(text: str, extension: str, complete: bool) -> str:
+    stripped = text.lstrip()
+    lower = stripped[:512].lower()
+    if lower.startswith(("<!doctype html", "<html")) or "<html" in lower[:256]:
+        return "html"
+    if stripped.startswith("<?xml") or (stripped.startswith("<") and extension in ("xml", "svg", "xsd")):
+        return "xml"
+    if stripped[:1] in ("{", "[") and (extension in ("json", "geojson") or _is_json(stripped, complete)):
+        return "json"
+    if _looks_like_mail(text):
+        return "eml"
+    hinted = _TEXT_EXTENSIONS.get(extension)
+    if hinted in ("csv", "tsv", "markdown"):
+        return hinted
+    delimiter = _consistent_delimiter(text)
+    if delimiter is not None:
+        return "tsv" if delimiter == "\t" else "csv"
+    return "text"
+
+
+def _is_json(text: str, complete: bool) -> bool:
+    if not complete:
+        return text[:1] == "{" and re.match(r'\{\s*"', text) is not None
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return text[:1] == "[" and text.count("[") > 1000  # deep nesting: let the parser refuse it
+    return True
+
+
+def _looks_like_mail(text: str) -> bool:
+    lines = text.splitlines()[:30]
+    headers = [line for line in lines if _MAIL_HEADER.match(line)]
+    names = {h.split(":", 1)[0].lower() for h in headers}
+    return len(headers) >= 3 and bool(names & {"from", "received", "mime-version", "message-id"})
+
+
+def _consistent_delimiter(text: str) -> str | None:
+    """A delimiter that splits the first lines into the same number (>1) of fields."""
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    if len(lines) < 3:
+        return None
+    if not text.endswith(("\n", "\r")):
+        lines = lines[:-1] or lines  # the last line may be cut
+    for delimiter in ("\t", ";", ",", "|"):
+        counts = {line.count(delimiter) for line in lines}
+        if len(counts) == 1 and counts.pop() >= 1:
+            return delimiter
+    return None
+
+
+#: For each extension, the formats its content may have; others are a mismatch.
+_EXPECTED: dict[str, set[str]] = {
+    "pdf": {"pdf"}, "docx": {"docx"}, "docm": {"docm", "docx"}, "dotx": {"docx"},
+    "xlsx": {"xlsx"}, "xlsm": {"xlsm", "xlsx"}, "pptx": {"pptx"}, "pptm": {"pptm", "pptx"},
+    "odt": {"odt"}, "ods": {"ods"}, "odp": {"odp"}, "epub": {"epub"}, "zip": {"zip", "epub"},
+    "doc": {"ole"}, "xls": {"ole"}, "ppt": {"ole"}, "msg": {"ole"},
+    "jpg": {"jpg"}, "jpeg": {"jpg"}, "jpe": {"jpg"}, "png": {"png"}, "tif": {"tif"}, "tiff": {"tif"},
+    "gif": {"gif"}, "webp": {"webp"}, "bmp": {"bmp"}, "heic": {"heic"}, "heif": {"heic"},
+    "mp3": {"mp3"}, "wav": {"wav"}, "flac": {"flac"}, "ogg": {"ogg"}, "oga": {"ogg"},
+    "mp4": {"mp4"}, "m4a": {"mp4"}, "m4v": {"mp4"}, "mov": {"mov", "mp4"}, "qt": {"mov"},
+    "eml": {"eml", "text"},
+    "txt": {"text", "markdown", "csv", "tsv", "json", "xml", "html", "eml"},
+    "text": {"text", "markdown", "csv", "tsv"}, "log": {"text", "csv", "tsv", "json"},
+    "md": {"markdown", "text"}, "markdown": {"markdown", "text"},
+    "csv": {"csv", "tsv", "text"}, "tsv": {"tsv", "csv", "text"}, "tab": {"tsv", "text"},
+    "json": {"json"}, "geojson": {"json"}, "xml": {"xml"}, "svg": {"xml"},
+    "html": {"html", "xml"}, "htm": {"html", "xml"},
+}
+
+
+def mismatch(extension: str, fmt: str) -> bool:
+    """True when the name's extension promises other content than the file has."""
+    if fmt in ("unknown", "empty") or extension not in _EXPECTED:
+        return False
+    return fmt not in _EXPECTED[extension]

@@ -1,0 +1,158 @@
+"""Extract one local file: detect, parse isolated, add flags. No AWS.
+
+The Lambda path (:mod:`extractor.processor`) and the command line
+(``python -m extractor``) both call :func:`extract_file`, so they produce the
+same record for the same file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common.schema import Extracted, safe_extension
+from extractor.detect import MIME, Detected, detect, mismatch
+from extractor.formats import Limits, Parsed, ParseError
+from extractor.sandbox import Budget, MiB, Parser, run_isolated
+
+logger = logging.getLogger(__name__)
+
+#: Format -> "module:function". Modules are imported on first use, so a cold
+#: start imports only the parsers its first files need.
+PARSERS: Mapping[str, str] = {
+    "pdf": "pdf:parse_pdf",
+    **dict.fromkeys(("docx", "docm"), "office:parse_docx"),
+    **dict.fromkeys(("xlsx", "xlsm"), "office:parse_xlsx"),
+    **dict.fromkeys(("pptx", "pptm"), "office:parse_pptx"),
+    **dict.fromkeys(("odt", "ods", "odp"), "odf:parse_odf"),
+    **dict.fromkeys(("jpg", "png", "tif", "gif", "webp", "bmp", "heic"), "images:parse_image"),
+    **dict.fromkeys(("mp3", "wav", "flac", "ogg", "mp4", "mov"), "media:parse_media"),
+    **dict.fromkeys(("csv", "tsv"), "text:parse_csv"),
+    **dict.fromkeys(("text", "markdown"), "text:parse_text"),
+    "json": "text:parse_json", "xml": "text:parse_xml", "html": "text:parse_html",
+    "eml": "email:parse_eml",
+    **dict.fromkeys(("zip", "epub"), "archive:parse_zip"),
+}
+
+_NOTES = {
+    "unknown": "unrecognised content: only the common fields were extracted",
+    "ole": "legacy Office (OLE2) file: only the common fields were extracted",
+    "empty": "the file is empty",
+}
+_MAX_LIST = 100
+_MAX_STRING = 1000
+_CHUNK = MiB
+
+
+@dataclass(frozen=True)
+class Config:
+    """Limits on extraction, from the environment with safe defaults."""
+
+    limits: Limits = field(default_factory=Limits)
+    budget: Budget = field(default_factory=Budget)
+    #: Larger files are hashed and measured but not parsed.
+    max_parse_bytes: int = 512 * MiB
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        """``DOCPORTAL_PARSE_MEMORY_MB``, ``DOCPORTAL_PARSE_SECONDS``, ``DOCPORTAL_MAX_PARSE_MB``."""
+        env = os.environ if env is None else env
+        memory = int(env.get("DOCPORTAL_PARSE_MEMORY_MB", "512")) * MiB
+        return cls(
+            limits=Limits(max_unpacked_bytes=memory),
+            budget=Budget(memory_bytes=memory, seconds=float(env.get("DOCPORTAL_PARSE_SECONDS", "30"))),
+            max_parse_bytes=int(env.get("DOCPORTAL_MAX_PARSE_MB", "512")) * MiB,
+        )
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """Size and SHA-256 of a local file, read once in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def parser_for(fmt: str) -> Parser | None:
+    """The parser of a format, importing its module on first use."""
+    target = PARSERS.get(fmt)
+    if target is None:
+        return None
+    module, function = target.split(":")
+    return getattr(importlib.import_module(f"extractor.formats.{module}"), function)
+
+
+def extract_file(path: Path, name: str, config: Config, *,
+                 digest: tuple[int, str] | None = None) -> Extracted:
+    """Everything DocPortal records about the local file ``path`` named ``name``.
+
+    A file that cannot be (fully) read still gets every field that could be
+    found, with ``error`` saying why in words a business user understands.
+
+    ``digest`` (size, SHA-256) may be passed when the caller computed it while
+    downloading, so the file is not read twice for it.
+    """
+    started = time.perf_counter()
+    size, sha256 = digest or file_digest(path)
+    extension = safe_extension(name)
+    detected = Detected("unknown", MIME["unknown"])
+    try:
+        detected = detect(path, extension)
+        flags, metadata, error = _describe(path, detected, extension, size, config)
+    except Exception as e:  # a bug of ours must not hold the file hostage
+        logger.exception("extraction failed for %s", name)
+        flags, metadata = set(), {}
+        error = f"the file's metadata could not be read ({type(e).__name__})"
+    return Extracted(
+        size=size, sha256=sha256, mime_type=detected.mime_type, format=detected.format,
+        extension=extension, flags=tuple(sorted(flags)), metadata=bounded(metadata), error=error,
+        duration_ms=round((time.perf_counter() - started) * 1000),
+    )
+
+
+def _describe(path: Path, detected: Detected, extension: str, size: int,
+              config: Config) -> tuple[set[str], dict[str, Any], str]:
+    flags: set[str] = set()
+    metadata: dict[str, Any] = {}
+    error = ""
+    if detected.format in _NOTES:
+        metadata["note"] = _NOTES[detected.format]
+    if size == 0:
+        flags.add("empty")
+    if mismatch(extension, detected.format):
+        flags.add("type_mismatch")
+    parser = parser_for(detected.format)
+    if parser is not None and size > config.max_parse_bytes:
+        error = (f"file exceeds the {config.max_parse_bytes // MiB} MiB parse limit: "
+                 "only its size and checksum were recorded")
+    elif parser is not None:
+        try:
+            parsed: Parsed = run_isolated(parser, path, config.limits, config.budget)
+            metadata.update(parsed.metadata)
+            flags |= parsed.flags
+        except ParseError as e:
+            metadata.update(e.metadata)
+            flags |= e.flags
+            error = e.reason
+    return flags, metadata, error
+
+
+def bounded(value: Any) -> Any:
+    """``value`` with long lists and strings cut, so an item stays far below DynamoDB's 400 KB."""
+    if isinstance(value, Mapping):
+        return {str(k)[:_MAX_STRING]: bounded(v) for k, v in list(value.items())[:_MAX_LIST]}
+    if isinstance(value, list | tuple):
+        return [bounded(v) for v in value[:_MAX_LIST]]
+    if isinstance(value, str):
+        return value[:_MAX_STRING]
+    return value

@@ -1,0 +1,201 @@
+"""E-mail messages (.eml): sender, recipients, subject, date and attachments.
+
+The stdlib parser with ``policy.default`` decodes headers lazily, and some
+malformed headers make that decoding raise (``To: "`` raises IndexError in
+CPython 3.11). Every header is therefore read on its own, falling back to its
+raw, unfolded text, so one bad header costs one field's polish, not the record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from email import policy
+from email.errors import MessageError
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from extractor.formats import Limits, Parsed, ParseError
+
+#: What decoding a malformed header can raise in the stdlib (parser bugs included).
+_HEADER_ERRORS: tuple[type[Exception], ...] = (LookupError, AttributeError, TypeError, ValueError,
+                                               MessageError)
+#: MIME parts visited, and how deep multiparts may nest, before the walk stops.
+_MAX_PARTS = 10_000
+_MAX_DEPTH = 100
+#: Attachments and addresses listed; attachment_count still counts every attachment found.
+_MAX_LISTED = 100
+_MAX_STRING = 1000
+
+
+def parse_eml(path: Path, limits: Limits) -> Parsed:
+    """Sender, recipients, subject, date and attachments of an RFC 5322 message.
+
+    Addresses are given as written for display (``Name <user@example.com>``).
+    An address header that does not parse cleanly is given as its raw text in a
+    one-element list. An unparseable Date is omitted, so that ``date`` only
+    ever holds ISO 8601. Attachment sizes are of the decoded content, measured
+    one attachment at a time.
+
+    Parameters
+    ----------
+    path:
+        The message on local disk.
+    limits:
+        Accepted for the parser contract; the MIME walk has fixed bounds.
+
+    Raises
+    ------
+    ParseError
+        When the file cannot be read as a message at all.
+    """
+    try:
+        with path.open("rb") as f:
+            message = BytesParser(policy=policy.default).parse(f)
+    except (*_HEADER_ERRORS, RecursionError) as e:
+        raise ParseError("damaged e-mail: the message structure cannot be read") from e
+    metadata: dict[str, Any] = {}
+    if senders := _addresses(message, "from"):
+        metadata["from"] = ", ".join(senders)
+    for name in ("to", "cc"):
+        if addresses := _addresses(message, name):
+            metadata[name] = addresses
+    if subject := _text_header(message, "subject"):
+        metadata["subject"] = subject
+    if date := _date(message):
+        metadata["date"] = date
+    attachments, count = _attachments(message)
+    if attachments:
+        metadata["attachments"] = attachments
+    metadata["attachment_count"] = count
+    return Parsed(metadata=metadata)
+
+
+def _clean(text: str) -> str:
+    """One line of printable text, capped."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text[: _MAX_STRING * 4]).split())
+    return text[:_MAX_STRING]
+
+
+def _raw(message: Message, name: str) -> list[str]:
+    """A header's raw values, RFC 2047 words decoded where that works, unfolded."""
+    values = []
+    for key, value in message.raw_items():
+        if key.lower() != name:
+            continue
+        text = str(value)
+        with contextlib.suppress(*_HEADER_ERRORS):
+            text = str(make_header(decode_header(text)))
+        if cleaned := _clean(text):
+            values.append(cleaned)
+    return values
+
+
+def _text_header(message: Message, name: str) -> str | None:
+    """A header's decoded text, or its raw text when decoding fails."""
+    try:
+        value = message[name]
+        text = _clean(str(value)) if value is not None else ""
+    except _HEADER_ERRORS:
+        text = next(iter(_raw(message, name)), "")
+    return text or None
+
+
+def _addresses(message: Message, name: str) -> list[str]:
+    """Every address in every ``name`` header; raw text where one does not parse cleanly."""
+    out: list[str] = []
+    try:
+        headers = message.get_all(name) or []
+        for header in headers:
+            parsed = list(header.addresses)
+            if any(not address.domain for address in parsed):
+                raise ValueError("an address without a domain")
+            out += [_clean(str(address)) for address in parsed]
+    except _HEADER_ERRORS:
+        out = _raw(message, name)
+    return [address for address in out if address][:_MAX_LISTED]
+
+
+def _iso(moment: datetime) -> str:
+    """ISO 8601 to the second, "Z" for UTC; a date sent as -0000 (zone unknown) stays naive."""
+    text = moment.isoformat(timespec="seconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _date(message: Message) -> str | None:
+    """The Date header in ISO 8601, or None when it is missing or not a date."""
+    try:
+        header = message["date"]
+        moment = getattr(header, "datetime", None)
+    except _HEADER_ERRORS:
+        moment = None
+    if moment is None:
+        for raw in _raw(message, "date"):
+            try:
+                moment = parsedate_to_datetime(raw)
+                break
+            except _HEADER_ERRORS:
+                continue
+    return _iso(moment) if isinstance(moment, datetime) else None
+
+
+def _attachments(message: EmailMessage) -> tuple[list[dict[str, Any]], int]:
+    """Up to :data:`_MAX_LISTED` attachment descriptions, and how many attachments there are.
+
+    A part is an attachment when its disposition says so or it has a file
+    name; an attached message (message/rfc822) is one attachment, not opened.
+    The walk is iterative and bounded, as a message controls its own nesting.
+    """
+    listed: list[dict[str, Any]] = []
+    count = 0
+    stack: list[tuple[Message, int]] = [(message, 0)]
+    visited = 0
+    while stack and visited < _MAX_PARTS:
+        part, depth = stack.pop()
+        visited += 1
+        try:
+            content_type = part.get_content_type()
+            disposition = part.get_content_disposition()
+            filename = part.get_filename()
+        except _HEADER_ERRORS:
+            content_type, disposition, filename = "application/octet-stream", None, None
+        if content_type == "message/rfc822" and depth > 0:
+            entry = _describe(part, content_type, filename)
+        elif part.is_multipart():
+            if depth < _MAX_DEPTH:
+                children = part.get_payload()
+                if isinstance(children, list):
+                    stack += [(child, depth + 1) for child in reversed(children)]
+            continue
+        elif disposition == "attachment" or filename:
+            entry = _describe(part, content_type, filename)
+        else:
+            continue
+        count += 1
+        if len(listed) < _MAX_LISTED:
+            listed.append(entry)
+    return listed, count
+
+
+def _describe(part: Message, content_type: str, filename: str | None) -> dict[str, Any]:
+    """File name, content type and decoded size of one attachment."""
+    entry: dict[str, Any] = {}
+    if filename and (name := _clean(filename)[:255]):
+        entry["filename"] = name
+    entry["content_type"] = content_type
+    try:
+        if part.is_multipart():  # an attached message: its size as sent
+            inner = part.get_payload(0)
+            size = len(inner.as_bytes()) if isinstance(inner, Message) else 0
+        else:
+            payload = part.get_payload(decode=True)
+            size = len(payload) if isinstance(payload, bytes) else 0
+            del payload
+    except (*_HEADER_ERRORS, RecursionError):
+        return entry
+    entry["size"] = size
+    return entry

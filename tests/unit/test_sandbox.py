@@ -1,0 +1,76 @@
+"""Hostile parsers fail only themselves, with a reason a person can read."""
+
+import ctypes
+import time
+from pathlib import Path
+
+import pytest
+
+from extractor.formats import Limits, Parsed, ParseError
+from extractor.sandbox import Budget, MiB, run_isolated
+
+BUDGET = Budget(memory_bytes=64 * MiB, seconds=2)
+
+
+def fine(path: Path, limits: Limits) -> Parsed:
+    return Parsed(metadata={"name": path.name, "cap": limits.max_depth}, flags=frozenset({"gps"}))
+
+
+def refuses(path: Path, limits: Limits) -> Parsed:
+    raise ParseError("encrypted PDF: metadata partially available", metadata={"pages": 3}, flags={"encrypted"})
+
+
+def hogs_memory(path: Path, limits: Limits) -> Parsed:
+    blocks = []
+    while True:
+        blocks.append(bytearray(16 * MiB))
+
+
+def loops_forever(path: Path, limits: Limits) -> Parsed:
+    while True:
+        time.sleep(0.01)
+
+
+def crashes_the_interpreter(path: Path, limits: Limits) -> Parsed:
+    ctypes.string_at(0)  # a NULL read: SIGSEGV
+    raise AssertionError("unreachable")
+
+
+def recurses(path: Path, limits: Limits) -> Parsed:
+    return recurses(path, limits)
+
+
+def has_a_bug(path: Path, limits: Limits) -> Parsed:
+    return {}["missing"]
+
+
+def test_results_come_back_from_the_child(tmp_path):
+    assert run_isolated(fine, tmp_path / "a.pdf", Limits(max_depth=7), BUDGET) == Parsed(
+        metadata={"name": "a.pdf", "cap": 7}, flags=frozenset({"gps"}))
+
+
+def test_parse_errors_keep_their_reason_metadata_and_flags(tmp_path):
+    with pytest.raises(ParseError) as caught:
+        run_isolated(refuses, tmp_path / "x", Limits(), BUDGET)
+    assert caught.value.reason == "encrypted PDF: metadata partially available"
+    assert caught.value.metadata == {"pages": 3}
+    assert caught.value.flags == {"encrypted"}
+
+
+@pytest.mark.parametrize(("parser", "reason"), [
+    (hogs_memory, "reading the file needs more than the 64 MiB memory limit"),
+    (loops_forever, "reading the file took longer than the 2 s limit"),
+    (crashes_the_interpreter, "the file could not be read safely (the reader crashed on it)"),
+    (recurses, "the file is nested too deeply to read"),
+    (has_a_bug, "the file's metadata could not be read (unexpected reader error)"),
+])
+def test_hostile_behaviour_ends_in_a_readable_reason(tmp_path, parser, reason):
+    with pytest.raises(ParseError) as caught:
+        run_isolated(parser, tmp_path / "x", Limits(), BUDGET)
+    assert caught.value.reason == reason
+
+
+def test_the_parent_is_unharmed_and_can_go_on(tmp_path):
+    with pytest.raises(ParseError):
+        run_isolated(hogs_memory, tmp_path / "x", Limits(), BUDGET)
+    assert run_isolated(fine, tmp_path / "y", Limits(), BUDGET).metadata["name"] == "y"

@@ -1,0 +1,80 @@
+"""Transitions and aggregate contributions (pure)."""
+
+from common import schema
+from common.schema import Extracted, FileRecord, FileStatus, ObjectRef
+
+FILE_ID = "0a" + "0" * 30
+OWNER = "owner-1"
+REF = ObjectRef(bucket="b", key=f"uploads/{OWNER}/{FILE_ID}.pdf", size=100, etag="e", version_id="v2",
+                sequencer="00AB")
+
+
+def portal_item() -> FileRecord:
+    return FileRecord(file_id=FILE_ID, owner=OWNER, owner_email="o@example.com", name="Q3.pdf", bucket="b",
+                      key=REF.key, status=FileStatus.UPLOADED, uploaded_at="2026-11-22T10:00:00.000Z",
+                      updated_at="2026-11-22T10:00:00.000Z", content_type="application/pdf")
+
+
+def result(**kw) -> Extracted:
+    values = dict(size=100, sha256="ab" * 32, mime_type="application/pdf", format="pdf", extension="pdf",
+                  flags=("scanned",), metadata={"pages": 4}, duration_ms=30)
+    values.update(kw)
+    return Extracted(**values)
+
+
+def test_claim_keeps_identity_and_drops_old_results():
+    old = schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
+                          result(), "2026-11-22T10:00:02.000Z")
+    newer = ObjectRef(**{**REF.__dict__, "sequencer": "00AC", "version_id": "v3"})
+    again = schema.claimed(old, FILE_ID, OWNER, "ignored", newer, "2026-11-22T11:00:00.000Z")
+    assert (again.name, again.owner_email, again.uploaded_at) == ("Q3.pdf", "o@example.com", "2026-11-22T10:00:00.000Z")
+    assert (again.status, again.sha256, again.flags, again.metadata) == (FileStatus.PROCESSING, "", (), {})
+    assert again.rev == schema.sequencer_order("00AC") + "#claimed"
+
+
+def test_contributions_count_only_finished_files():
+    record = schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
+                             result(), "2026-11-22T10:00:01.200Z")
+    assert schema.contributions(schema.claimed(None, FILE_ID, OWNER, "x", REF, "t")) == {}
+    cells = schema.contributions(record)
+    shard = schema.aggregate_shard(FILE_ID)
+    assert set(cells) == {("AGG#DAY", f"2026-11-22#s{shard}"), ("AGG#DAY_FORMAT", f"2026-11-22#pdf#s{shard}"),
+                          ("AGG#DAY_OWNER", f"2026-11-22#{OWNER}#s{shard}")}
+    assert cells[("AGG#DAY_FORMAT", f"2026-11-22#pdf#s{shard}")] == {
+        "files": 1, "bytes": 100, "status_processed": 1, "duration_ms": 30, "pages": 4, "paged_files": 1,
+        "latency_ms": 1200, "latency_le_2000": 1, "flag_scanned": 1}
+    assert cells[("AGG#DAY", f"2026-11-22#s{shard}")]["format_pdf"] == 1
+
+
+def test_failures_are_counted_by_reason():
+    record = schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
+                             result(error="encrypted PDF: metadata partially available", flags=("encrypted",)),
+                             "2026-11-22T10:00:00.100Z")
+    counts = next(iter(schema.contributions(record).values()))
+    assert counts["status_failed"] == 1
+    assert counts["reason_encrypted PDF"] == 1
+    assert counts["latency_le_250"] == 1
+
+
+def test_a_finishing_transition_adds_and_a_reclaim_takes_back():
+    claimed = schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z")
+    first = schema.transition("t", portal_item(), claimed)["TransactItems"]
+    assert [list(a) for a in first] == [["Put"]]  # no counts move while a file is in flight
+    assert first[0]["Put"]["ConditionExpression"] == "attribute_exists(#pk) AND attribute_not_exists(#rev)"
+    done = schema.finished(claimed, result(), "2026-11-22T10:00:02.000Z")
+    finish = schema.transition("t", claimed, done)["TransactItems"]
+    assert finish[0]["Put"]["ExpressionAttributeValues"] == {":rev": {"S": claimed.rev}}
+    updates = [a["Update"] for a in finish[1:]]
+    assert len(updates) == 4  # three aggregate cells and the duplicate marker
+    assert updates[-1]["UpdateExpression"] == "ADD #files :ids"
+    newer = ObjectRef(**{**REF.__dict__, "sequencer": "00AC"})
+    reclaim = schema.transition("t", done, schema.claimed(done, FILE_ID, OWNER, "x", newer, "t2"))["TransactItems"]
+    negatives = [a["Update"]["ExpressionAttributeValues"] for a in reclaim[1:4]]
+    assert all(int(v["N"]) < 0 for values in negatives for v in values.values())
+    assert reclaim[-1]["Update"]["UpdateExpression"] == "DELETE #files :ids"
+
+
+def test_duplicate_markers():
+    assert not schema.is_duplicate(None, "a")
+    assert not schema.is_duplicate({"files": {"SS": ["a"]}}, "a")
+    assert schema.is_duplicate({"files": {"SS": ["a", "b"]}}, "a")
