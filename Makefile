@@ -37,6 +37,10 @@ ARCH ?= arm64
 package: install
 	$(BIN)/python -m devstack.package --arch $(ARCH)
 
+## bench: benchmarks as ratios to baselines measured in the same run (build/bench.txt)
+bench: install-dev
+	$(BIN)/python -m bench
+
 lint: install-dev
 	$(BIN)/ruff check .
 

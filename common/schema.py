@@ -39,6 +39,7 @@ duration_ms    extraction time
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Mapping
@@ -48,8 +49,6 @@ from decimal import Decimal
 from enum import StrEnum
 from hashlib import sha256
 from typing import Any
-
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 # --- keys and indexes -------------------------------------------------------
 
@@ -252,8 +251,12 @@ def sequencer_order(sequencer: str) -> str:
 
 # --- item (de)serialisation -------------------------------------------------
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+@functools.cache
+def _codecs() -> tuple[Any, Any]:
+    """boto3's (de)serialiser, imported on first use: it costs a cold start 0.1 s."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
 
 
 def file_key(file_id: str) -> dict[str, dict[str, str]]:
@@ -290,7 +293,8 @@ def _from_dynamo(value: Any) -> Any:
 
 
 def _serialize(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in values.items()}
+    serializer = _codecs()[0]
+    return {k: serializer.serialize(_to_dynamo(v)) for k, v in values.items()}
 
 
 def to_item(record: FileRecord) -> dict[str, Any]:
@@ -307,7 +311,8 @@ def to_item(record: FileRecord) -> dict[str, Any]:
 
 def from_item(item: Mapping[str, Any]) -> FileRecord:
     """The :class:`FileRecord` stored in a DynamoDB item."""
-    plain = {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+    deserializer = _codecs()[1]
+    plain = {k: _from_dynamo(deserializer.deserialize(v)) for k, v in item.items()}
     known = {f.name for f in fields(FileRecord)}
     values = {k: v for k, v in plain.items() if k in known}
     values["status"] = FileStatus(values["status"])

@@ -8,7 +8,6 @@ same record for the same file.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import os
 import time
@@ -20,7 +19,7 @@ from typing import Any
 from common.schema import Extracted, safe_extension
 from extractor.detect import MIME, Detected, detect, mismatch
 from extractor.formats import Limits, Parsed, ParseError
-from extractor.sandbox import Budget, MiB, Parser, run_isolated
+from extractor.sandbox import Budget, MiB, run_isolated
 
 logger = logging.getLogger(__name__)
 
@@ -83,13 +82,10 @@ def file_digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def parser_for(fmt: str) -> Parser | None:
-    """The parser of a format, importing its module on first use."""
+def parser_for(fmt: str) -> str | None:
+    """The parser of a format as ``"module:function"``, for the sandbox to import."""
     target = PARSERS.get(fmt)
-    if target is None:
-        return None
-    module, function = target.split(":")
-    return getattr(importlib.import_module(f"extractor.formats.{module}"), function)
+    return None if target is None else f"extractor.formats.{target}"
 
 
 def extract_file(path: Path, name: str, config: Config, *,

@@ -16,16 +16,14 @@ from __future__ import annotations
 import io
 import posixpath
 import re
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
+from xml.parsers import expat
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml import ElementTree as SafeET
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
 
 from extractor.formats import Limits, Parsed, ParseError
 from extractor.formats.safezip import SafeZip
@@ -369,80 +367,121 @@ def parse_docx(path: Path, limits: Limits) -> Parsed:
 
 # --- XLSX ---------------------------------------------------------------------------------------
 
-def _guard_package(zf: SafeZip, limits: Limits, what: str) -> None:
-    """Stream every member through the cap and refuse any XML member with a DTD.
+_S_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 
-    A library that opens the zip itself (openpyxl) never sees the cap, so the
-    whole archive is decompressed here first, one member at a time. A DTD can
-    only appear before the root element, so checking each XML member's prolog
-    is enough, whichever XML parser the library then uses. Members that are not
-    XML (images, binaries) fail that check harmlessly and are left to the library.
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _scan_sheet(data: bytes, limits: Limits, name: str) -> tuple[int, bool, str]:
+    """Non-empty cells, whether any has a formula, and the used range of one sheet part.
+
+    Sheets can hold millions of cells, so this is a bare expat scan (no object
+    per cell, as openpyxl would build). Any DTD or entity declaration is
+    refused before it could be expanded; the range is worked out from the
+    cells, because the range a sheet declares can be wrong or hostile.
     """
-    for name in dict.fromkeys(zf.names()):
-        if name.endswith("/"):
-            continue
-        events = iter_xml(zf.read(name), limits, what, name)
-        try:
-            next(events, None)
-        except ParseError as e:
-            if e.reason == UNSAFE_XML:
-                raise
-        finally:
-            events.close()
+    state = {"cells": 0, "formulas": False, "filled": False, "depth": 0, "ref": "", "row": 0, "col": 0}
+    bounds = [0, 0, 0, 0]  # min row, min col, max row, max col
+
+    def refuse(*_: Any) -> None:
+        raise ParseError(UNSAFE_XML)
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        state["depth"] += 1
+        if state["depth"] > limits.max_depth:
+            raise ParseError(f"spreadsheet XML is nested deeper than {limits.max_depth} levels")
+        local = tag.rpartition("}")[2]
+        if local == "c":
+            state["filled"], state["ref"] = False, attrs.get("r", "")
+        elif local in ("v", "is"):
+            state["filled"] = True
+        elif local == "f":
+            state["filled"] = state["formulas"] = True
+        elif local == "row":
+            state["row"] = int(attrs["r"]) if attrs.get("r", "").isdigit() else state["row"] + 1
+            state["col"] = 0
+
+    def end(tag: str) -> None:
+        state["depth"] -= 1
+        if not tag.endswith("}c") and tag != "c":
+            return
+        match = _CELL_REF.fullmatch(state["ref"])
+        row, col = ((int(match[2]), _column_number(match[1])) if match
+                    else (state["row"], state["col"] + 1))
+        state["row"], state["col"] = row, col
+        if not state["filled"]:
+            return
+        state["cells"] += 1
+        if state["cells"] == 1:
+            bounds[:] = [row, col, row, col]
+        else:
+            bounds[:] = [min(bounds[0], row), min(bounds[1], col), max(bounds[2], row), max(bounds[3], col)]
+
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as e:
+        raise ParseError(f"damaged spreadsheet: {name} is not well-formed XML") from e
+    dimension = ""
+    if state["cells"]:
+        dimension = (f"{_column_letters(bounds[1])}{bounds[0]}:"
+                     f"{_column_letters(bounds[3])}{bounds[2]}")
+    return state["cells"], bool(state["formulas"]), dimension
 
 
-def _sheet_summary(ws: Any) -> tuple[dict[str, str], int, bool]:
-    """A worksheet's name and used range, its non-empty cell count, and whether it has formulas.
-
-    The used range is worked out from the cells read, because the range a sheet
-    declares can be wrong or hostile.
-    """
-    cells, formulas = 0, False
-    min_row = min_col = max_row = max_col = 0
-    ws.reset_dimensions()  # ignore the declared size: it would pad rows to it
-    for row in ws.iter_rows():
-        for cell in row:
-            value = cell.value
-            if value is None or value == "":
-                continue
-            cells += 1
-            formulas = formulas or cell.data_type == "f"
-            r, c = cell.row, cell.column
-            if cells == 1:
-                min_row, min_col, max_row, max_col = r, c, r, c
-            else:
-                min_row, min_col = min(min_row, r), min(min_col, c)
-                max_row, max_col = max(max_row, r), max(max_col, c)
-    sheet = {"name": str(ws.title)}
-    if cells:
-        sheet["dimension"] = (f"{get_column_letter(min_col)}{min_row}:"
-                              f"{get_column_letter(max_col)}{max_row}")
-    return sheet, cells, formulas
+def _relationships(zf: SafeZip, limits: Limits, part: str) -> dict[str, str]:
+    """Relationship id -> member name, for the part ``part`` (e.g. the workbook)."""
+    folder, _, base = part.rpartition("/")
+    rels = f"{folder}/_rels/{base}.rels"
+    targets: dict[str, str] = {}
+    if not zf.has(rels):
+        return targets
+    for event, elem, _ in iter_xml(zf.read(rels), limits, "spreadsheet", rels):
+        if event == "end" and _local(elem.tag) == "Relationship" and elem.get("TargetMode") != "External":
+            target = elem.get("Target", "")
+            resolved = _resolve(target if target.startswith("/") else f"{folder}/{target}")
+            if resolved:
+                targets[elem.get("Id", "")] = resolved
+    return targets
 
 
-def _workbook_contents(path: Path) -> dict[str, Any]:
-    """Sheets, cell count and formula presence, read with openpyxl in read-only mode.
-
-    Only call this after :func:`_guard_package` has passed: openpyxl opens the zip
-    on its own and would not enforce the decompression cap.
-    """
+def _workbook_contents(zf: SafeZip, limits: Limits, workbook: str) -> dict[str, Any]:
+    """Sheets (name and used range), non-empty cells and formula presence, in workbook order."""
+    targets = _relationships(zf, limits, workbook)
     sheets: list[dict[str, str]] = []
     cells, formulas = 0, False
-    with path.open("rb") as fh, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about features it skips; not the user's concern
-        wb = load_workbook(fh, read_only=True, data_only=False, keep_links=False, keep_vba=False)
-        try:
-            for name in wb.sheetnames:
-                ws = wb[name]
-                if not hasattr(ws, "iter_rows"):  # a chart sheet has no cells
-                    sheets.append({"name": str(name)})
-                    continue
-                sheet, found, has_formulas = _sheet_summary(ws)
-                sheets.append(sheet)
-                cells += found
-                formulas = formulas or has_formulas
-        finally:
-            wb.close()
+    for event, elem, _ in iter_xml(zf.read(workbook), limits, "spreadsheet", workbook):
+        if event != "end" or elem.tag != f"{{{_S_NS}}}sheet":
+            continue
+        sheet = {"name": clean_text(elem.get("name")) or ""}
+        target = targets.get(elem.get(_R_ID, ""), "")
+        if target and zf.has(target) and "/worksheets/" in f"/{target}":  # chart sheets have no cells
+            found, has_formulas, dimension = _scan_sheet(zf.read(target), limits, target)
+            cells += found
+            formulas = formulas or has_formulas
+            if dimension:
+                sheet["dimension"] = dimension
+        sheets.append(sheet)
     return {"sheets": sheets, "sheet_count": len(sheets), "cells": cells, "has_formulas": formulas}
 
 
@@ -460,17 +499,13 @@ def parse_xlsx(path: Path, limits: Limits) -> Parsed:
         beyond the limit, or holds unsafe XML.
     """
     with _open(path, limits, "spreadsheet") as zf:
-        _guard_package(zf, limits, "spreadsheet")
         parts = _package_parts(zf, limits, "spreadsheet", "xl/workbook.xml")
         flags = _macro_flags(zf, limits, "spreadsheet")
         meta = _core_properties(zf, limits, "spreadsheet", parts["core"])
-    try:
-        contents = _workbook_contents(path)
-    except _UNSAFE as e:
-        raise ParseError(UNSAFE_XML, metadata=meta, flags=flags) from e
-    except Exception as e:  # openpyxl signals damage with many exception types
-        raise ParseError("damaged spreadsheet: its sheets cannot be read", metadata=meta,
-                         flags=flags) from e
+        try:
+            contents = _workbook_contents(zf, limits, parts["main"])
+        except ParseError as e:
+            raise with_partial(e, meta, flags) from e
     meta.update(contents)
     return Parsed(metadata=meta, flags=flags)
 

@@ -1,0 +1,197 @@
+"""A reproducible, seeded corpus of realistic business files in every supported format.
+
+The same seed gives the same files, byte for byte, so benchmark figures of two
+runs are comparable and a load test can be replayed. Files are written with
+the libraries people's own tools use (python-docx, openpyxl, python-pptx,
+Pillow, soundfile, pypdf), not faked headers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import random
+import wave
+import zipfile
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+
+WORDS = (
+    "invoice", "quarterly", "revenue", "contract", "supplier", "delivery", "budget", "forecast",
+    "audit", "payroll", "customer", "shipment", "warehouse", "compliance", "policy", "meeting",
+    "minutes", "project", "milestone", "risk",
+)
+
+
+def _sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def _pdf(rng: random.Random, scale: int) -> bytes:
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    font = writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica")}))
+    for _ in range(rng.randint(1, 4 * scale)):
+        page = writer.add_blank_page(612, 792)
+        lines = [f"BT /F1 11 Tf 72 {720 - 14 * i} Td ({_sentence(rng, 8)}) Tj ET" for i in range(30)]
+        stream = DecodedStreamObject()
+        stream.set_data("\n".join(lines).encode())
+        page[NameObject("/Contents")] = writer._add_object(stream)
+        page[NameObject("/Resources")] = DictionaryObject({
+            NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    writer.add_metadata({"/Title": _sentence(rng, 3), "/Author": rng.choice(["Ana", "Ben", "Chloé"]),
+                         "/Producer": "DocPortal corpus"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _docx(rng: random.Random, scale: int) -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = _sentence(rng, 3)
+    document.core_properties.author = rng.choice(["Ana", "Ben", "Chloé"])
+    for _ in range(rng.randint(5, 40 * scale)):
+        document.add_paragraph(_sentence(rng, rng.randint(5, 30)))
+    table = document.add_table(rows=3, cols=3)
+    table.cell(0, 0).text = "total"
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def _xlsx(rng: random.Random, scale: int) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Ledger"
+    for r in range(1, rng.randint(10, 200 * scale)):
+        sheet.append([f"item {r}", rng.randint(1, 999), rng.random() * 100])
+    sheet["E1"] = "=SUM(B:B)"
+    book.create_sheet("Notes")["A1"] = _sentence(rng, 5)
+    book.properties.title = _sentence(rng, 2)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _pptx(rng: random.Random, scale: int) -> bytes:
+    import pptx
+
+    deck = pptx.Presentation()
+    for _ in range(rng.randint(2, 8 * scale)):
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = _sentence(rng, 3)
+        slide.notes_slide.notes_text_frame.text = _sentence(rng, 6)
+    deck.core_properties.title = _sentence(rng, 3)
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()
+
+
+def _image(kind: str) -> Callable[[random.Random, int], bytes]:
+    def make(rng: random.Random, scale: int) -> bytes:
+        from PIL import Image
+
+        size = (rng.randint(64, 640 * scale), rng.randint(64, 480 * scale))
+        image = Image.new("RGB", size, tuple(rng.randint(0, 255) for _ in range(3)))
+        exif = Image.Exif()
+        exif[0x010F], exif[0x0110] = "DocCam", "Model 7"  # Make, Model
+        out = io.BytesIO()
+        image.save(out, format=kind, **({"exif": exif} if kind in ("JPEG", "WEBP", "PNG") else {}))
+        return out.getvalue()
+    return make
+
+
+def _csv(rng: random.Random, scale: int) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", "account", "amount", "memo"])
+    for i in range(rng.randint(10, 2000 * scale)):
+        writer.writerow([f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}", rng.randint(1000, 9999),
+                         f"{rng.random() * 1000:.2f}", _sentence(rng, 4)])
+    return out.getvalue().encode()
+
+
+def _json(rng: random.Random, scale: int) -> bytes:
+    return json.dumps({"orders": [{"id": i, "total": rng.random(), "note": _sentence(rng, 4)}
+                                  for i in range(rng.randint(5, 500 * scale))]}).encode()
+
+
+def _text(rng: random.Random, scale: int) -> bytes:
+    return "\n".join(_sentence(rng, rng.randint(4, 20)) for _ in range(rng.randint(10, 800 * scale))).encode()
+
+
+def _eml(rng: random.Random, scale: int) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"] = "billing@example.com", "ap@example.org"
+    message["Subject"] = _sentence(rng, 4)
+    message["Date"] = "Mon, 02 Nov 2026 10:00:00 +0000"
+    message.set_content(_sentence(rng, 40))
+    message.add_attachment(_csv(rng, 1), maintype="text", subtype="csv", filename="lines.csv")
+    return bytes(message)
+
+
+def _wav(rng: random.Random, scale: int) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(bytes(rng.getrandbits(8) for _ in range(16000 * scale)))
+    return out.getvalue()
+
+
+def _zip(rng: random.Random, scale: int) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(rng.randint(2, 10 * scale)):
+            z.writestr(f"docs/file{i}.txt", _text(rng, 1))
+    return out.getvalue()
+
+
+#: extension -> generator(rng, scale); scale grows the file.
+GENERATORS: dict[str, Callable[[random.Random, int], bytes]] = {
+    "pdf": _pdf, "docx": _docx, "xlsx": _xlsx, "pptx": _pptx, "jpg": _image("JPEG"), "png": _image("PNG"),
+    "gif": _image("GIF"), "webp": _image("WEBP"), "tif": _image("TIFF"), "bmp": _image("BMP"),
+    "csv": _csv, "json": _json, "txt": _text, "md": _text, "eml": _eml, "wav": _wav, "zip": _zip,
+}
+
+
+def generate(out: Path, count: int, seed: int = 7, max_scale: int = 3) -> list[Path]:
+    """Write ``count`` files into ``out``, cycling through every format; returns their paths."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    kinds = sorted(GENERATORS)
+    paths = []
+    for i in range(count):
+        ext = kinds[i % len(kinds)]
+        path = out / f"{i:05d}-{ext}-{dt.date(2026, 1, 1) + dt.timedelta(days=i % 300)}.{ext}"
+        path.write_bytes(GENERATORS[ext](rng, rng.randint(1, max_scale)))
+        paths.append(path)
+    return paths
+
+
+def main() -> None:
+    """``python -m bench.corpus OUT --count N --seed S``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--count", type=int, default=170)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    paths = generate(args.out, args.count, args.seed)
+    print(f"{len(paths)} files, {sum(p.stat().st_size for p in paths) / 1e6:.1f} MB in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
