@@ -71,6 +71,16 @@ def test_the_function_gets_its_settings_under_the_names_the_code_reads():
     assert props("ExtractorEventSource")["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
+def test_the_function_has_room_for_what_it_parses():
+    function = props("ExtractorFunction")
+    variables = function["Environment"]["Variables"]
+    assert function["EphemeralStorage"]["Size"] > int(variables["DOCPORTAL_MAX_PARSE_MB"])
+    # The parse worker's cap comes on top of the handler's own memory.
+    assert int(TEMPLATE["Parameters"]["ExtractorMemoryMB"]["Default"]) >= int(variables["DOCPORTAL_PARSE_MEMORY_MB"]) + 256
+    # Parsing one file must fit in the function's time limit.
+    assert float(variables["DOCPORTAL_PARSE_SECONDS"]) < int(TEMPLATE["Parameters"]["ExtractorTimeoutSeconds"]["Default"])
+
+
 # --- the local stack, provisioned on a moto server, against the template --------
 
 @pytest.fixture(scope="module")
