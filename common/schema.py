@@ -375,8 +375,14 @@ def finished(current: FileRecord, result: Extracted, now: str, *, duplicate: boo
     )
 
 
-def transition(table: str, old: FileRecord | None, new: FileRecord) -> dict[str, Any]:
-    """Keyword arguments for ``transact_write_items`` taking the item from ``old`` to ``new``."""
+def transition(table: str, old: FileRecord | None, new: FileRecord,
+               marker_seen: int | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``transact_write_items`` taking the item from ``old`` to ``new``.
+
+    ``marker_seen`` is how many files the new content's duplicate marker named
+    when ``new`` was decided; the transaction then also requires that it still
+    does, so two copies finishing at once cannot both miss each other.
+    """
     put: dict[str, Any] = {"TableName": table, "Item": to_item(new)}
     if old is None:
         put |= {"ConditionExpression": "attribute_not_exists(#pk)", "ExpressionAttributeNames": {"#pk": PK}}
@@ -404,7 +410,13 @@ def transition(table: str, old: FileRecord | None, new: FileRecord) -> dict[str,
     if old_marker and old_marker != new_marker:
         actions.append({"Update": _marker_update(table, old_marker, old.file_id, "DELETE")})  # type: ignore[union-attr]
     if new_marker and new_marker != old_marker:
-        actions.append({"Update": _marker_update(table, new_marker, new.file_id, "ADD")})
+        update = _marker_update(table, new_marker, new.file_id, "ADD")
+        if marker_seen is not None:
+            update["ConditionExpression"] = (
+                "attribute_not_exists(#files)" if marker_seen == 0 else "size(#files) = :seen")
+            if marker_seen:
+                update["ExpressionAttributeValues"][":seen"] = {"N": str(marker_seen)}
+        actions.append({"Update": update})
     return {"TransactItems": actions}
 
 
@@ -434,10 +446,14 @@ def duplicate_key(owner: str, sha256: str) -> dict[str, dict[str, str]]:
     return {PK: {"S": f"DUP#{owner}#{sha256}"}, SK: {"S": "DUP"}}
 
 
+def marker_files(marker_item: Mapping[str, Any] | None) -> frozenset[str]:
+    """The file ids a duplicate marker item names."""
+    return frozenset((marker_item or {}).get("files", {}).get("SS", []))
+
+
 def is_duplicate(marker_item: Mapping[str, Any] | None, file_id: str) -> bool:
     """True when the marker names another file than ``file_id``."""
-    files = set((marker_item or {}).get("files", {}).get("SS", []))
-    return bool(files - {file_id})
+    return bool(marker_files(marker_item) - {file_id})
 
 
 def _marker_update(table: str, pk: str, file_id: str, action: str) -> dict[str, Any]:

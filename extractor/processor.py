@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -124,26 +124,33 @@ def _claim(deps: Deps, ids: schema.UploadKey, name: str, ref: ObjectRef) -> sche
                 logger.info("duplicate event for %s ignored", ids.file_id)
                 return None
         new = schema.claimed(old, ids.file_id, ids.owner, name, ref, deps.now())
-        if _transact(deps, schema.transition(deps.table, old, new)):
+        if _transact(deps, schema.transition(deps.table, old, new)) is True:
             return new
     raise ClaimContention(f"file {ids.file_id} kept changing while it was being claimed")
 
 
 def _finish(deps: Deps, current: schema.FileRecord, result: Extracted) -> Outcome:
     """Record the result, unless another delivery has taken the file over meanwhile."""
-    duplicate = False
-    if result.sha256 and not result.error:
-        marker = deps.ddb.get_item(TableName=deps.table, ConsistentRead=True,
-                                   Key=schema.duplicate_key(current.owner, result.sha256)).get("Item")
-        duplicate = schema.is_duplicate(marker, current.file_id)
-    final = schema.finished(current, result, deps.now(), duplicate=duplicate)
-    if not _transact(deps, schema.transition(deps.table, current, final)):
-        logger.info("file %s was taken over by another delivery; result dropped", current.file_id)
-        return Outcome.SKIPPED
-    if result.error:
-        logger.info("file %s failed: %s", current.file_id, result.error)
-        return Outcome.FAILED
-    return Outcome.PROCESSED
+    for _ in range(_CLAIM_ATTEMPTS):
+        seen: int | None = None
+        duplicate = False
+        if result.sha256 and not result.error:
+            marker = deps.ddb.get_item(TableName=deps.table, ConsistentRead=True,
+                                       Key=schema.duplicate_key(current.owner, result.sha256)).get("Item")
+            seen = len(schema.marker_files(marker))
+            duplicate = schema.is_duplicate(marker, current.file_id)
+        final = schema.finished(current, result, deps.now(), duplicate=duplicate)
+        written = _transact(deps, schema.transition(deps.table, current, final, marker_seen=seen))
+        if written is _Cancelled.OTHER:
+            continue  # a copy of the same content finished meanwhile: decide the flag again
+        if written is _Cancelled.ITEM:
+            logger.info("file %s was taken over by another delivery; result dropped", current.file_id)
+            return Outcome.SKIPPED
+        if result.error:
+            logger.info("file %s failed: %s", current.file_id, result.error)
+            return Outcome.FAILED
+        return Outcome.PROCESSED
+    raise ClaimContention(f"file {current.file_id}: its duplicate marker kept changing")
 
 
 def _failure(ref: ObjectRef, reason: str) -> Extracted:
@@ -152,8 +159,15 @@ def _failure(ref: ObjectRef, reason: str) -> Extracted:
                      metadata={}, error=reason)
 
 
-def _transact(deps: Deps, request: dict[str, Any]) -> bool:
-    """Run a transition; False when the item changed since it was read.
+class _Cancelled(Enum):
+    """Why a transition was not written."""
+
+    ITEM = "the file item changed since it was read"
+    OTHER = "another condition of the transaction failed"
+
+
+def _transact(deps: Deps, request: dict[str, Any]) -> bool | _Cancelled:
+    """Run a transition: True when written, else which condition failed.
 
     A conflict with another transaction on a shared aggregate item is retried
     briefly here; if it persists the error propagates and SQS retries later.
@@ -167,7 +181,9 @@ def _transact(deps: Deps, request: dict[str, Any]) -> bool:
                 raise
             codes = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
             if codes and codes[0] == "ConditionalCheckFailed":
-                return False
+                return _Cancelled.ITEM
+            if "ConditionalCheckFailed" in codes:
+                return _Cancelled.OTHER
             if "TransactionConflict" not in codes or attempt == _CONFLICT_ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * 2**attempt)

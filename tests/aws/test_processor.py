@@ -134,3 +134,37 @@ def test_a_parser_crash_fails_the_file_with_a_readable_reason(stack, monkeypatch
     body = body_for(stack, key, put(stack, key, b"[[[[]]]]"), "1", b"[[[[]]]]")
     assert process_message(body, 1, deps(stack)) == [Outcome.FAILED]
     assert schema.from_item(item(stack, "f" * 32)).reason == "the file's metadata could not be read (RecursionError)"
+
+
+class _StaleMarkerOnce:
+    """DynamoDB whose first read of a duplicate marker answers as if it were still empty."""
+
+    def __init__(self, real):
+        self.real = real
+        self.stale_reads = 0
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def get_item(self, **kwargs):
+        if kwargs["Key"]["pk"]["S"].startswith("DUP#") and not self.stale_reads:
+            self.stale_reads += 1
+            return {}
+        return self.real.get_item(**kwargs)
+
+
+def test_two_copies_finishing_at_once_still_flag_the_second(stack):
+    data = b"the same bytes in two files"
+    bodies = []
+    for file_id in ("1" * 32, "2" * 32):
+        key = f"uploads/{OWNER}/{file_id}.bin"
+        bodies.append(body_for(stack, key, put(stack, key, data), "1", data))
+    assert process_message(bodies[0], 1, deps(stack)) == [Outcome.PROCESSED]
+    racing = Deps(s3=aws.client("s3"), ddb=_StaleMarkerOnce(aws.client("dynamodb")), table=stack.table)
+    assert process_message(bodies[1], 1, racing) == [Outcome.PROCESSED]
+    assert racing.ddb.stale_reads == 1  # it did decide once on the stale marker, and was made to look again
+    assert schema.from_item(item(stack, "1" * 32)).flags == ()
+    assert schema.from_item(item(stack, "2" * 32)).flags == ("duplicate",)
+    marker = aws.client("dynamodb").get_item(TableName=stack.table, Key=schema.duplicate_key(
+        OWNER, schema.from_item(item(stack, "1" * 32)).sha256))["Item"]
+    assert schema.marker_files(marker) == {"1" * 32, "2" * 32}
