@@ -19,6 +19,8 @@ _clients: dict[str, Any] = {}
 
 #: Adaptive retries absorb throttling before an error reaches our code.
 _CONFIG = Config(retries={"max_attempts": 5, "mode": "adaptive"}, connect_timeout=5, read_timeout=30)
+#: Presigned links must be SigV4: newer regions accept nothing else.
+_S3_CONFIG = Config(signature_version="s3v4")
 
 
 def client(service: str) -> Any:
@@ -28,7 +30,8 @@ def client(service: str) -> Any:
         if service not in _clients:
             if _session is None:
                 _session = boto3.session.Session()
-            _clients[service] = _session.client(service, config=_CONFIG)
+            config = _CONFIG.merge(_S3_CONFIG) if service == "s3" else _CONFIG
+            _clients[service] = _session.client(service, config=config)
         return _clients[service]
 
 

@@ -335,6 +335,29 @@ def put_new_file(table: str, record: FileRecord) -> dict[str, Any]:
     }
 
 
+def query_owner_range(table: str, owner: str, start_day: str, end_day: str,
+                      limit: int = 500) -> dict[str, Any]:
+    """One owner's files uploaded from ``start_day`` to ``end_day`` (inclusive), oldest first, one page."""
+    return {
+        "TableName": table, "IndexName": OWNER_INDEX.name, "Limit": limit,
+        "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :start AND :end",
+        "ExpressionAttributeNames": {"#pk": OWNER_INDEX.partition_key, "#sk": OWNER_INDEX.sort_key},
+        "ExpressionAttributeValues": _serialize({":pk": f"OWNER#{owner}", ":start": start_day,
+                                                 ":end": f"{end_day}~"}),
+    }
+
+
+def scan_files_range(table: str, start_day: str, end_day: str, limit: int = 500) -> dict[str, Any]:
+    """Every owner's files uploaded from ``start_day`` to ``end_day`` (inclusive), one page of a scan."""
+    return {
+        "TableName": table, "Limit": limit,
+        "FilterExpression": "begins_with(#pk, :file) AND #up BETWEEN :start AND :end",
+        "ExpressionAttributeNames": {"#pk": PK, "#up": "uploaded_at"},
+        "ExpressionAttributeValues": _serialize({":file": "FILE#", ":start": start_day,
+                                                 ":end": f"{end_day}~"}),
+    }
+
+
 # --- transitions: one transaction per change of a file ------------------------
 #
 # Every change of a file item is a *transition* from the state that was read

@@ -1,0 +1,124 @@
+"""Shape file records as CSV for spreadsheets. Pure: no AWS, no Streamlit.
+
+Two concerns decide the shape. Columns must be known before the first row,
+because exports stream page by page and never hold the whole table; so the
+format fields come from a fixed catalogue (what the parsers report), chosen
+by the user, not discovered from the data. And a spreadsheet must never run a
+cell as a formula: following OWASP's CSV-injection guidance, any text cell
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+prefixed with a single quote, in every column, file names and document titles
+included. Numbers are written by us and are left numeric.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from common.schema import FileRecord
+
+#: Columns every export can have, in this order.
+COMMON_COLUMNS: tuple[str, ...] = (
+    "file_id", "name", "owner_email", "status", "reason", "uploaded_at", "processed_at", "size",
+    "sha256", "mime_type", "format", "extension", "flags", "duration_ms",
+)
+
+#: Format fields the parsers report (see README), exported under these names.
+METADATA_COLUMNS: tuple[str, ...] = (
+    "title", "author", "subject", "keywords", "creator", "producer", "created", "modified",
+    "last_modified_by", "revision", "pages", "words", "characters", "word_count", "paragraphs", "tables",
+    "images", "pdf_version", "encrypted", "page_width", "page_height", "has_text", "form_fields", "pdfa",
+    "sheets", "sheet_count", "cells", "has_formulas", "slides", "has_notes", "odf_type",
+    "width", "height", "mode", "dpi", "frames", "camera_make", "camera_model", "taken_at", "orientation",
+    "gps_latitude", "gps_longitude", "duration_seconds", "bitrate", "sample_rate", "channels", "has_video",
+    "artist", "encoding", "lines", "delimiter", "header", "columns", "rows", "json_type", "root_element",
+    "lang", "top_level_keys", "items", "entries", "uncompressed_bytes", "member_types", "encrypted_entries",
+    "nested_archives", "from", "to", "cc", "date", "attachments",
+    "attachment_count", "note",
+)
+
+DEFAULT_COLUMNS: tuple[str, ...] = (
+    "name", "owner_email", "status", "reason", "uploaded_at", "size", "sha256", "format", "flags",
+    "title", "author", "pages",
+)
+
+#: Leading characters a spreadsheet may treat as the start of a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+UTF8_BOM = "\ufeff".encode()
+
+
+class UnknownColumn(ValueError):
+    """A column that is neither a common field nor a catalogued format field."""
+
+
+def validate_columns(columns: Sequence[str]) -> tuple[str, ...]:
+    """The chosen columns, checked and without repeats.
+
+    Raises
+    ------
+    UnknownColumn
+        Naming every unknown column, so the caller can say which.
+    """
+    known = set(COMMON_COLUMNS) | set(METADATA_COLUMNS)
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise UnknownColumn(f"unknown column(s): {', '.join(unknown)}")
+    if not columns:
+        raise UnknownColumn("choose at least one column")
+    return tuple(dict.fromkeys(columns))
+
+
+def neutralise(text: str) -> str:
+    """``text`` made safe to open in a spreadsheet (OWASP CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def cell(value: Any) -> str:
+    """One value as CSV text: numbers as written, lists joined, structures as JSON."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
+        return neutralise("; ".join(str(v) for v in value))
+    if isinstance(value, list | tuple | dict):
+        return neutralise(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+    return neutralise(str(value))
+
+
+def row(record: FileRecord, columns: Sequence[str]) -> list[str]:
+    """One record as CSV cells, in ``columns`` order."""
+    common = set(COMMON_COLUMNS)
+    out = []
+    for column in columns:
+        if column in common:
+            value = getattr(record, column)
+            out.append(cell(value.value if column == "status" else value))
+        else:
+            out.append(cell(record.metadata.get(column)))
+    return out
+
+
+def encode(records: Iterable[FileRecord], columns: Sequence[str], *, bom: bool = False,
+           rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """The CSV as UTF-8 byte chunks, header first; memory stays one chunk whatever the row count."""
+    if bom:
+        yield UTF8_BOM
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise(c) for c in columns])
+    pending = 0
+    for record in records:
+        writer.writerow(row(record, columns))
+        pending += 1
+        if pending >= rows_per_chunk:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue().encode()

@@ -1,0 +1,204 @@
+"""Export file metadata as CSV, page by page; also ``python -m portal.export``.
+
+Reading, shaping and writing are all streams: DynamoDB pages in, CSV chunks
+out, so 100,000 rows need no more memory than one page and one chunk. Large
+exports go to S3 (multipart) and are handed out as a short-lived link.
+Only analysts and admins may export; the check is here, in the data access.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import sys
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from common import schema
+from common.schema import FileRecord
+from portal.csv_shape import DEFAULT_COLUMNS, encode, validate_columns
+from portal.tokens import Role, User
+
+STATUSES = ("all", "processed", "failed")
+EXPORT_PREFIX = "exports/"
+LINK_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: which files (by upload day, owner, format, status) and which columns."""
+
+    start_day: str
+    end_day: str
+    owner: str | None = None
+    formats: frozenset[str] = frozenset()
+    status: str = "all"
+    columns: tuple[str, ...] = DEFAULT_COLUMNS
+    bom: bool = False
+    page_size: int = 500
+
+    def __post_init__(self) -> None:
+        for day in (self.start_day, self.end_day):
+            dt.date.fromisoformat(day)  # raises ValueError with the bad value
+        if self.start_day > self.end_day:
+            raise ValueError(f"the period starts ({self.start_day}) after it ends ({self.end_day})")
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        object.__setattr__(self, "columns", validate_columns(self.columns))
+
+    def wants(self, record: FileRecord) -> bool:
+        """True when ``record`` passes the format and status filters."""
+        if self.formats and record.format not in self.formats:
+            return False
+        return self.status == "all" or record.status.value == self.status
+
+
+def may_export(user: User) -> bool:
+    """Analysts and admins export; uploaders do not."""
+    return user.has(Role.ANALYSTS) or user.has(Role.ADMINS)
+
+
+def iter_files(ddb: Any, table: str, request: ExportRequest) -> Iterator[FileRecord]:
+    """The requested files, one DynamoDB page at a time.
+
+    With an owner, the owner index is queried by upload time; otherwise the
+    table is scanned (an export reads every file of the period anyway).
+    """
+    if request.owner:
+        kwargs = schema.query_owner_range(table, request.owner, request.start_day, request.end_day,
+                                          request.page_size)
+        call = ddb.query
+    else:
+        kwargs = schema.scan_files_range(table, request.start_day, request.end_day, request.page_size)
+        call = ddb.scan
+    while True:
+        page = call(**kwargs)
+        for item in page.get("Items", []):
+            record = schema.from_item(item)
+            if request.wants(record):
+                yield record
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@dataclass
+class Progress:
+    """Rows written so far, for a progress display."""
+
+    rows: int = 0
+    on_page: Callable[[int], None] | None = field(default=None, repr=False)
+
+
+def _counted(records: Iterable[FileRecord], progress: Progress, every: int = 500) -> Iterator[FileRecord]:
+    for record in records:
+        progress.rows += 1
+        if progress.on_page and progress.rows % every == 0:
+            progress.on_page(progress.rows)
+        yield record
+
+
+def csv_chunks(ddb: Any, table: str, request: ExportRequest, user: User | None,
+               progress: Progress | None = None) -> Iterator[bytes]:
+    """The export as CSV byte chunks.
+
+    ``user`` is the verified portal user (None for an operator on the command line).
+
+    Raises
+    ------
+    PermissionError
+        When ``user`` may not export.
+    """
+    if user is not None and not may_export(user):
+        raise PermissionError("only analysts and admins may export metadata")
+    records = iter_files(ddb, table, request)
+    if progress is not None:
+        records = _counted(records, progress)
+    return encode(records, request.columns, bom=request.bom)
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file-like view of byte chunks, so boto3 can stream them as a multipart upload."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._rest:
+            try:
+                self._rest = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._rest))
+        buffer[:size] = self._rest[:size]
+        self._rest = self._rest[size:]
+        return size
+
+
+def export_to_s3(s3: Any, bucket: str, user: User, chunks: Iterator[bytes]) -> tuple[str, str]:
+    """Stream the CSV to S3 under the user's export prefix; returns (key, short-lived link)."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    key = f"{EXPORT_PREFIX}{user.sub}/docportal-{stamp}-{uuid.uuid4().hex[:8]}.csv"
+    s3.upload_fileobj(io.BufferedReader(_ChunkReader(chunks), buffer_size=1024 * 1024), bucket, key,
+                      ExtraArgs={"ContentType": "text/csv; charset=utf-8",
+                                 "ContentDisposition": f'attachment; filename="{key.rsplit("/", 1)[-1]}"'})
+    link = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                     ExpiresIn=LINK_SECONDS)
+    return key, link
+
+
+def write(chunks: Iterable[bytes], out: BinaryIO) -> int:
+    """Write chunks to ``out``; returns the bytes written."""
+    total = 0
+    for chunk in chunks:
+        out.write(chunk)
+        total += len(chunk)
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: the same export, for scheduled use."""
+    from common import aws
+    from common.settings import Settings, SettingsError
+
+    today = dt.datetime.now(dt.UTC).date()
+    parser = argparse.ArgumentParser(prog="python -m portal.export",
+                                     description="Export DocPortal file metadata as CSV.")
+    parser.add_argument("--from", dest="start", help="first upload day, YYYY-MM-DD (default: 30 days ago)")
+    parser.add_argument("--to", dest="end", help="last upload day, YYYY-MM-DD (default: today)")
+    parser.add_argument("--owner", help="only this uploader (Cognito sub)")
+    parser.add_argument("--format", dest="formats", action="append", default=[],
+                        help="only this format (repeatable)")
+    parser.add_argument("--status", choices=STATUSES, default="all")
+    parser.add_argument("--columns", default=",".join(DEFAULT_COLUMNS), help="comma-separated column names")
+    parser.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM (for Excel)")
+    parser.add_argument("--out", default="-", help="file to write (default: standard output)")
+    args = parser.parse_args(argv)
+    try:
+        request = ExportRequest(
+            start_day=args.start or str(today - dt.timedelta(days=30)), end_day=args.end or str(today),
+            owner=args.owner, formats=frozenset(args.formats), status=args.status,
+            columns=tuple(c.strip() for c in args.columns.split(",") if c.strip()), bom=args.bom)
+        settings = Settings.from_env()
+    except (ValueError, SettingsError) as e:
+        parser.error(str(e))
+    progress = Progress()
+    chunks = csv_chunks(aws.client("dynamodb"), settings.table, request, user=None, progress=progress)
+    if args.out == "-":
+        write(chunks, sys.stdout.buffer)
+    else:
+        with open(args.out, "wb") as out:
+            write(chunks, out)
+    print(f"{progress.rows} file(s) exported", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
