@@ -3,6 +3,7 @@
 import streamlit as st
 
 from portal import auth
+from portal.export import may_export
 
 st.set_page_config(page_title="DocPortal", page_icon="📄", layout="wide")
 
@@ -19,6 +20,8 @@ if user.roles:
         st.Page("app_pages/my_files.py", title="My files", icon=":material/folder:", default=True),
         st.Page("app_pages/upload.py", title="Upload", icon=":material/upload:"),
     ]
+    if may_export(user):
+        pages.append(st.Page("app_pages/export.py", title="Export", icon=":material/download:"))
 else:
     pages = [st.Page("app_pages/no_access.py", title="Access", icon=":material/lock:")]
 

@@ -108,3 +108,35 @@ def test_upload_page_stores_several_files_for_the_signed_in_user(on_server):
     user = at.session_state["docportal_user"]
     items = aws.client("dynamodb").query(**schema.query_owner_files(on_server.settings.table, user.sub))["Items"]
     assert {schema.from_item(i).name for i in items} >= {"a.pdf", "notes.txt"}
+
+
+def test_uploaders_get_no_export_page_and_are_refused_if_they_go_there(on_server):
+    at = sign_in(app(), "uploader@example.com", DEFAULT_DEMO_PASSWORD)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/export.py")  # not in an uploader's navigation at all
+    # And the page itself refuses, should it ever be reached.
+    page = AppTest.from_file(str(ROOT / "portal" / "app_pages" / "export.py"), default_timeout=TIMEOUT)
+    page.session_state["docportal_user"] = at.session_state["docportal_user"]
+    page.run()
+    assert not page.exception
+    assert "Exports are for analysts and admins" in texts(page)
+    assert not [b for b in page.button if b.label == "Prepare export"]
+
+
+def test_an_analyst_exports_csv_to_a_short_lived_link(on_server):
+    import csv
+    import io
+    import urllib.request
+
+    at = sign_in(app(), "analyst@example.com", DEFAULT_DEMO_PASSWORD)
+    at.switch_page("app_pages/export.py").run()
+    next(b for b in at.button if b.label == "Prepare export").click()
+    at.run()
+    assert not at.exception
+    (link,) = [e for e in at.get("link_button")]
+    url = link.proto.url
+    assert url.startswith(on_server.endpoint)
+    with urllib.request.urlopen(url) as response:  # noqa: S310 - the presigned link, from the stand-in
+        rows = list(csv.reader(io.StringIO(response.read().decode("utf-8"))))
+    assert rows[0] == ["name", "owner_email", "status", "reason", "uploaded_at", "size", "sha256", "format",
+                       "flags", "title", "author", "pages"]
