@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from bench.corpus import generate
+from bench.export import rows as export_rows
 from extractor.extract import file_digest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,12 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=170)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--export-rows", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.txt")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="docportal-bench-") as tmp:
         corpus = Path(tmp) / "corpus"
         generate(corpus, args.files)
         rows = extraction(corpus, args.files, args.repeats)
+    rows += export_rows(args.export_rows, args.repeats)
     header = ("figure", "value", "baseline", "ratio")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]

@@ -309,12 +309,45 @@ def to_item(record: FileRecord) -> dict[str, Any]:
     return {**file_key(record.file_id), **_serialize(values)}
 
 
+def _number(text: str) -> int | float:
+    """A DynamoDB number as the int or float it was written from (ints stay exact)."""
+    try:
+        return int(text)
+    except ValueError:
+        value = Decimal(text)
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
+def plain_value(attribute: Mapping[str, Any]) -> Any:
+    """One low-level attribute value as plain Python, in one pass.
+
+    Exports decode every attribute of every row, and boto3's general
+    deserialiser followed by a Decimal conversion costs twice as much.
+    """
+    ((kind, value),) = attribute.items()
+    if kind == "S" or kind == "BOOL":
+        return value
+    if kind == "N":
+        return _number(value)
+    if kind == "M":
+        return {k: plain_value(v) for k, v in value.items()}
+    if kind == "L":
+        return [plain_value(v) for v in value]
+    if kind == "NULL":
+        return None
+    if kind == "SS":
+        return set(value)
+    if kind == "NS":
+        return {_number(v) for v in value}
+    return _from_dynamo(_codecs()[1].deserialize(attribute))  # binary types
+
+
+_RECORD_FIELDS = frozenset(f.name for f in fields(FileRecord))
+
+
 def from_item(item: Mapping[str, Any]) -> FileRecord:
     """The :class:`FileRecord` stored in a DynamoDB item."""
-    deserializer = _codecs()[1]
-    plain = {k: _from_dynamo(deserializer.deserialize(v)) for k, v in item.items()}
-    known = {f.name for f in fields(FileRecord)}
-    values = {k: v for k, v in plain.items() if k in known}
+    values = {k: plain_value(v) for k, v in item.items() if k in _RECORD_FIELDS}
     values["status"] = FileStatus(values["status"])
     values["flags"] = tuple(values.get("flags", ()))
     return FileRecord(**values)
@@ -587,3 +620,77 @@ def query_owner_files(table: str, owner: str, limit: int = 100) -> dict[str, Any
         "ScanIndexForward": False,
         "Limit": limit,
     }
+
+
+# --- aggregate reads --------------------------------------------------------------
+# A reader takes a grain's cells for a range of days with one Query on the
+# grain's partition. Every aggregate sort key starts with the ISO day and a
+# "#"; "~" sorts after "#", so ``sk BETWEEN <start> AND <end>~`` holds exactly
+# the cells of the days from start to end, whatever follows the day.
+
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_AGG_SK_END = "~"
+
+
+def aggregate_range(grain: str, start_day: str, end_day: str) -> tuple[str, str, str]:
+    """Partition key and inclusive sort-key bounds of a grain's cells, start to end day.
+
+    Raises
+    ------
+    ValueError
+        For an unknown grain, a day that is not ``YYYY-MM-DD``, or start after end.
+    """
+    if grain not in AGG_GRAINS:
+        raise ValueError(f"unknown aggregate grain {grain!r}")
+    for day in (start_day, end_day):
+        if not _DAY_RE.match(day):
+            raise ValueError(f"invalid day {day!r}")
+        datetime.strptime(day, "%Y-%m-%d")  # a real calendar day, or ValueError
+    if start_day > end_day:
+        raise ValueError(f"start day {start_day} is after end day {end_day}")
+    return f"AGG#{grain}", start_day, end_day + _AGG_SK_END
+
+
+def parse_aggregate_key(pk: str, sk: str) -> tuple[str, str, str, int]:
+    """``(grain, day, dimension, shard)`` of an aggregate item; dimension is "" on AGG#DAY.
+
+    Raises
+    ------
+    ValueError
+        When the keys are not those of an aggregate item.
+    """
+    grain = pk.removeprefix("AGG#")
+    parts = sk.split("#")
+    if (grain == pk or grain not in AGG_GRAINS or len(parts) < 2 or not _DAY_RE.match(parts[0])
+            or not re.fullmatch(r"s\d+", parts[-1]) or (grain == "DAY") != (len(parts) == 2)):
+        raise ValueError(f"not an aggregate key: {pk!r} {sk!r}")
+    return grain, parts[0], "#".join(parts[1:-1]), int(parts[-1][1:])
+
+
+def query_aggregates(table: str, grain: str, start_day: str, end_day: str,
+                     limit: int | None = None) -> dict[str, Any]:
+    """One page of a grain's cells from start to end day (inclusive), oldest first.
+
+    Eventually consistent: the dashboards cache reads for seconds anyway, and it
+    halves the read cost.
+    """
+    pk, low, high = aggregate_range(grain, start_day, end_day)
+    request: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+        "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
+        "ExpressionAttributeValues": _serialize({":pk": pk, ":low": low, ":high": high}),
+    }
+    if limit is not None:
+        request["Limit"] = limit
+    return request
+
+
+def latency_buckets() -> tuple[tuple[str, int], ...]:
+    """The latency histogram's counters in order, each with its upper bound in ms.
+
+    The last, open bucket (``latency_gt_<max>``) is given the largest bound:
+    nothing more precise is known about the files in it.
+    """
+    return (*((f"latency_le_{b}", b) for b in LATENCY_BOUNDS_MS),
+            (f"latency_gt_{LATENCY_BOUNDS_MS[-1]}", LATENCY_BOUNDS_MS[-1]))

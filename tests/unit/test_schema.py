@@ -80,3 +80,13 @@ def test_safe_extension():
     assert schema.safe_extension("C:\\docs\\x.Docx") == "docx"
     assert schema.safe_extension("noext") == ""
     assert schema.safe_extension("bad.ex t") == ""
+
+
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.text(max_size=20)
+    | st.floats(allow_nan=False, allow_infinity=False, width=32).filter(lambda f: abs(f) < 1e20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=20))
+def test_plain_values_decode_exactly_what_items_store(value):
+    stored = schema._serialize({"v": value})["v"]
+    assert schema.plain_value(stored) == schema._from_dynamo(schema._codecs()[1].deserialize(stored))
