@@ -5,10 +5,7 @@ Own moto server, the template provisioned on it, two worker processes (as
 (2,000 uploads) belongs to `make bench`; this one keeps `make test` quick.
 """
 
-import functools
 import io
-import os
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,10 +14,8 @@ import pytest
 from bench.corpus import generate
 from common import schema
 from devstack import processes
-from devstack.provision import provision
 from portal.files import store_upload
 from portal.tokens import User
-from tests.conftest import _AWS_VARS, REGION, ROOT, server_client
 from tests.unit.test_hostile import BILLION_LAUGHS, png_bomb, zip_bomb_docx
 
 pytestmark = pytest.mark.e2e
@@ -32,27 +27,11 @@ USERS = [User(sub=f"{i:08x}-1111-4222-8333-444455556666", email=f"user{i}@exampl
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    """A fresh moto server with the stack, and worker processes polling it."""
-    logs = tmp_path_factory.mktemp("load")
-    port = processes.free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS}
-    moto = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                           log=logs / "moto.log", env=env)
-    children = [moto]
-    try:
-        processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=moto, log=logs / "moto.log")
-        client = functools.partial(server_client, endpoint)
-        settings = provision(endpoint, REGION, client=client)
-        worker_env = {**env, **settings.to_env(), "AWS_ACCESS_KEY_ID": "testing",
-                      "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
-        for i in range(WORKERS):
-            children.append(processes.start([sys.executable, "-m", "devstack", "worker"],
-                                            log=logs / f"worker{i}.log", env=worker_env, cwd=ROOT))
-        yield settings, client, logs
-    finally:
-        processes.stop(children)
+def pipeline(fresh_stack):
+    """The fresh stack with worker processes polling it."""
+    workers = [fresh_stack.start_worker(f"worker{i}") for i in range(WORKERS)]
+    yield fresh_stack.settings, fresh_stack.client, fresh_stack.logs
+    processes.stop(workers)
 
 
 def test_a_burst_of_uploads_ends_with_one_terminal_item_each_and_exact_aggregates(pipeline, tmp_path):
