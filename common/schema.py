@@ -18,7 +18,7 @@ owner          Cognito ``sub`` of the uploader
 owner_email    uploader's e-mail, for people to read
 name           original file name, as the user's browser sent it
 bucket, key    where the object is; key = ``uploads/<owner>/<file_id><.ext>``
-status         :class:`FileStatus`
+status         :class:`FileStatus` (``expired``: object removed by retention)
 reason         why a file failed, in words a business user understands
 uploaded_at    ISO 8601 UTC; also ``started_at``, ``processed_at``, ``updated_at``
 size           bytes
@@ -32,7 +32,7 @@ metadata       map of format-specific fields
 version_id     S3 version of the processed object (or ``null``)
 etag           S3 ETag of the processed object
 sequencer      S3 event sequencer, left-padded so string order is S3 order
-rev            ``<sequencer>#claimed|finished``: the write's step, for conditions
+rev            ``<sequencer>#claimed|finished|expired``: the write's step, for conditions
 duration_ms    extraction time
 =============  ==========================================================
 """
@@ -82,17 +82,19 @@ _SEQUENCER_WIDTH = 64
 
 
 class FileStatus(StrEnum):
-    """Where a file is in its life; the last two are terminal."""
+    """Where a file is in its life; all but the first two are terminal."""
 
     UPLOADED = "uploaded"
     PROCESSING = "processing"
     PROCESSED = "processed"
     FAILED = "failed"
+    #: The object was removed by the retention rule; its metadata is kept.
+    EXPIRED = "expired"
 
     @property
     def terminal(self) -> bool:
         """True once nothing more will happen to the file on its own."""
-        return self in (FileStatus.PROCESSED, FileStatus.FAILED)
+        return self not in (FileStatus.UPLOADED, FileStatus.PROCESSING)
 
 
 # --- records ----------------------------------------------------------------
@@ -429,6 +431,12 @@ def finished(current: FileRecord, result: Extracted, now: str, *, duplicate: boo
         flags=tuple(sorted(flags)), metadata=dict(result.metadata), duration_ms=result.duration_ms,
         processed_at=now, updated_at=now, rev=f"{current.sequencer}#finished",
     )
+
+
+def expired(current: FileRecord, sequencer: str, now: str) -> FileRecord:
+    """The file after the retention rule removed its object: everything known is kept."""
+    seq = sequencer_order(sequencer)
+    return replace(current, status=FileStatus.EXPIRED, sequencer=seq, updated_at=now, rev=f"{seq}#expired")
 
 
 def transition(table: str, old: FileRecord | None, new: FileRecord,

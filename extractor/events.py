@@ -1,4 +1,7 @@
-"""Parse the S3 "Object Created" events that reach the extractor through SQS.
+"""Parse the S3 events that reach the extractor through SQS.
+
+"Object Created" events start extraction; "Object Deleted" events caused by
+the bucket's lifecycle rule mark a file expired (its metadata is kept).
 
 The supported path is S3 -> EventBridge -> SQS, whose message body is the
 EventBridge event. S3's own notification shape (``Records[].s3``), which S3
@@ -8,7 +11,7 @@ sends straight to SQS, is accepted too so that either wiring works.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -29,6 +32,8 @@ class ObjectCreated:
 
     ref: ObjectRef
     raw_key: str
+    #: True for a deletion by the bucket's lifecycle rule (retention expired).
+    expired: bool = False
 
     @property
     def candidate_keys(self) -> tuple[str, ...]:
@@ -55,6 +60,10 @@ def parse_message(body: str) -> list[ObjectCreated]:
         raise InvalidEvent("message body is not a JSON object")
     if event.get("Event") == "s3:TestEvent":
         return []
+    detail = event.get("detail")
+    if event.get("detail-type") == "Object Deleted" and isinstance(detail, dict) \
+            and detail.get("reason") != "Lifecycle Expiration":
+        return []  # only the retention rule's deletions matter here
     if "detail" in event:
         return [_from_eventbridge(event)]
     if "Records" in event:
@@ -63,13 +72,13 @@ def parse_message(body: str) -> list[ObjectCreated]:
 
 
 def _from_eventbridge(event: dict[str, Any]) -> ObjectCreated:
-    if event.get("source") != "aws.s3" or event.get("detail-type") != "Object Created":
-        raise InvalidEvent(
-            f"unexpected event {event.get('source')!r}/{event.get('detail-type')!r}"
-        )
+    kind = event.get("detail-type")
+    if event.get("source") != "aws.s3" or kind not in ("Object Created", "Object Deleted"):
+        raise InvalidEvent(f"unexpected event {event.get('source')!r}/{kind!r}")
     detail = event["detail"]
     try:
-        return _ref(detail["bucket"]["name"], detail["object"])
+        created = _ref(detail["bucket"]["name"], detail["object"])
+        return created if kind == "Object Created" else replace(created, expired=True)
     except (KeyError, TypeError) as e:
         raise InvalidEvent(f"EventBridge S3 event lacks {e}") from e
 

@@ -45,6 +45,7 @@ class Outcome(StrEnum):
 
     PROCESSED = "processed"
     FAILED = "failed"
+    EXPIRED = "expired"
     SKIPPED = "skipped"
 
 
@@ -72,7 +73,31 @@ def process_message(body: str, receive_count: int, deps: Deps) -> list[Outcome]:
     Exception
         Any transient error, so that the message is delivered again.
     """
-    return [process_object(event, receive_count, deps) for event in parse_message(body)]
+    return [process_expiry(event, deps) if event.expired else process_object(event, receive_count, deps)
+            for event in parse_message(body)]
+
+
+def process_expiry(event: ObjectCreated, deps: Deps) -> Outcome:
+    """Mark a file expired when the retention rule removed its object; keep its metadata.
+
+    An expiry older (by sequencer) than what the item knows changes nothing,
+    nor does one for a file never seen.
+    """
+    try:
+        ids = schema.parse_upload_key(event.ref.bucket, event.ref.key)
+    except ValueError:
+        return Outcome.SKIPPED
+    incoming = schema.sequencer_order(event.ref.sequencer)
+    for _ in range(_CLAIM_ATTEMPTS):
+        item = deps.ddb.get_item(TableName=deps.table, Key=schema.file_key(ids.file_id),
+                                 ConsistentRead=True).get("Item")
+        old = schema.from_item(item) if item else None
+        if old is None or (old.sequencer and old.sequencer >= incoming):
+            return Outcome.SKIPPED
+        if _transact(deps, schema.transition(deps.table, old, schema.expired(
+                old, event.ref.sequencer, deps.now()))) is True:
+            return Outcome.EXPIRED
+    raise ClaimContention(f"file {ids.file_id} kept changing while it was being expired")
 
 
 def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outcome:

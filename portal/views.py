@@ -13,6 +13,7 @@ STATUS_LABELS = {
     FileStatus.PROCESSING: "↻ processing",
     FileStatus.PROCESSED: "✓ processed",
     FileStatus.FAILED: "✗ failed",
+    FileStatus.EXPIRED: "⌛ expired",
 }
 
 

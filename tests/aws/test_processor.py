@@ -168,3 +168,25 @@ def test_two_copies_finishing_at_once_still_flag_the_second(stack):
     marker = aws.client("dynamodb").get_item(TableName=stack.table, Key=schema.duplicate_key(
         OWNER, schema.from_item(item(stack, "1" * 32)).sha256))["Item"]
     assert schema.marker_files(marker) == {"1" * 32, "2" * 32}
+
+
+def test_a_lifecycle_expiry_marks_the_file_expired_and_keeps_its_metadata(stack):
+    import json
+
+    data = tiny_pdf()
+    key = f"uploads/{OWNER}/{'9' * 32}.pdf"
+    assert process_message(body_for(stack, key, put(stack, key, data), "10", data), 1, deps(stack)) == [Outcome.PROCESSED]
+    before = schema.from_item(item(stack, "9" * 32))
+    expiry = json.loads(eventbridge_body(stack.bucket, key, sequencer="20"))
+    expiry["detail-type"], expiry["detail"]["reason"] = "Object Deleted", "Lifecycle Expiration"
+    assert process_message(json.dumps(expiry), 1, deps(stack)) == [Outcome.EXPIRED]
+    after = schema.from_item(item(stack, "9" * 32))
+    assert after.status is FileStatus.EXPIRED
+    assert (after.sha256, after.metadata, after.size) == (before.sha256, before.metadata, before.size)
+    assert process_message(json.dumps(expiry), 2, deps(stack)) == [Outcome.SKIPPED]  # a duplicate changes nothing
+    stale = body_for(stack, key, {"ETag": '"e"', "VersionId": "v"}, "15", data)
+    assert process_message(stale, 1, deps(stack)) == [Outcome.SKIPPED]  # nor does an older creation
+    counts = {}
+    for cell in schema.contributions(after).values():
+        counts.update(cell)
+    assert counts["status_expired"] == 1 and "status_processed" not in counts

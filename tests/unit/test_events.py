@@ -48,10 +48,27 @@ def test_s3_test_event_carries_no_object():
 
 @pytest.mark.parametrize("body", [
     "not json", "[]", "{}",
-    json.dumps({"source": "aws.s3", "detail-type": "Object Deleted", "detail": {}}),
+    json.dumps({"source": "aws.s3", "detail-type": "Object Restore Completed", "detail": {}}),
     json.dumps({"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {}}}),
     json.dumps({"Records": [{"eventName": "ObjectRemoved:Delete", "s3": {}}]}),
 ])
 def test_anything_else_is_an_invalid_event(body):
     with pytest.raises(InvalidEvent):
         parse_message(body)
+
+
+def _deleted(reason: str) -> str:
+    body = json.loads(eventbridge_body("b", "uploads/o/a.pdf", sequencer="20"))
+    body["detail-type"] = "Object Deleted"
+    body["detail"]["reason"] = reason
+    body["detail"]["deletion-type"] = "Permanently Deleted"
+    return json.dumps(body)
+
+
+def test_lifecycle_expirations_are_expiry_events():
+    (event,) = parse_message(_deleted("Lifecycle Expiration"))
+    assert event.expired and event.ref.key == "uploads/o/a.pdf" and event.ref.sequencer == "20"
+
+
+def test_other_deletions_are_ignored():
+    assert parse_message(_deleted("DeleteObject")) == []

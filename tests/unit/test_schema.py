@@ -72,7 +72,7 @@ def test_items_round_trip_including_nested_metadata_and_floats():
 
 
 def test_terminal_statuses():
-    assert {s for s in FileStatus if s.terminal} == {FileStatus.PROCESSED, FileStatus.FAILED}
+    assert {s for s in FileStatus if s.terminal} == {FileStatus.PROCESSED, FileStatus.FAILED, FileStatus.EXPIRED}
 
 
 def test_safe_extension():
