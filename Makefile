@@ -12,11 +12,17 @@ $(BIN)/python:
 
 $(VENV)/.runtime: $(BIN)/python requirements.txt requirements-lambda.txt constraints.txt pyproject.toml
 	$(PIP) -r requirements.txt -c constraints.txt
-	$(PIP) --no-deps --no-build-isolation -e . || $(PIP) --no-deps -e .
+	$(PIP) --no-deps -e .
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt $(VENV)/checkov/.installed
 	$(PIP) -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+# checkov's own pins clash with ours, so it lives in a venv of its own.
+$(VENV)/checkov/.installed: requirements-checkov.txt constraints-checkov.txt | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt -c constraints-checkov.txt
 	touch $@
 
 ## install: create .venv with the pinned runtime requirements
