@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install install-dev run test lint package bench clean
+.PHONY: install install-dev run test lint package bench deploy destroy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ package: install
 ## bench: benchmarks as ratios to baselines measured in the same run (build/bench.txt)
 bench: install-dev
 	$(BIN)/python -m bench
+
+## deploy: build the Lambda package, create or update the stack on AWS, print the portal's settings
+## (DOCPORTAL_STACK, AWS_PROFILE, AWS_REGION and the DOCPORTAL_* parameters from the environment; docs/DEPLOY.md)
+deploy: install
+	$(BIN)/python -m devstack.deploy deploy
+
+## destroy: delete the stack; the bucket, table and user pool are kept with their data
+destroy: install
+	$(BIN)/python -m devstack.deploy destroy
 
 lint: install-dev
 	$(BIN)/ruff check .
