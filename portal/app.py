@@ -19,6 +19,7 @@ if user.roles:
     pages = [
         st.Page("app_pages/my_files.py", title="My files", icon=":material/folder:", default=True),
         st.Page("app_pages/upload.py", title="Upload", icon=":material/upload:"),
+        st.Page("app_pages/dashboard.py", title="Dashboard", icon=":material/insights:"),
     ]
     if may_export(user):
         pages.append(st.Page("app_pages/export.py", title="Export", icon=":material/download:"))

@@ -1,0 +1,145 @@
+"""The dashboard's load time must not grow with the number of files.
+
+Both runs fill the same aggregate cells (30 days x 8 shards x (1 day + 4
+formats + 4 uploaders) = 2,160 items, of which an analyst's dashboard reads
+the 1,920 per-format and per-uploader ones), one with 1,000 files and one
+with 100,000, in moto's in-process DynamoDB; then the dashboard's whole data
+load for the default 30-day period, as an analyst sees it (read_aggregates,
+frame, KPIs, every series), is timed. The cells are what the extractor's
+transactions would leave: each file's ``schema.contributions`` summed in
+memory, then one item put per cell, which is much faster than 100,000
+transactions and gives the same table.
+
+The calls and items read are the same in both runs; what differs is how many
+counters each item carries. With 1,000 files a cell holds about one file,
+so one latency bucket and rarely a flag or a failure reason; with 100,000
+every cell has every kind of counter. That growth stops once the cells are
+full (it is bounded by the counter names, not the files), and ``run``
+reports the counter values read so the figure can be read in that light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import statistics
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from common import schema
+from common.schema import FileRecord, FileStatus
+from devstack import template as tpl
+from portal import analytics, dashboard_data
+from portal.analytics import Filters, Viewer
+
+TABLE = "bench-files"
+REGION = "us-east-1"
+FORMATS = ("pdf", "docx", "xlsx", "png")
+OWNERS = tuple(f"{c * 8}-1111-4222-8333-444455556666" for c in "abcd")
+DAYS = 30
+REPEATS = 5
+#: Files needed to fill every cell once: days x shards x formats (owners follow formats).
+_FILL = DAYS * schema.AGG_SHARDS * len(FORMATS)
+
+
+def _records(files: int, today: date, seed: int = 4) -> Iterator[FileRecord]:
+    """Finished files spread so that the first _FILL of them reach every cell."""
+    rng = random.Random(seed)
+    for i in range(files):
+        day = today - timedelta(days=i % DAYS)
+        shard = (i // DAYS) % schema.AGG_SHARDS
+        k = (i // (DAYS * schema.AGG_SHARDS)) % len(FORMATS)
+        owner = OWNERS[(k + i // _FILL) % len(OWNERS)]
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        uploaded = midnight + timedelta(seconds=rng.randrange(86_400))
+        failed = rng.random() < 0.05
+        file_id = f"{shard:08x}{i:024x}"
+        yield FileRecord(
+            file_id=file_id, owner=owner, name="f", bucket="b", key=f"uploads/{owner}/{file_id}",
+            status=FileStatus.FAILED if failed else FileStatus.PROCESSED,
+            uploaded_at=schema.to_timestamp(uploaded), updated_at="", size=rng.randrange(1, 20_000_000),
+            format=FORMATS[k], reason="encrypted PDF: no password" if failed else "",
+            flags=("scanned",) if rng.random() < 0.1 else (),
+            metadata={"pages": rng.randrange(1, 200)} if k != 3 else {},
+            processed_at=schema.to_timestamp(uploaded + timedelta(milliseconds=rng.randrange(100, 90_000))),
+            duration_ms=rng.randrange(5, 5_000),
+        )
+
+
+def _cell_items(files: int, today: date) -> list[dict[str, Any]]:
+    """The aggregate items the table holds after ``files`` finishing transactions."""
+    cells: dict[tuple[str, str], dict[str, int]] = {}
+    for record in _records(files, today):
+        for cell, counts in schema.contributions(record).items():
+            target = cells.setdefault(cell, {})
+            for name, value in counts.items():
+                target[name] = target.get(name, 0) + value
+    return [{schema.PK: {"S": pk}, schema.SK: {"S": sk}, **{n: {"N": str(v)} for n, v in counts.items() if v}}
+            for (pk, sk), counts in cells.items()]
+
+
+@contextlib.contextmanager
+def _in_process_aws() -> Iterator[Any]:
+    """moto's in-process mock with fake credentials; a set AWS_ENDPOINT_URL would escape it."""
+    saved = dict(os.environ)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.pop("AWS_PROFILE", None)
+    fake = "testing"
+    os.environ.update(AWS_ACCESS_KEY_ID=fake, AWS_SECRET_ACCESS_KEY=fake, AWS_REGION=REGION,
+                      AWS_DEFAULT_REGION=REGION)
+    try:
+        with mock_aws():
+            yield boto3.session.Session().client("dynamodb", region_name=REGION)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def run(files: int) -> dict[str, Any]:
+    """Load ``files`` processed files' aggregates, then time the dashboard's data load.
+
+    Returns the median seconds of REPEATS loads, the DynamoDB calls one load
+    makes, the cell items in the table, the counter values one load reads and
+    the files the KPIs count.
+    """
+    today = datetime.now(UTC).date()
+    items = _cell_items(files, today)
+    with _in_process_aws() as ddb:
+        props = tpl.load()["Resources"]["FilesTable"]["Properties"]
+        ddb.create_table(TableName=TABLE, KeySchema=props["KeySchema"],
+                         AttributeDefinitions=props["AttributeDefinitions"],
+                         GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+                         BillingMode="PAY_PER_REQUEST")
+        for i in range(0, len(items), 25):
+            puts = [{"PutRequest": {"Item": item}} for item in items[i:i + 25]]
+            ddb.batch_write_item(RequestItems={TABLE: puts})
+        start, end = analytics.preset_range(analytics.DEFAULT_PRESET, today)
+        filters, viewer = Filters(start, end), Viewer("bench-analyst", sees_everyone=True)
+        times, calls, counted = [], 0, 0
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            loaded = dashboard_data.load(ddb, TABLE, viewer, start, end)
+            board = analytics.build_dashboard(loaded.frame, filters, viewer)
+            times.append(time.perf_counter() - started)
+            calls, counted = loaded.calls, board.kpis.files
+    if counted != files:
+        raise AssertionError(f"the dashboard counted {counted} files, not {files}")
+    read = [item for item in items if item[schema.PK]["S"] in ("AGG#DAY_FORMAT", "AGG#DAY_OWNER")]
+    return {"files": files, "seconds": statistics.median(times), "calls": calls, "cells": len(items),
+            "counters_read": sum(len(item) - 2 for item in read)}
+
+
+def rows() -> list[tuple[str, str, str, str]]:
+    """One bench table row: 100,000 files against 1,000 in the same cells."""
+    small, large = run(1_000), run(100_000)
+    if small["cells"] != large["cells"]:
+        raise AssertionError("both runs must fill the same cells")
+    return [("dashboard load, 100,000 files", f"{large['seconds']:.3f} s, {large['calls']} calls",
+             f"{small['seconds']:.3f} s, {small['calls']} calls",
+             f"{large['seconds'] / small['seconds']:.2f} (goal <= 1.2)")]

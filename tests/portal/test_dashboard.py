@@ -1,0 +1,115 @@
+"""The dashboard page in AppTest, against the stack in moto (in-process).
+
+The page file runs on its own with ``AppTest.from_file`` (the way Streamlit
+1.67 runs a page script directly), after ``st.session_state["docportal_user"]`` is set to the
+:class:`portal.tokens.User` that ``portal.auth.require_user`` would have put
+there after a verified sign-in (sign-in itself is tested in test_app.py).
+Query parameters are set on the AppTest, as a shared URL would set them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from common import aws, schema
+from common.schema import FileRecord
+from portal import analytics, charts
+from portal.analytics import Filters
+from portal.tokens import User
+from tests.conftest import ROOT
+from tests.unit.test_analytics import OWNERS, make_records, recount_kpis
+
+PAGE = str(ROOT / "portal" / "app_pages" / "dashboard.py")
+TODAY = datetime.now(UTC).date()
+#: Three recent days: inside the default 30-day period whatever the time of day.
+DAYS = tuple((TODAY - timedelta(days=i)).isoformat() for i in (3, 2, 1))
+ME, OTHER = OWNERS[0], OWNERS[1]
+
+
+@pytest.fixture
+def files(stack) -> list[FileRecord]:
+    """Finished files of four uploaders, committed by the extractor's transactions."""
+    st.cache_data.clear()  # the cache is process-wide: nothing may come from an earlier test's stack
+    records = make_records(48, seed=48, days=DAYS)
+    ddb = aws.client("dynamodb")
+    for record in records:
+        ddb.transact_write_items(**schema.transition(stack.table, None, record))
+    yield records
+    st.cache_data.clear()
+
+
+def page(*groups: str, sub: str = ME, **params: str | list[str]) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["docportal_user"] = User(sub=sub, email=f"{sub[:4]}@example.com", groups=frozenset(groups),
+                                              expires_at=2**40)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def shown(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def expected(records: list[FileRecord], f: Filters) -> dict[str, str]:
+    return {t.label: t.value for t in analytics.kpi_tiles(recount_kpis(records, f))}
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_an_uploader_sees_their_own_numbers(files):
+    at = page("uploaders")
+    assert at.title[0].value == "Dashboard"
+    mine = Filters(DAYS[0], DAYS[-1], owner=ME)
+    assert shown(at) == expected(files, mine)
+    assert int(shown(at)["Files"]) == sum(r.owner == ME for r in files) > 0
+    assert "Uploader" not in [s.label for s in at.selectbox]
+    assert charts.TITLES["uploaders"] not in chart_titles(at)
+    assert charts.TITLES["uploads"] in chart_titles(at)
+
+
+def test_an_uploader_cannot_see_another_uploader_through_the_url(files):
+    at = page("uploaders", owner=OTHER, format="pdf")
+    assert shown(at) == expected(files, Filters(DAYS[0], DAYS[-1], owner=ME))
+    assert shown(at) != expected(files, Filters(DAYS[0], DAYS[-1], owner=OTHER))
+
+
+def test_an_analyst_sees_everyone_and_can_pick_an_uploader(files):
+    at = page("analysts")
+    assert shown(at) == expected(files, Filters(DAYS[0], DAYS[-1]))
+    assert shown(at)["Files"] == str(len(files))
+    uploader = next(s for s in at.selectbox if s.label == "Uploader")
+    assert set(uploader.options) >= {"Everyone"}
+    assert len(uploader.options) == 1 + len({r.owner for r in files})
+    assert charts.TITLES["uploaders"] in chart_titles(at)
+    picked = page("analysts", owner=OTHER)
+    assert shown(picked) == expected(files, Filters(DAYS[0], DAYS[-1], owner=OTHER))
+
+
+def test_an_admin_filters_by_format_and_status_from_the_url(files):
+    at = page("admins", format=["pdf", "docx"], status="Failed")  # the URL holds the labels shown
+    f = Filters(DAYS[0], DAYS[-1], frozenset({"pdf", "docx"}), status="failed")
+    assert shown(at) == expected(files, f)
+    assert shown(at)["Volume"] == "—"
+    assert analytics.NOTE_STATUS_PARTIAL in " ".join(c.value for c in at.caption)
+
+
+def test_a_custom_range_from_the_url(files):
+    at = page("analysts", range="Custom", dates=[DAYS[1], DAYS[1]])
+    assert shown(at) == expected(files, Filters(DAYS[1], DAYS[1]))
+
+
+def test_a_period_without_files_shows_the_empty_state(files):
+    at = page("uploaders", sub="nobody-at-all")
+    assert shown(at)["Files"] == "0"
+    assert "No files in this period" in at.info[0].value
+    assert not at.get("plotly_chart")

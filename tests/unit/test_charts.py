@@ -1,0 +1,146 @@
+"""Dashboard charts (pure): the figures carry the series' numbers, titles and colours."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import plotly.graph_objects as go
+import pytest
+
+from common import schema
+from portal import analytics, charts
+from portal.analytics import Filters
+from tests.unit.test_analytics import DAYS, FRAME, FULL, OWNERS, RECORDS, day_of, format_of, selected
+
+EMPTY = analytics.aggregate_frame([])
+OWNER = Filters(DAYS[0], DAYS[-1], owner=OWNERS[0])
+
+
+def title(fig: go.Figure) -> str:
+    return fig.layout.title.text
+
+
+def is_empty_state(fig: go.Figure) -> bool:
+    notes = [a.text for a in fig.layout.annotations]
+    return notes == [charts.EMPTY_MESSAGE] and not fig.data and fig.layout.xaxis.visible is False
+
+
+def builders(series: dict[str, analytics.Series]) -> dict[str, go.Figure]:
+    return {
+        "uploads": charts.uploads(series["uploads"].frame, (DAYS[0], DAYS[-1])),
+        "formats": charts.formats(series["formats"].frame),
+        "pages": charts.pages(series["pages"].frame),
+        "latency": charts.latency(series["latency"].frame, (DAYS[0], DAYS[-1])),
+        "failures": charts.failures(series["failures"].frame),
+        "flags": charts.flags(series["flags"].frame),
+        "uploaders": charts.uploaders(series["uploaders"].frame),
+        "sizes": charts.sizes(series["sizes"].frame),
+    }
+
+
+def all_series(frame, f: Filters) -> dict[str, analytics.Series]:
+    return {"uploads": analytics.uploads_over_time(frame, f), "formats": analytics.format_mix(frame, f),
+            "pages": analytics.pages_distribution(frame, f), "latency": analytics.latency_trend(frame, f),
+            "failures": analytics.failures_by_reason(frame, f), "flags": analytics.risk_flags(frame, f),
+            "uploaders": analytics.top_uploaders(frame, f), "sizes": analytics.size_per_format(frame, f)}
+
+
+def test_every_chart_has_its_title_and_data():
+    figures = builders(all_series(FRAME, FULL))
+    for name, fig in figures.items():
+        assert title(fig) == charts.TITLES[name]
+        assert fig.data, name
+        assert not is_empty_state(fig)
+    assert figures["uploads"].layout.xaxis.title.text == "Upload day"
+    assert figures["uploads"].layout.yaxis.title.text == "Files"
+    assert figures["sizes"].layout.yaxis.title.text == "Mean size"
+    assert figures["latency"].layout.yaxis.title.text == "Share of files"
+    assert figures["latency"].layout.yaxis2.title.text == "Mean latency (s)"
+
+
+def test_uploads_are_stacked_one_trace_per_format_and_sum_to_the_files():
+    fig = charts.uploads(analytics.uploads_over_time(FRAME, FULL).frame, (DAYS[0], DAYS[-1]))
+    assert fig.layout.barmode == "stack"
+    by_format = {trace.name: trace for trace in fig.data}
+    assert set(by_format) == {format_of(r) for r in RECORDS}
+    want = Counter((format_of(r), day_of(r)) for r in RECORDS)
+    for fmt, trace in by_format.items():
+        assert dict(zip(trace.x, trace.y, strict=True)) == {d: n for (f, d), n in want.items() if f == fmt}
+        assert trace.marker.color == charts.format_colour(fmt)
+    assert sum(sum(t.y) for t in fig.data) == len(RECORDS)
+
+
+def test_a_format_has_one_colour_everywhere():
+    mix = charts.formats(analytics.format_mix(FRAME, FULL).frame)
+    sizes = charts.sizes(analytics.size_per_format(FRAME, FULL).frame)
+    pie = dict(zip(mix.data[0].labels, mix.data[0].marker.colors, strict=True))
+    bars = dict(zip(sizes.data[0].x, sizes.data[0].marker.color, strict=True))
+    assert pie == bars == {fmt: charts.format_colour(fmt) for fmt in pie}
+    assert charts.format_colour("pdf") == charts.FORMAT_COLOURS["pdf"]
+    assert charts.format_colour("brand-new") == charts.format_colour("brand-new")  # stable, not hash()-salted
+    assert charts.format_colour("brand-new").startswith("#")
+
+
+def test_format_mix_shows_the_files_per_format():
+    fig = charts.formats(analytics.format_mix(FRAME, FULL).frame)
+    want = Counter(format_of(r) for r in RECORDS)
+    assert dict(zip(fig.data[0].labels, fig.data[0].values, strict=True)) == dict(want)
+
+
+def test_latency_chart_has_every_bucket_and_the_mean():
+    frame = analytics.latency_trend(FRAME, FULL).frame
+    fig = charts.latency(frame, (DAYS[0], DAYS[-1]))
+    names = [t.name for t in fig.data]
+    assert names == [analytics.bucket_label(n) for n, _ in schema.latency_buckets()] + ["mean"]
+    for day_index in range(len(frame)):
+        assert sum(t.y[day_index] for t in fig.data[:-1]) == pytest.approx(1.0)
+    assert list(fig.data[-1].y) == pytest.approx(list(frame["mean_latency_ms"] / 1000))
+
+
+def test_horizontal_bars_put_the_largest_on_top_and_name_uploaders():
+    frame = analytics.top_uploaders(FRAME, FULL).frame
+    names = {owner: f"user{i}@example.com" for i, owner in enumerate(OWNERS)}
+    fig = charts.uploaders(frame, names)
+    bars = fig.data[0]
+    assert bars.orientation == "h"
+    assert list(bars.y) == [names[o] for o in frame["owner"]][::-1]
+    assert list(bars.x) == list(frame["files"])[::-1]
+    assert sum(bars.x) == len(RECORDS)
+    failures = charts.failures(analytics.failures_by_reason(FRAME, FULL).frame)
+    assert sum(failures.data[0].x) == sum(r.status.value == "failed" for r in RECORDS)
+
+
+def test_pages_chart_plots_pages_per_document():
+    frame = analytics.pages_distribution(FRAME, FULL).frame
+    fig = charts.pages(frame)
+    assert list(fig.data[0].x) == list(frame["format"])
+    assert list(fig.data[0].y) == pytest.approx(list(frame["pages_per_file"]))
+
+
+@pytest.mark.parametrize("f", [FULL, Filters("2027-01-01", "2027-01-31"), OWNER], ids=["empty read", "no files",
+                                                                                       "one uploader"])
+def test_no_data_gives_the_empty_state(f):
+    frame = EMPTY if f is FULL else FRAME
+    figures = builders(all_series(frame, f))
+    if f is OWNER:  # one uploader's counters are not split by format: only the format mix is empty
+        assert [name for name, fig in figures.items() if is_empty_state(fig)] == ["formats"]
+        assert [t.name for t in figures["uploads"].data] == [analytics.ALL_FORMATS]
+        assert sum(sum(t.y) for t in figures["uploads"].data) == len(selected(RECORDS, f))
+        return
+    for name, fig in figures.items():
+        assert is_empty_state(fig), name
+        assert title(fig) == charts.TITLES[name]
+
+
+def test_the_empty_state_is_centred():
+    fig = charts.empty_figure("Anything")
+    note = fig.layout.annotations[0]
+    assert (note.x, note.y, note.xref, note.yref, note.showarrow) == (0.5, 0.5, "paper", "paper", False)
+    assert charts.empty_figure("Anything", "Not available").layout.annotations[0].text == "Not available"
+
+
+def test_time_axes_span_the_whole_period():
+    fig = charts.uploads(analytics.uploads_over_time(FRAME, FULL).frame, ("2026-11-01", "2026-11-30"))
+    start, end = fig.layout.xaxis.range
+    assert str(start).startswith("2026-10-31") and str(end).startswith("2026-11-30")
+    assert charts.uploads(analytics.uploads_over_time(FRAME, FULL).frame).layout.xaxis.range is None
