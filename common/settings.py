@@ -1,7 +1,8 @@
 """Where the running stack lives, read from the environment.
 
 Every process (Lambda, local worker, portal, tests) is configured the same way:
-names of the stack's resources come from environment variables, and boto3's
+names of the stack's resources come from environment variables (or, when
+only ``DOCPORTAL_STACK`` is set, from that stack's outputs), and boto3's
 standard configuration (credential chain, ``AWS_REGION``, ``AWS_ENDPOINT_URL``)
 decides where AWS is. Nothing else hard-codes a bucket, table or queue.
 """
@@ -51,20 +52,30 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``env`` (default ``os.environ``).
 
+        When neither bucket nor table is set but ``DOCPORTAL_STACK`` is, the
+        stack's outputs supply them (read once per process).
+
         Raises
         ------
         SettingsError
-            When a required variable is missing, naming every missing one.
+            When a required variable is missing, naming every missing one, or
+            the named stack cannot be read.
         """
         env = os.environ if env is None else env
         values = {name: env.get(var, "").strip() for name, var in ENV_NAMES.items()}
         if not values["region"]:
             values["region"] = env.get("AWS_DEFAULT_REGION", "").strip()
+        stack_name = env.get("DOCPORTAL_STACK", "").strip()
+        if stack_name and not (values["bucket"] or values["table"]):
+            from common import stack  # boto3 only where a stack is named
+
+            return stack.cached_settings(stack_name, values["region"], values["endpoint_url"])
         missing = [ENV_NAMES[name] for name in REQUIRED if not values[name]]
         if missing:
             raise SettingsError(
                 "DocPortal is not configured: set " + ", ".join(missing)
-                + " (make run does this for the local stack)."
+                + " (make run does this for the local stack),"
+                " or DOCPORTAL_STACK to read a deployed stack's outputs."
             )
         return cls(**values)
 

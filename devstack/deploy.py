@@ -32,14 +32,14 @@ from typing import Any
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, WaiterError
 
-from common import aws
+from common import aws, stack
 from common.settings import Settings
 from devstack import package
 from devstack import template as tpl
 
 logger = logging.getLogger(__name__)
 
-STACK_ENV = "DOCPORTAL_STACK"
+STACK_ENV = stack.STACK_ENV
 DEFAULT_STACK = "docportal-dev"
 #: Template parameter <- environment variable; unset variables leave the template's default.
 PARAMETER_ENV: Mapping[str, str] = {
@@ -57,17 +57,7 @@ TEMPLATE_BODY_LIMIT = 51_200
 POLL_SECONDS = 5
 MAX_WAIT_SECONDS = 3600
 
-#: Settings field <- stack output.
-_SETTINGS_OUTPUTS = {
-    "region": "Region", "bucket": "BucketName", "table": "TableName", "queue_url": "QueueUrl",
-    "dlq_url": "DeadLetterQueueUrl", "user_pool_id": "UserPoolId", "client_id": "UserPoolClientId",
-}
-#: Output -> the resource it is ``!Ref`` of.
-_OUTPUT_RESOURCES = {
-    "BucketName": "UploadsBucket", "TableName": "FilesTable", "QueueUrl": "ExtractQueue",
-    "DeadLetterQueueUrl": "ExtractDeadLetterQueue", "UserPoolId": "UserPool",
-    "UserPoolClientId": "UserPoolClient",
-}
+_OUTPUT_RESOURCES = stack.OUTPUT_RESOURCES
 #: How CloudFormation says a change set would change nothing (both wordings occur).
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE",
@@ -81,34 +71,17 @@ class DeployError(RuntimeError):
 
 
 def settings_from_stack(stack_name: str, cfn_client: Any) -> Settings:
-    """The portal's settings, read from the stack's outputs.
-
-    Each of these outputs is a ``!Ref`` of one resource, which is that
-    resource's physical id; so where an output is missing (moto's change sets
-    never fill them in), the resource's physical id is the same value and is
-    used instead. ``endpoint_url`` comes from ``AWS_ENDPOINT_URL``, as every
-    client's does, so a stack on a stand-in yields settings that reach it.
+    """The portal's settings, read from the stack's outputs (see :mod:`common.stack`).
 
     Raises
     ------
     DeployError
         When the stack does not exist or names no bucket or table.
     """
-    stack = _describe(cfn_client, stack_name)
-    if stack is None:
-        raise DeployError(f"stack {stack_name} does not exist")
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
-    if not set(_SETTINGS_OUTPUTS.values()) <= set(outputs):
-        physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
-                    for r in _stack_resources(cfn_client, stack_name)}
-        for output, logical in _OUTPUT_RESOURCES.items():
-            outputs.setdefault(output, physical.get(logical, ""))
-    values = {field: outputs.get(output, "") for field, output in _SETTINGS_OUTPUTS.items()}
-    values["region"] = values["region"] or cfn_client.meta.region_name
-    if not (values["bucket"] and values["table"]):
-        raise DeployError(
-            f"stack {stack_name} ({stack['StackStatus']}) names no uploads bucket or files table")
-    return Settings(endpoint_url=os.environ.get("AWS_ENDPOINT_URL", ""), **values)
+    try:
+        return stack.settings_from_stack(stack_name, cfn_client)
+    except stack.StackError as e:
+        raise DeployError(str(e)) from e
 
 
 def stack_parameters(env: Mapping[str, str]) -> dict[str, str]:
@@ -231,17 +204,12 @@ def _account() -> str:
 
 
 def _describe(cfn: Any, stack_name: str) -> dict[str, Any] | None:
-    try:
-        return cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except ClientError as e:
-        if _code(e) == "ValidationError" and "does not exist" in _message(e):
-            return None
-        raise
+    return stack.describe(cfn, stack_name)
 
 
 def _status(cfn: Any, stack_name: str) -> str | None:
-    stack = _describe(cfn, stack_name)
-    return None if stack is None else str(stack["StackStatus"])
+    described = _describe(cfn, stack_name)
+    return None if described is None else str(described["StackStatus"])
 
 
 def _change_set_type(stack_name: str, status: str | None) -> str:
@@ -342,8 +310,7 @@ def _retained_logical_ids(cfn: Any, stack_name: str) -> set[str]:
 
 
 def _stack_resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
-    pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name)
-    return [r for page in pages for r in page["StackResourceSummaries"]]
+    return stack.stack_resources(cfn, stack_name)
 
 
 def _code(error: ClientError) -> str:

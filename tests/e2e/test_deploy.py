@@ -20,6 +20,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from common import aws
+from common import stack as stack_module
+from common.settings import Settings, SettingsError
 from devstack import deploy, package, processes
 from tests.conftest import REGION, server_client
 
@@ -121,6 +123,10 @@ def test_deploy_again_and_destroy(on_moto: str, fake_zip: bytes, capsys: pytest.
     assert settings.client_id == resources.get("UserPoolClient", "")
     assert _env_lines(out) == settings.to_env()
     assert _env_lines(out)["DOCPORTAL_BUCKET"] == settings.bucket
+    # The portal configured by the stack's name alone reads the same settings.
+    stack_module.cached_settings.cache_clear()
+    assert Settings.from_env() == settings  # only DOCPORTAL_STACK and AWS_ENDPOINT_URL are set
+    stack_module.cached_settings.cache_clear()
 
     # Same package, same template, same parameters: nothing to change, and no error.
     # (Also takes the S3 route for the template, as a template over 51,200 bytes must.)
@@ -232,3 +238,18 @@ def test_artifacts_bucket_names_fit_s3():
         "docportal-dev-artifacts-123456789012-eu-west-1")
     with pytest.raises(deploy.DeployError, match="63"):
         deploy.artifacts_bucket_name("x" * 40, "123456789012", "eu-west-1")
+
+
+def test_a_named_stack_that_does_not_exist_is_a_clear_settings_error(endpoint: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("DOCPORTAL_STACK", "no-such-stack")
+    aws.reset()
+    stack_module.cached_settings.cache_clear()
+    with pytest.raises(SettingsError, match="stack no-such-stack does not exist"):
+        Settings.from_env()
+    stack_module.cached_settings.cache_clear()
+
+
+def test_resource_variables_win_over_a_named_stack():
+    env = {"AWS_REGION": REGION, "DOCPORTAL_STACK": "ignored", "DOCPORTAL_BUCKET": "b", "DOCPORTAL_TABLE": "t"}
+    assert (Settings.from_env(env).bucket, Settings.from_env(env).table) == ("b", "t")
