@@ -38,10 +38,10 @@ run: install
 test: install-dev lint
 	$(BIN)/python -m pytest
 
-## package: the extractor's Lambda zip (ARCH=arm64|x86_64) in build/
-ARCH ?= arm64
+## package: the extractor's Lambda zip in build/, for the template's runtime and architecture
+## (override with ARCH=arm64|x86_64)
 package: install
-	$(BIN)/python -m devstack.package --arch $(ARCH)
+	$(BIN)/python -m devstack.package $(if $(ARCH),--arch $(ARCH))
 
 ## bench: benchmarks as ratios to baselines measured in the same run (build/bench.txt)
 bench: install-dev

@@ -48,9 +48,6 @@ PARAMETER_ENV: Mapping[str, str] = {
     "PortalOrigin": "DOCPORTAL_PORTAL_ORIGIN",
     "RetentionDays": "DOCPORTAL_RETENTION_DAYS",
 }
-#: The function's platform, as the template declares it (Runtime python3.12, arm64).
-LAMBDA_ARCH = "arm64"
-LAMBDA_PYTHON = "3.12"
 ZIP_PATH = package.ROOT / "build" / "extractor.zip"
 #: CloudFormation takes at most this many bytes inline; larger templates go through S3.
 TEMPLATE_BODY_LIMIT = 51_200
@@ -109,9 +106,10 @@ def deploy(stack_name: str, *, env: Mapping[str, str] | None = None, say: Say = 
     account, region = _account(), s3.meta.region_name
     change_type = _change_set_type(stack_name, _status(cfn, stack_name))
 
-    say(f"Building the extractor package ({LAMBDA_ARCH}, Python {LAMBDA_PYTHON})…")
+    arch, python = tpl.lambda_platform(tpl.load())
+    say(f"Building the extractor package ({arch}, Python {python})…")
     try:
-        zip_path = package.build(LAMBDA_ARCH, LAMBDA_PYTHON, ZIP_PATH)
+        zip_path = package.build(arch, python, ZIP_PATH)
     except subprocess.CalledProcessError as e:
         raise DeployError(f"building the extractor package failed (pip exited with {e.returncode}; "
                           "its output is above)") from e

@@ -55,9 +55,14 @@ def build(arch: str, python: str, out: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Build the zip and check Lambda's size limit."""
+    from devstack import template  # the template says what the function runs on
+
+    arch, python = template.lambda_platform(template.load())
     parser = argparse.ArgumentParser(prog="python -m devstack.package", description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", choices=sorted(PLATFORMS), default="arm64")
-    parser.add_argument("--python", default="3.12", help="the Lambda runtime's Python version")
+    parser.add_argument("--arch", choices=sorted(PLATFORMS), default=arch,
+                        help=f"the function's architecture (the template's: {arch})")
+    parser.add_argument("--python", default=python,
+                        help=f"the Lambda runtime's Python version (the template's: {python})")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "extractor.zip")
     args = parser.parse_args(argv)
     zip_path = build(args.arch, args.python, args.out)

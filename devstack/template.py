@@ -119,3 +119,14 @@ def _sub(arg: Any, ctx: Context) -> str:
 def resources_of_type(template: Mapping[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     """Logical id -> resource, for every resource of ``resource_type``."""
     return {name: res for name, res in template["Resources"].items() if res["Type"] == resource_type}
+
+
+def lambda_platform(template: Mapping[str, Any]) -> tuple[str, str]:
+    """``(architecture, Python version)`` of the extractor function, as the template declares them.
+
+    The package is built for exactly what the function runs, so changing the
+    runtime or architecture in the template is the only edit needed.
+    """
+    function = template["Resources"]["ExtractorFunction"]["Properties"]
+    (arch,) = function["Architectures"]
+    return arch, str(function["Runtime"]).removeprefix("python")

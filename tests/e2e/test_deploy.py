@@ -65,7 +65,7 @@ def on_moto(endpoint: str, fake_zip: bytes, tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(deploy, "MAX_WAIT_SECONDS", 30)
 
     def build(arch: str, python: str, out: Path) -> Path:
-        assert (arch, python) == ("arm64", "3.12")  # what the template's function runs on
+        assert (arch, python) == ("arm64", "3.13")  # what the template's function runs on
         path = tmp_path / "extractor.zip"
         path.write_bytes(fake_zip)
         return path

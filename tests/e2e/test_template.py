@@ -236,7 +236,7 @@ def test_data_outlives_the_stack():
 
 def test_the_function_is_traced_bounded_and_on_graviton():
     function = props("ExtractorFunction")
-    assert (function["Runtime"], function["Architectures"]) == ("python3.12", ["arm64"])
+    assert (function["Runtime"], function["Architectures"]) == ("python3.13", ["arm64"])
     assert function["TracingConfig"] == {"Mode": "Active"}
     assert function["ReservedConcurrentExecutions"] == {
         "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
@@ -403,3 +403,8 @@ def test_local_expired_rule_and_events_dlq_match_the_template(local):
         assert target["DeadLetterConfig"]["Arn"] == events_dlq_arn
     assert pattern["detail"]["reason"] == ["Lifecycle Expiration"]
     assert pattern["detail"]["deletion-type"] == ["Delete Marker Created"]
+
+
+def test_the_package_is_built_for_what_the_function_runs():
+    # Runtime and architecture are read from the template by make package and make deploy.
+    assert tpl.lambda_platform(TEMPLATE) == ("arm64", "3.13")
