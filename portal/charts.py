@@ -19,7 +19,16 @@ from portal import analytics
 from portal.views import human_size
 
 EMPTY_MESSAGE = "No files in this period"
+#: Charts of things that may rightly be absent say what is absent, not that files are.
+EMPTY_MESSAGES: Mapping[str, str] = {
+    "failures": "No failures in this period",
+    "flags": "No flagged files in this period",
+    "pages": "No paged documents in this period",
+}
 HEIGHT = 320
+#: Bars on a day axis are 80% of a day wide. Plotly otherwise sizes them from the
+#: gaps between the data's own days, and one day of data becomes a hairline.
+DAY_BAR_MS = 69_120_000  # 0.8 × 24 h in ms
 
 TITLES: Mapping[str, str] = {
     "uploads": "Uploads per day",
@@ -93,6 +102,7 @@ def uploads(frame: pd.DataFrame, days: Sequence[str] | None = None) -> go.Figure
     for fmt in totals.index:
         rows = frame[frame["format"] == fmt]
         fig.add_bar(x=rows["day"], y=rows["files"], name=fmt, marker_color=format_colour(fmt),
+                    width=DAY_BAR_MS,
                     hovertemplate="%{x|%d %b %Y}: %{y:,} files<extra>" + fmt + "</extra>")
     fig.update_layout(barmode="stack")
     _day_range(fig, days)
@@ -113,7 +123,7 @@ def formats(frame: pd.DataFrame) -> go.Figure:
 def pages(frame: pd.DataFrame) -> go.Figure:
     """Mean pages (or slides) per document, per format (series: pages_distribution)."""
     if frame.empty:
-        return empty_figure(TITLES["pages"])
+        return empty_figure(TITLES["pages"], EMPTY_MESSAGES["pages"])
     fig = go.Figure(go.Bar(
         x=frame["format"], y=frame["pages_per_file"],
         marker_color=[format_colour(f) for f in frame["format"]], customdata=frame[["pages", "paged_files"]],
@@ -130,6 +140,7 @@ def latency(frame: pd.DataFrame, days: Sequence[str] | None = None) -> go.Figure
     for (name, _), colour in zip(analytics.LATENCY_BUCKETS, _LATENCY_COLOURS, strict=True):
         label = analytics.bucket_label(name)
         fig.add_trace(go.Bar(x=frame["day"], y=frame[f"share_{name}"], name=label, marker_color=colour,
+                             width=DAY_BAR_MS,
                              hovertemplate="%{x|%d %b}: %{y:.0%}<extra>" + label + "</extra>"),
                       secondary_y=False)
     fig.add_trace(go.Scatter(x=frame["day"], y=frame["mean_latency_ms"] / 1000, name="mean",
@@ -149,10 +160,10 @@ def latency(frame: pd.DataFrame, days: Sequence[str] | None = None) -> go.Figure
 
 
 def _horizontal(frame: pd.DataFrame, label: str, value: str, title: str, x: str, y: str,
-                colour: str, names: Mapping[str, str] | None = None) -> go.Figure:
+                colour: str, names: Mapping[str, str] | None = None, empty: str = EMPTY_MESSAGE) -> go.Figure:
     """Horizontal bars, largest on top."""
     if frame.empty:
-        return empty_figure(title)
+        return empty_figure(title, empty)
     shown = [names.get(v, v) if names else v for v in frame[label]]
     fig = go.Figure(go.Bar(x=frame[value][::-1], y=shown[::-1], orientation="h", marker_color=colour,
                            hovertemplate="%{y}: %{x:,}<extra></extra>"))
@@ -162,12 +173,14 @@ def _horizontal(frame: pd.DataFrame, label: str, value: str, title: str, x: str,
 
 def failures(frame: pd.DataFrame) -> go.Figure:
     """Failed files per reason (series: failures_by_reason)."""
-    return _horizontal(frame, "reason", "failures", TITLES["failures"], "Failed files", "", "#d62728")
+    return _horizontal(frame, "reason", "failures", TITLES["failures"], "Failed files", "", "#d62728",
+                       empty=EMPTY_MESSAGES["failures"])
 
 
 def flags(frame: pd.DataFrame) -> go.Figure:
     """Files per risk flag (series: risk_flags)."""
-    return _horizontal(frame, "flag", "files", TITLES["flags"], "Files", "", "#ff7f0e")
+    return _horizontal(frame, "flag", "files", TITLES["flags"], "Files", "", "#ff7f0e",
+                       empty=EMPTY_MESSAGES["flags"])
 
 
 def uploaders(frame: pd.DataFrame, names: Mapping[str, str] | None = None) -> go.Figure:

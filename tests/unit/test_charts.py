@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
@@ -22,7 +23,8 @@ def title(fig: go.Figure) -> str:
 
 def is_empty_state(fig: go.Figure) -> bool:
     notes = [a.text for a in fig.layout.annotations]
-    return notes == [charts.EMPTY_MESSAGE] and not fig.data and fig.layout.xaxis.visible is False
+    messages = {charts.EMPTY_MESSAGE, *charts.EMPTY_MESSAGES.values()}
+    return len(notes) == 1 and notes[0] in messages and not fig.data and fig.layout.xaxis.visible is False
 
 
 def builders(series: dict[str, analytics.Series]) -> dict[str, go.Figure]:
@@ -144,3 +146,19 @@ def test_time_axes_span_the_whole_period():
     start, end = fig.layout.xaxis.range
     assert str(start).startswith("2026-10-31") and str(end).startswith("2026-11-30")
     assert charts.uploads(analytics.uploads_over_time(FRAME, FULL).frame).layout.xaxis.range is None
+
+
+def test_day_bars_are_most_of_a_day_wide_even_for_a_single_day():
+    frame = pd.DataFrame({"day": ["2026-11-30"], "format": ["pdf"], "files": [3]})
+    fig = charts.uploads(frame, ("2026-11-01", "2026-11-30"))
+    (bar,) = fig.data
+    assert bar.width == charts.DAY_BAR_MS == round(0.8 * 86_400_000)
+
+
+def test_charts_of_what_may_rightly_be_absent_say_what_is_absent():
+    assert charts.failures(pd.DataFrame(columns=["reason", "failures"])).layout.annotations[0].text == (
+        "No failures in this period")
+    assert charts.flags(pd.DataFrame(columns=["flag", "files"])).layout.annotations[0].text == (
+        "No flagged files in this period")
+    assert charts.uploaders(pd.DataFrame(columns=["owner", "files"])).layout.annotations[0].text == (
+        charts.EMPTY_MESSAGE)
