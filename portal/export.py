@@ -22,7 +22,7 @@ from common.schema import FileRecord
 from portal.csv_shape import DEFAULT_COLUMNS, encode, validate_columns
 from portal.tokens import Role, User
 
-STATUSES = ("all", "processed", "failed")
+STATUSES = ("all", "processed", "failed", "expired")
 EXPORT_PREFIX = "exports/"
 LINK_SECONDS = 900
 

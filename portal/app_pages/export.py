@@ -1,14 +1,24 @@
-"""Export file metadata as CSV (analysts and admins)."""
+"""Export file metadata as CSV (analysts and admins).
 
-import datetime as dt
+The filter bar is the dashboard's, bound to the same URL names, so the
+dashboard's "Export these files" link opens this page on the view's filters.
+The rows come from the file items (:mod:`portal.export`), page by page, and
+go to S3 as the CSV is written; the user gets a short-lived link.
+"""
+
+import logging
 
 import streamlit as st
+from botocore.exceptions import BotoCoreError, ClientError
 
 from common import aws
 from common.settings import Settings
 from portal import auth
+from portal.app_pages import shared
 from portal.csv_shape import COMMON_COLUMNS, DEFAULT_COLUMNS, METADATA_COLUMNS, UnknownColumn
-from portal.export import STATUSES, ExportRequest, Progress, csv_chunks, export_to_s3, may_export
+from portal.export import LINK_SECONDS, ExportRequest, Progress, csv_chunks, export_to_s3, may_export
+
+logger = logging.getLogger(__name__)
 
 user = auth.current_user()
 st.title("Export metadata")
@@ -17,33 +27,38 @@ if not may_export(user):  # navigation hides the page too, but the check that co
     st.stop()
 
 settings = Settings.from_env()
-today = dt.datetime.now(dt.UTC).date()
+filters, _ = shared.filter_bar(user, settings)
+st.caption(f"Files uploaded from {filters.start} to {filters.end}"
+           + (f", formats {', '.join(sorted(filters.formats))}" if filters.formats else ", every format")
+           + (", one uploader" if filters.owner else ", every uploader")
+           + ("" if filters.status == "all" else f", status {filters.status}") + ".")
+
 with st.form("export"):
-    left, right = st.columns(2)
-    period = left.date_input("Uploaded between", (today - dt.timedelta(days=30), today), max_value=today)
-    status = right.selectbox("Status", STATUSES)
-    formats = left.text_input("Formats (comma-separated, empty for all)", placeholder="pdf, docx")
-    owner = right.text_input("Uploader id (empty for everyone)")
-    columns = st.multiselect("Columns", [*COMMON_COLUMNS, *METADATA_COLUMNS], default=list(DEFAULT_COLUMNS))
+    columns = st.multiselect("Columns", [*COMMON_COLUMNS, *METADATA_COLUMNS], default=list(DEFAULT_COLUMNS),
+                             help="Common fields first, then the format fields the extractor reports.")
     bom = st.checkbox("Start with a byte-order mark (for Excel)", value=False)
     submitted = st.form_submit_button("Prepare export", type="primary")
 
 if submitted:
-    start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period, period))
     try:
-        request = ExportRequest(
-            start_day=str(start), end_day=str(end), owner=owner.strip() or None, status=status,
-            formats=frozenset(f.strip().lower() for f in formats.split(",") if f.strip()),
-            columns=tuple(columns), bom=bom)
+        request = ExportRequest(start_day=filters.start, end_day=filters.end, owner=filters.owner,
+                                status=filters.status, formats=filters.formats, columns=tuple(columns),
+                                bom=bom)
     except (ValueError, UnknownColumn) as e:
         st.error(f"Please check the form: {e}")
         st.stop()
     status_box = st.status("Exporting…", expanded=True)
     counter = status_box.empty()
     progress = Progress(on_page=lambda rows: counter.write(f"{rows:,} rows written…"))
-    chunks = csv_chunks(aws.client("dynamodb"), settings.table, request, user, progress)
-    key, link = export_to_s3(aws.client("s3"), settings.bucket, user, chunks)
+    try:
+        chunks = csv_chunks(aws.client("dynamodb"), settings.table, request, user, progress)
+        key, link = export_to_s3(aws.client("s3"), settings.bucket, user, chunks)
+    except (ClientError, BotoCoreError):
+        logger.exception("export failed after %s rows", progress.rows)
+        status_box.update(label="The export did not complete", state="error")
+        st.error("The export could not be written. Nothing was lost; please try again in a minute.")
+        st.stop()
     counter.write(f"{progress.rows:,} rows written.")
     status_box.update(label=f"Export ready: {progress.rows:,} file(s)", state="complete")
     st.link_button("Download the CSV", link, type="primary", icon=":material/download:")
-    st.caption("The link works for 15 minutes.")
+    st.caption(f"The link works for {LINK_SECONDS // 60} minutes.")

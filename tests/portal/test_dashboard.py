@@ -1,7 +1,6 @@
 """The dashboard page in AppTest, against the stack in moto (in-process).
 
-The page file runs on its own with ``AppTest.from_file`` (the way Streamlit
-1.67 runs a page script directly), after ``st.session_state["docportal_user"]`` is set to the
+The page runs inside the app's navigation (``tests/portal/harness.py``), after ``st.session_state["docportal_user"]`` is set to the
 :class:`portal.tokens.User` that ``portal.auth.require_user`` would have put
 there after a verified sign-in (sign-in itself is tested in test_app.py).
 Query parameters are set on the AppTest, as a shared URL would set them.
@@ -21,10 +20,9 @@ from common.schema import FileRecord
 from portal import analytics, charts
 from portal.analytics import Filters
 from portal.tokens import User
-from tests.conftest import ROOT
+from tests.portal.pages import page_as
 from tests.unit.test_analytics import OWNERS, make_records, recount_kpis
 
-PAGE = str(ROOT / "portal" / "app_pages" / "dashboard.py")
 TODAY = datetime.now(UTC).date()
 #: Three recent days: inside the default 30-day period whatever the time of day.
 DAYS = tuple((TODAY - timedelta(days=i)).isoformat() for i in (3, 2, 1))
@@ -44,12 +42,8 @@ def files(stack) -> list[FileRecord]:
 
 
 def page(*groups: str, sub: str = ME, **params: str | list[str]) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["docportal_user"] = User(sub=sub, email=f"{sub[:4]}@example.com", groups=frozenset(groups),
-                                              expires_at=2**40)
-    for name, value in params.items():
-        at.query_params[name] = value
-    at.run()
+    user = User(sub=sub, email=f"{sub[:4]}@example.com", groups=frozenset(groups), expires_at=2**40)
+    at = page_as(user, "dashboard", **params)
     assert not at.exception, at.exception
     return at
 

@@ -1,0 +1,49 @@
+"""Which pages a verified user gets: the one place that knows the portal's pages.
+
+``app.py`` builds ``st.navigation`` from :func:`pages`; tests run a page
+inside the same navigation (``tests/portal/harness.py``), so links between
+pages work there as they do in the app. Every page checks the user's role
+again itself: hiding a page is a convenience, not the access control.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from portal.export import may_export
+from portal.tokens import Role, User
+
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+DEFAULT_PAGE = "my_files"
+
+
+def page_path(name: str) -> str:
+    """The script of page ``name`` (absolute, so any entry script can register it)."""
+    return str(PAGES_DIR / f"{name}.py")
+
+
+def entries(user: User) -> list[tuple[str, str, str]]:
+    """``(name, title, icon)`` of each page ``user``'s roles allow, in menu order."""
+    if not user.roles:
+        return [("no_access", "Access", ":material/lock:")]
+    allowed = [
+        ("my_files", "Files", ":material/folder:"),
+        ("upload", "Upload", ":material/upload:"),
+        ("dashboard", "Dashboard", ":material/insights:"),
+    ]
+    if may_export(user):
+        allowed.append(("export", "Export", ":material/download:"))
+    if user.has(Role.ADMINS):
+        allowed.append(("admin_users", "Users", ":material/group:"))
+    return allowed
+
+
+def pages(user: User, default: str = DEFAULT_PAGE) -> list[st.Page]:
+    """The pages ``user``'s roles allow; ``default`` is shown first if allowed."""
+    allowed = entries(user)
+    names = [name for name, _, _ in allowed]
+    chosen = default if default in names else names[0]
+    return [st.Page(page_path(name), title=title, icon=icon, default=name == chosen)
+            for name, title, icon in allowed]
