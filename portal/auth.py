@@ -9,13 +9,20 @@ in the Streamlit session. Its own weak spots are replaced here:
 * tokens are verified by :mod:`portal.tokens` (signature against the pool's
   JWKS, issuer, audience, ``token_use``, expiry) on every run of the page;
 * no cookies: they cannot be cleared reliably, so signing out clears the
-  session and revokes the tokens in Cognito (global sign-out).
+  session and revokes the tokens in Cognito (global sign-out);
+* a session is re-checked with Cognito every :data:`REVALIDATE_SECONDS`:
+  the refresh token is exchanged for fresh tokens (so group changes take
+  effect, and expired tokens are renewed without a new sign-in) and the
+  access token is checked (``GetUser``). A session signed out elsewhere, a
+  disabled or deleted account, or revoked tokens end the session with a
+  clear message, within that time, in every browser.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Any
 
 import streamlit as st
@@ -32,6 +39,11 @@ logger = logging.getLogger(__name__)
 _USER = "docportal_user"
 _NOTICE = "docportal_notice"
 _CHALLENGE = "docportal_challenge_session"
+_CHECKED_AT = "docportal_checked_at"
+
+#: How often a signed-in session is re-checked with Cognito (two calls per session).
+REVALIDATE_SECONDS = 60
+ENDED = "Your session has ended (signed out elsewhere, or the account was changed). Please sign in again."
 
 BAD_CREDENTIALS = "Incorrect e-mail or password."
 UNAVAILABLE = "The sign-in service cannot be reached right now. Please try again in a minute."
@@ -101,7 +113,7 @@ class _Authenticator(CognitoAuthenticator):
             st.session_state[_CHALLENGE] = response["Session"]
             self._set_reset_password_session(username, password)
             return False
-        return self._set_state_login(Credentials.from_tokens(response))
+        return self._issued(Credentials.from_tokens(response))
 
     def _reset_password(self, username: str, password: str, new_password: str) -> bool:
         try:
@@ -119,16 +131,25 @@ class _Authenticator(CognitoAuthenticator):
             return False
         except BotoCoreError as e:
             raise SignInUnavailable(UNAVAILABLE) from e
-        logged_in = self._set_state_login(Credentials.from_tokens(response))
+        logged_in = self._issued(Credentials.from_tokens(response))
         if logged_in:
             self.session_manager.clear_reset_password_session()
         return logged_in
 
     def _set_state_login(self, credentials: Credentials) -> bool:
+        fresh = not self._due_for_check()
+        if not fresh:
+            renewed = self._revalidate(credentials)
+            if renewed is None:
+                return False
+            credentials = renewed
         try:
             user = self.verifier.verify_id_token(credentials.id_token)
             self.verifier.verify_access_token(credentials.access_token)
         except TokenExpired:
+            if fresh:  # renew now rather than waiting for the next check
+                st.session_state[_CHECKED_AT] = 0.0
+                return self._set_state_login(credentials)
             st.session_state[_NOTICE] = "Your session has expired. Please sign in again."
             self._set_state_logout()
             return False
@@ -146,6 +167,49 @@ class _Authenticator(CognitoAuthenticator):
     def _set_state_logout(self) -> None:
         super()._set_state_logout()
         st.session_state.pop(_USER, None)
+        st.session_state.pop(_CHECKED_AT, None)
+
+    def _issued(self, credentials: Credentials) -> bool:
+        """Sign in with tokens Cognito has just issued: they need no check with Cognito yet."""
+        st.session_state[_CHECKED_AT] = time.monotonic()
+        return self._set_state_login(credentials)
+
+    def _due_for_check(self) -> bool:
+        """True when the session was not checked with Cognito in the last REVALIDATE_SECONDS."""
+        checked = st.session_state.get(_CHECKED_AT)
+        return checked is None or time.monotonic() - checked >= REVALIDATE_SECONDS
+
+    def _revalidate(self, credentials: Credentials) -> Credentials | None:
+        """Fresh tokens for a session Cognito still honours; None (session ended) otherwise.
+
+        Tokens just issued by a sign-in count as checked (see :meth:`_issued`):
+        only sessions restored from the session state get here, at most once
+        per REVALIDATE_SECONDS.
+        """
+        try:
+            response = self.client.initiate_auth(
+                ClientId=self.app_client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": credentials.refresh_token})
+            result = response["AuthenticationResult"]
+            renewed = Credentials(
+                id_token=result["IdToken"], access_token=result["AccessToken"],
+                refresh_token=result.get("RefreshToken") or credentials.refresh_token,
+                expires_in=result["ExpiresIn"], token_type=result["TokenType"])
+            self.client.get_user(AccessToken=renewed.access_token)  # revoked, disabled or deleted?
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code", "")
+            if code in ("NotAuthorizedException", "UserNotFoundException", "ResourceNotFoundException"):
+                logger.info("session ended by Cognito: %s", code)
+                st.session_state[_NOTICE] = ENDED
+                self._set_state_logout()
+                return None
+            logger.exception("session check failed")
+            raise SignInUnavailable(UNAVAILABLE) from e
+        except BotoCoreError as e:
+            logger.exception("session check failed: Cognito unreachable")
+            raise SignInUnavailable(UNAVAILABLE) from e
+        st.session_state[_CHECKED_AT] = time.monotonic()
+        return renewed
 
 
 class _Rejected(Exception):
