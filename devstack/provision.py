@@ -41,6 +41,8 @@ _POOL_PROPS = {
     "UserPoolTags": "UserPoolTags", "MfaConfiguration": "MfaConfiguration",
     "DeletionProtection": "DeletionProtection",
 }
+#: Pool properties CreateUserPool does not take; applied by their own calls (see _apply_mfa).
+_POOL_SEPARATE = ("EnabledMfas",)
 _CLIENT_PROPS = {
     "ClientName": "ClientName", "UserPoolId": "UserPoolId", "GenerateSecret": "GenerateSecret",
     "ExplicitAuthFlows": "ExplicitAuthFlows", "PreventUserExistenceErrors": "PreventUserExistenceErrors",
@@ -68,8 +70,11 @@ DEMO_USERS = (
     DemoUser("analyst@example.com", "analysts"),
     DemoUser("admin@example.com", "admins"),
 )
-#: Used when DEMO_PASSWORD is unset; meets the template's password policy.
+#: Used when DEMO_PASSWORD is unset; meets the template's password policy ("-" is a symbol to Cognito).
 DEFAULT_DEMO_PASSWORD = "DocPortal-demo-2026"  # noqa: S105 - documented demo default
+#: Environment for the moto server: without it moto accepts any TOTP code (it then
+#: checks codes against the fixed secret it hands out, as an authenticator app would).
+MOTO_SERVER_ENV: Mapping[str, str] = {"MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true"}
 
 
 def _api_args(props: Mapping[str, Any], names: Mapping[str, str], what: str) -> dict[str, Any]:
@@ -147,10 +152,14 @@ def _apply_cognito(cognito: Any, template: Mapping[str, Any], ctx: tpl.Context,
     if len(pools) != 1 or len(clients) != 1:
         raise ProvisioningError("the template must have exactly one user pool and one app client")
     (pool_name, pool), = pools.items()
-    pool_args = _api_args(tpl.resolve(pool.get("Properties", {}), ctx), _POOL_PROPS, pool_name)
+    pool_props = tpl.resolve(pool.get("Properties", {}), ctx)
+    separate = {k: pool_props.pop(k) for k in _POOL_SEPARATE if k in pool_props}
+    pool_args = _api_args(pool_props, _POOL_PROPS, pool_name)
     existing = [p for p in cognito.list_user_pools(MaxResults=60)["UserPools"]
                 if p["Name"] == pool_args["PoolName"]]
     pool_id = existing[0]["Id"] if existing else cognito.create_user_pool(**pool_args)["UserPool"]["Id"]
+    _apply_mfa(cognito, pool_id, pool_args.get("MfaConfiguration", "OFF"), separate.get("EnabledMfas", []),
+               pool_name)
     resources[pool_name] = pool_id
     (client_name, app_client), = clients.items()
     client_args = _api_args(tpl.resolve(app_client["Properties"], ctx), _CLIENT_PROPS, client_name)
@@ -163,6 +172,21 @@ def _apply_cognito(cognito: Any, template: Mapping[str, Any], ctx: tpl.Context,
         with contextlib.suppress(cognito.exceptions.GroupExistsException):
             cognito.create_group(**args)
     return pool_id, client_id
+
+
+def _apply_mfa(cognito: Any, pool_id: str, mfa: str, enabled: list[str], where: str) -> None:
+    """The pool's second factors (``EnabledMfas``), which CreateUserPool cannot set.
+
+    Only authenticator apps are supported locally: SMS would need an SNS role
+    the local stack does not have. Idempotent, so a pool read back gets it too.
+    """
+    unknown = sorted(set(enabled) - {"SOFTWARE_TOKEN_MFA"})
+    if unknown:
+        raise ProvisioningError(f"{where}: EnabledMfas {unknown} are not applied locally; "
+                                "teach devstack/provision.py to apply them")
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=pool_id, MfaConfiguration=mfa,
+        SoftwareTokenMfaConfiguration={"Enabled": "SOFTWARE_TOKEN_MFA" in enabled})
 
 
 def create_demo_users(cognito: Any, pool_id: str, password: str,
@@ -180,5 +204,5 @@ def create_demo_users(cognito: Any, pool_id: str, password: str,
         except cognito.exceptions.InvalidPasswordException as e:
             raise ProvisioningError(
                 "DEMO_PASSWORD does not meet the user pool's password policy "
-                "(at least 12 characters with upper- and lower-case letters and digits)") from e
+                "(at least 12 characters with upper- and lower-case letters, digits and a symbol)") from e
         cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=user.email, GroupName=user.group)

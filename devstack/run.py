@@ -10,7 +10,13 @@ from pathlib import Path
 
 from common import aws
 from devstack import processes
-from devstack.provision import DEFAULT_DEMO_PASSWORD, DEMO_USERS, create_demo_users, provision
+from devstack.provision import (
+    DEFAULT_DEMO_PASSWORD,
+    DEMO_USERS,
+    MOTO_SERVER_ENV,
+    create_demo_users,
+    provision,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -56,8 +62,9 @@ def main() -> int:
         endpoint = f"http://127.0.0.1:{moto_port}"
         print(f"Starting the AWS stand-in (moto server) on {endpoint} …", flush=True)
         moto_log = state / "moto.log"
+        # MOTO_SERVER_ENV makes moto check authenticator codes, as Cognito does.
         moto = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-                               log=moto_log)
+                               log=moto_log, env={**os.environ, **MOTO_SERVER_ENV})
         children.append(moto)
         pidfile.write(children)
         processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=moto, log=moto_log)

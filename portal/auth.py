@@ -15,7 +15,11 @@ in the Streamlit session. Its own weak spots are replaced here:
   effect, and expired tokens are renewed without a new sign-in) and the
   access token is checked (``GetUser``). A session signed out elsewhere, a
   disabled or deleted account, or revoked tokens end the session with a
-  clear message, within that time, in every browser.
+  clear message, within that time, in every browser;
+* a user who turned on an authenticator app (TOTP, see :mod:`portal.mfa`)
+  gets Cognito's ``SOFTWARE_TOKEN_MFA`` challenge after the password: a form
+  asks for the 6-digit code and answers it (``RespondToAuthChallenge``); a
+  wrong code may be typed again, an expired challenge goes back to sign-in.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -33,6 +38,7 @@ from streamlit_cognito_auth.auth import Credentials
 from common import aws
 from common.settings import Settings
 from portal.tokens import KeysUnavailable, TokenError, TokenExpired, TokenVerifier, User, jwks_resolver
+from portal.totp import SOFTWARE_TOKEN_MFA, InvalidCode, normalize_code
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +46,7 @@ _USER = "docportal_user"
 _NOTICE = "docportal_notice"
 _CHALLENGE = "docportal_challenge_session"
 _CHECKED_AT = "docportal_checked_at"
+_MFA = "docportal_mfa_challenge"
 
 #: How often a signed-in session is re-checked with Cognito (two calls per session).
 REVALIDATE_SECONDS = 60
@@ -47,6 +54,20 @@ ENDED = "Your session has ended (signed out elsewhere, or the account was change
 
 BAD_CREDENTIALS = "Incorrect e-mail or password."
 UNAVAILABLE = "The sign-in service cannot be reached right now. Please try again in a minute."
+CODE_LABEL = "Authenticator code"
+WRONG_CODE = ("That code is not right. Type the code your authenticator app shows now "
+              "(it changes every 30 seconds).")
+CODE_EXPIRED = "The sign-in took too long, so the code can no longer be accepted. Please sign in again."
+UNSUPPORTED = "Your account needs a sign-in step the portal does not offer. Please ask an admin."
+TOO_MANY = "Too many sign-in attempts. Please wait a minute."
+
+
+@dataclass(frozen=True)
+class _MfaChallenge:
+    """A password that was accepted, waiting for its authenticator code."""
+
+    username: str
+    session: str
 
 
 class SignInUnavailable(RuntimeError):
@@ -91,7 +112,7 @@ class _Authenticator(CognitoAuthenticator):
             if code == "UserNotConfirmedException":
                 raise _Rejected("Your account is not confirmed yet. Please ask an admin.") from e
             if code in ("TooManyRequestsException", "LimitExceededException"):
-                raise _Rejected("Too many sign-in attempts. Please wait a minute.") from e
+                raise _Rejected(TOO_MANY) from e
             logger.exception("sign-in failed")
             raise SignInUnavailable(UNAVAILABLE) from e
         except BotoCoreError as e:
@@ -113,7 +134,85 @@ class _Authenticator(CognitoAuthenticator):
             st.session_state[_CHALLENGE] = response["Session"]
             self._set_reset_password_session(username, password)
             return False
+        return self._signed_in_or_challenged(username, response)
+
+    def _signed_in_or_challenged(self, username: str, response: dict[str, Any]) -> bool:
+        """Sign in with the tokens in ``response``, or go on to the code form Cognito asks for."""
+        challenge = response.get("ChallengeName")
+        if challenge == SOFTWARE_TOKEN_MFA:
+            params = response.get("ChallengeParameters") or {}
+            st.session_state[_MFA] = _MfaChallenge(
+                username=params.get("USER_ID_FOR_SRP") or username, session=response["Session"])
+            self._set_state_logout()
+            st.rerun()  # the next run shows the code form instead of the password form
+        if challenge or "AuthenticationResult" not in response:
+            logger.warning("unsupported sign-in challenge: %s", challenge)
+            st.session_state[_NOTICE] = UNSUPPORTED
+            self._set_state_logout()
+            return False
         return self._issued(Credentials.from_tokens(response))
+
+    def login(self) -> bool:
+        """The package's sign-in, with the authenticator-code step in front when one is pending."""
+        challenge = st.session_state.get(_MFA)
+        if challenge is not None:
+            return self._answer_mfa(challenge)
+        return super().login()
+
+    def _show_mfa_form(self, placeholder: Any) -> tuple[bool, bool, str, Any]:
+        with placeholder, st.columns([1, 2, 1])[1], st.form("mfa_form"):
+            st.subheader("Two-step sign-in")
+            st.caption("Open your authenticator app and type the 6-digit code it shows for DocPortal.")
+            code = st.text_input(CODE_LABEL, placeholder="123456", autocomplete="one-time-code")
+            submitted = st.form_submit_button("Verify", type="primary")
+            cancelled = st.form_submit_button("Back to sign-in")
+            status = st.container()
+        return submitted, cancelled, code, status
+
+    def _answer_mfa(self, challenge: _MfaChallenge) -> bool:
+        """The code form; a right code signs in, a wrong one may be retyped.
+
+        Cognito's challenge session lasts three minutes; once it is gone
+        (``NotAuthorizedException``; moto says ``ResourceNotFoundException``)
+        the password is asked for again.
+        """
+        submitted, cancelled, raw, status = self._show_mfa_form(st.empty())
+        if cancelled:
+            st.session_state.pop(_MFA, None)
+            st.rerun()
+        if not submitted:
+            return False
+        try:
+            code = normalize_code(raw)
+        except InvalidCode as e:
+            status.error(str(e))
+            return False
+        try:
+            response = self.client.respond_to_auth_challenge(
+                ClientId=self.app_client_id, ChallengeName=SOFTWARE_TOKEN_MFA, Session=challenge.session,
+                ChallengeResponses={"USERNAME": challenge.username, "SOFTWARE_TOKEN_MFA_CODE": code})
+        except ClientError as e:
+            error = e.response.get("Error", {}).get("Code", "")
+            if error == "CodeMismatchException":
+                status.error(WRONG_CODE)
+                return False
+            if error in ("TooManyRequestsException", "LimitExceededException"):
+                status.error(TOO_MANY)
+                return False
+            if error in ("NotAuthorizedException", "ExpiredCodeException", "ResourceNotFoundException"):
+                logger.info("authenticator challenge ended: %s", error)
+                st.session_state.pop(_MFA, None)
+                st.session_state[_NOTICE] = CODE_EXPIRED
+                st.rerun()
+            logger.exception("answering the authenticator challenge failed")
+            raise SignInUnavailable(UNAVAILABLE) from e
+        except BotoCoreError as e:
+            logger.exception("sign-in service unreachable")
+            raise SignInUnavailable(UNAVAILABLE) from e
+        st.session_state.pop(_MFA, None)
+        if self._signed_in_or_challenged(challenge.username, response):
+            st.rerun()  # as the package does after a sign-in: start the page afresh
+        return False
 
     def _reset_password(self, username: str, password: str, new_password: str) -> bool:
         try:
@@ -131,7 +230,9 @@ class _Authenticator(CognitoAuthenticator):
             return False
         except BotoCoreError as e:
             raise SignInUnavailable(UNAVAILABLE) from e
-        logged_in = self._issued(Credentials.from_tokens(response))
+        if response.get("ChallengeName") == SOFTWARE_TOKEN_MFA:
+            self.session_manager.clear_reset_password_session()  # the new password is set
+        logged_in = self._signed_in_or_challenged(username, response)
         if logged_in:
             self.session_manager.clear_reset_password_session()
         return logged_in

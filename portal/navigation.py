@@ -37,6 +37,7 @@ def entries(user: User) -> list[tuple[str, str, str]]:
         allowed.append(("export", "Export", ":material/download:"))
     if user.has(Role.ADMINS):
         allowed.append(("admin_users", "Users", ":material/group:"))
+    allowed.append(("account", "Account", ":material/shield_person:"))
     return allowed
 
 

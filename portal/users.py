@@ -55,7 +55,7 @@ MESSAGES = {
     "UsernameExistsException": "A user with that e-mail already exists.",
     "UserNotFoundException": "That user does not exist (any more).",
     "InvalidPasswordException": ("The password does not meet the pool's policy: at least 12 characters, "
-                                 "with upper- and lower-case letters and a digit."),
+                                 "with upper- and lower-case letters, a digit and a symbol."),
     "InvalidParameterException": "Cognito refused the request as invalid.",
     "CodeDeliveryFailureException": "The e-mail with the temporary password could not be sent.",
     "UnsupportedUserStateException": "That user cannot get a temporary password in their current state.",

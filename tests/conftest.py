@@ -23,7 +23,7 @@ from moto import mock_aws
 from common import aws
 from common.settings import ENV_NAMES, Settings
 from devstack import processes
-from devstack.provision import DEFAULT_DEMO_PASSWORD, create_demo_users, provision
+from devstack.provision import DEFAULT_DEMO_PASSWORD, MOTO_SERVER_ENV, create_demo_users, provision
 from extractor import handler
 
 REGION = "us-east-1"
@@ -99,7 +99,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real moto server over HTTP, with the template provisioned and demo users."""
     port = processes.free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS} | MOTO_SERVER_ENV
     proc = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                            log=log, env=env)
     endpoint = f"http://127.0.0.1:{port}"

@@ -228,6 +228,19 @@ def test_retention_expires_uploads_only_when_asked():
     assert tidy["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
 
 
+def test_the_pool_is_admin_only_strong_email_named_and_offers_authenticator_apps():
+    pool = props("UserPool")
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    assert pool["UsernameAttributes"] == ["email"]
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert all(policy[k] is True for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    # Optional, and only the kind the portal's sign-in answers (portal/auth.py): no SMS role needed.
+    assert pool["MfaConfiguration"] == "OPTIONAL"
+    assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert "SmsConfiguration" not in pool
+
+
 def test_data_outlives_the_stack():
     for name in ("UploadsBucket", "FilesTable", "UserPool"):
         assert RESOURCES[name]["DeletionPolicy"] == RESOURCES[name]["UpdateReplacePolicy"] == "Retain", name
@@ -367,6 +380,12 @@ def test_local_cognito_matches_the_template(local):
     assert pool["Policies"]["PasswordPolicy"] == expected_pool["Policies"]["PasswordPolicy"]
     assert pool["UsernameAttributes"] == expected_pool["UsernameAttributes"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    # CreateUserPool takes MfaConfiguration; the software-token switch needs SetUserPoolMfaConfig.
+    assert pool["MfaConfiguration"] == expected_pool["MfaConfiguration"]
+    mfa = cognito.get_user_pool_mfa_config(UserPoolId=local.settings.user_pool_id)
+    assert mfa["MfaConfiguration"] == expected_pool["MfaConfiguration"]
+    assert mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": "SOFTWARE_TOKEN_MFA" in expected_pool["EnabledMfas"]}
+    assert not mfa.get("SmsMfaConfiguration")
     client = cognito.describe_user_pool_client(
         UserPoolId=local.settings.user_pool_id, ClientId=local.settings.client_id)["UserPoolClient"]
     assert client["ExplicitAuthFlows"] == props("UserPoolClient")["ExplicitAuthFlows"]

@@ -1,0 +1,99 @@
+"""Account: the signed-in user's own settings; turn two-step sign-in (authenticator app) on or off."""
+
+import streamlit as st
+
+from common import aws
+from portal import auth, mfa, totp
+
+_SECRET = "account_totp_secret"  # noqa: S105 - a session-state key, not a secret
+_NOTICE = "account_notice"
+#: Where streamlit-cognito-auth keeps the session's (verified) access token.
+_ACCESS_TOKEN = "auth_access_token"  # noqa: S105 - a session-state key
+
+user = auth.current_user()
+st.title("Account")
+if not user.roles:  # navigation hides the page too, but the check that counts is in portal.mfa
+    st.warning("Your account has no DocPortal role yet. Please ask an admin to add you to a group.")
+    st.stop()
+
+st.text(user.email)
+st.caption("Roles: " + ", ".join(sorted(role.value for role in user.roles)))
+
+access_token = st.session_state.get(_ACCESS_TOKEN) or ""
+if not access_token:
+    st.error("Your session has no sign-in token. Please sign out and sign in again.")
+    st.stop()
+cognito = aws.client("cognito-idp")
+
+
+def done(message: str) -> None:
+    """Report success on the next run, which shows the new state."""
+    st.session_state.pop(_SECRET, None)
+    st.session_state[_NOTICE] = message
+    st.rerun()
+
+
+notice = st.session_state.pop(_NOTICE, None)
+if notice:
+    st.success(notice)
+
+st.subheader("Two-step sign-in")
+try:
+    current = mfa.status(cognito, user, access_token)
+except (mfa.MfaError, mfa.NotAllowed) as e:
+    st.error(str(e))
+    st.stop()
+
+if current.asks_for_code:
+    st.info("**On.** After your password, signing in asks for the 6-digit code from your authenticator app.",
+            icon=":material/verified_user:")
+    with st.form("totp_off"):
+        confirmed = st.checkbox("Sign in with my password only from now on")
+        if st.form_submit_button("Turn off two-step sign-in"):
+            if not confirmed:
+                st.error("Please tick the box to confirm.")
+            else:
+                try:
+                    mfa.turn_off(cognito, user, access_token)
+                except (mfa.MfaError, mfa.NotAllowed) as e:
+                    st.error(str(e))
+                else:
+                    done("Two-step sign-in is off: signing in asks for your password only.")
+    st.stop()
+
+secret = st.session_state.get(_SECRET)
+if secret is None:
+    st.info("**Off.** Signing in asks for your password only. With an authenticator app (Google or "
+            "Microsoft Authenticator, 1Password, Authy, …) it also asks for a code from your phone, "
+            "so a stolen password alone is not enough.", icon=":material/shield:")
+    if st.button("Set up an authenticator app", type="primary"):
+        try:
+            st.session_state[_SECRET] = mfa.start_setup(cognito, user, access_token)
+        except (mfa.MfaError, mfa.NotAllowed) as e:
+            st.error(str(e))
+        else:
+            st.rerun()
+    st.stop()
+
+uri = totp.otpauth_uri(secret, user.email)
+st.markdown("**1.** Scan this QR code with your authenticator app, or add the key by hand.")
+left, right = st.columns([1, 2])
+left.image(totp.qr_png(uri), width=220, caption="DocPortal set-up code")
+with right:
+    st.caption("Key (time-based, 6 digits, every 30 seconds)")
+    st.code(totp.grouped(secret), language=None)
+    with st.expander("Set-up link"):
+        st.code(uri, language=None)
+st.markdown("**2.** Type the code the app now shows for DocPortal.")
+with st.form("totp_on"):
+    code = st.text_input(auth.CODE_LABEL, placeholder="123456", autocomplete="one-time-code")
+    if st.form_submit_button("Turn on two-step sign-in", type="primary"):
+        try:
+            mfa.confirm_setup(cognito, user, access_token, code)
+        except (totp.InvalidCode, mfa.MfaError, mfa.NotAllowed) as e:
+            st.error(str(e))
+        else:
+            done("Two-step sign-in is on: from your next sign-in, DocPortal asks for a code from the app.")
+if st.button("Cancel set-up"):
+    st.session_state.pop(_SECRET, None)
+    st.rerun()
