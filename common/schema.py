@@ -18,11 +18,14 @@ owner          Cognito ``sub`` of the uploader
 owner_email    uploader's e-mail, for people to read
 name           original file name, as the user's browser sent it
 bucket, key    where the object is; key = ``uploads/<owner>/<file_id><.ext>``
-status         :class:`FileStatus` (``expired``: object removed by retention)
+status         :class:`FileStatus` (``expired``: object removed by retention;
+               ``deleted``: removed by its owner or an admin)
 reason         why a file failed, in words a business user understands
 uploaded_at    ISO 8601 UTC; also ``started_at``, ``processed_at``, ``updated_at``
 size           bytes
 content_type   what the browser claimed at upload (never trusted)
+tags           the uploader's labels (list of short lower-case strings), kept by every transition
+notes          the uploader's free-text note (at most 1,000 characters), kept likewise
 sha256         hex digest of the content
 mime_type      detected from content
 format         short family name (``pdf``, ``docx``, ``png``, ``text`` ...)
@@ -32,7 +35,7 @@ metadata       map of format-specific fields
 version_id     S3 version of the processed object (or ``null``)
 etag           S3 ETag of the processed object
 sequencer      S3 event sequencer, left-padded so string order is S3 order
-rev            ``<sequencer>#claimed|finished|expired``: the write's step, for conditions
+rev            ``<sequencer>#claimed|finished|expired|deleted|retry|failed``: the write's step, for conditions
 duration_ms    extraction time
 =============  ==========================================================
 """
@@ -90,6 +93,9 @@ class FileStatus(StrEnum):
     FAILED = "failed"
     #: The object was removed by the retention rule; its metadata is kept.
     EXPIRED = "expired"
+    #: Deleted by its owner or an admin: the object is removed, the item kept as a
+    #: tombstone that counts nowhere and that the extractor never claims again.
+    DELETED = "deleted"
 
     @property
     def terminal(self) -> bool:
@@ -113,6 +119,10 @@ class FileRecord:
     uploaded_at: str
     updated_at: str
     owner_email: str = ""
+    #: The uploader's labels and note (portal.upload_policy normalises them);
+    #: set at upload, carried over by every extractor transition.
+    tags: tuple[str, ...] = ()
+    notes: str = ""
     size: int | None = None
     content_type: str = ""
     reason: str = ""
@@ -352,6 +362,7 @@ def from_item(item: Mapping[str, Any]) -> FileRecord:
     values = {k: plain_value(v) for k, v in item.items() if k in _RECORD_FIELDS}
     values["status"] = FileStatus(values["status"])
     values["flags"] = tuple(values.get("flags", ()))
+    values["tags"] = tuple(values.get("tags", ()))
     return FileRecord(**values)
 
 
@@ -409,11 +420,12 @@ def claimed(old: FileRecord | None, file_id: str, owner: str, name: str, ref: Ob
             now: str) -> FileRecord:
     """The file as it is while ``ref``'s object version is processed.
 
-    Identity fields (owner, name, upload time, who uploaded) survive from the
-    portal's item; results of an earlier version are dropped.
+    Identity fields (owner, name, upload time, who uploaded, tags and notes)
+    survive from the portal's item; results of an earlier version are dropped.
     """
     return FileRecord(
         file_id=file_id, owner=old.owner if old else owner, owner_email=old.owner_email if old else "",
+        tags=old.tags if old else (), notes=old.notes if old else "",
         name=old.name if old else name, bucket=ref.bucket, key=ref.key, status=FileStatus.PROCESSING,
         uploaded_at=old.uploaded_at if old else now, updated_at=now, size=ref.size,
         content_type=old.content_type if old else "", version_id=ref.version_id, etag=ref.etag,
@@ -439,6 +451,63 @@ def expired(current: FileRecord, sequencer: str, now: str) -> FileRecord:
     return replace(current, status=FileStatus.EXPIRED, sequencer=seq, updated_at=now, rev=f"{seq}#expired")
 
 
+def deleted(current: FileRecord, now: str) -> FileRecord:
+    """The file after its owner or an admin deleted it: a tombstone that counts nowhere.
+
+    Its ``rev`` changes, so an extraction in flight cannot finish over it; the
+    extractor never claims a deleted item again, whatever event arrives later.
+    """
+    return replace(current, status=FileStatus.DELETED, updated_at=now, rev=f"{current.sequencer}#deleted")
+
+
+def delete_request(table: str, current: FileRecord, now: str) -> dict[str, Any]:
+    """The transaction deleting ``current``: its aggregate contribution and duplicate entry go back."""
+    return transition(table, current, deleted(current, now))
+
+
+def queued_for_retry(current: FileRecord, now: str) -> FileRecord:
+    """A failed file sent back for processing: ``uploaded`` again, waiting for its new event.
+
+    Not terminal, so the extractor claims it even for an event whose sequencer
+    equals the failed one (moto's stand-in gives every event the same sequencer;
+    on AWS the copy's event is newer anyway).
+    """
+    return replace(current, status=FileStatus.UPLOADED, reason="", updated_at=now,
+                   rev=f"{current.sequencer}#retry")
+
+
+def retry_abandoned(failed: FileRecord, now: str) -> FileRecord:
+    """The failed file again, when it could not be sent back after all (the copy failed)."""
+    return replace(failed, updated_at=now, rev=f"{failed.sequencer}#failed")
+
+
+def retry_request(table: str, current: FileRecord, now: str) -> dict[str, Any]:
+    """The transaction sending a failed file back: its failed contribution and duplicate entry go back."""
+    return transition(table, current, queued_for_retry(current, now))
+
+
+#: S3 user metadata recording when a failed file was last sent back for processing.
+RETRIED_AT_META = "retried-at"
+
+
+def retry_copy(record: FileRecord, metadata: Mapping[str, str], now: str) -> dict[str, Any]:
+    """Keyword arguments for ``copy_object`` that make S3 announce a failed file again.
+
+    The object is copied onto itself with a metadata change (S3 refuses a copy
+    that changes nothing): a new version, and a new Object Created event with a
+    newer sequencer, which the extractor claims as for any newer version.
+    ``metadata`` is the object's current user metadata (original name, id).
+    """
+    source = {"Bucket": record.bucket, "Key": record.key}
+    if record.version_id and record.version_id != "null":
+        source["VersionId"] = record.version_id
+    return {
+        "Bucket": record.bucket, "Key": record.key, "CopySource": source,
+        "MetadataDirective": "REPLACE", "ContentType": "application/octet-stream",
+        "Metadata": {**metadata, RETRIED_AT_META: now},
+    }
+
+
 def transition(table: str, old: FileRecord | None, new: FileRecord,
                marker_seen: int | None = None) -> dict[str, Any]:
     """Keyword arguments for ``transact_write_items`` taking the item from ``old`` to ``new``.
@@ -458,7 +527,11 @@ def transition(table: str, old: FileRecord | None, new: FileRecord,
                 "ExpressionAttributeValues": _serialize({":rev": old.rev})}
     actions: list[dict[str, Any]] = [{"Put": put}]
     deltas: dict[tuple[str, str], dict[str, int]] = {}
-    for record, sign in ((old, -1), (new, 1)):
+    # An item without ``rev`` was written by the portal alone (``uploaded``, or
+    # ``failed`` by :func:`mark_upload_failed`, which moves no counters): it
+    # has contributed nothing, so nothing is taken back for it.
+    counted_old = old if old is not None and old.rev else None
+    for record, sign in ((counted_old, -1), (new, 1)):
         if record is None:
             continue
         for cell, counts in contributions(record).items():
@@ -500,7 +573,8 @@ def _add_counts(table: str, pk: str, sk: str, counts: Mapping[str, int]) -> dict
 
 
 def _marker(record: FileRecord | None) -> str:
-    if record is None or not record.status.terminal or not record.sha256:
+    if (record is None or not record.status.terminal or record.status is FileStatus.DELETED
+            or not record.sha256):
         return ""
     return f"DUP#{record.owner}#{record.sha256}"
 
@@ -574,8 +648,8 @@ def reason_key(reason: str) -> str:
 
 
 def contributions(record: FileRecord) -> dict[tuple[str, str], dict[str, int]]:
-    """What a file adds to each aggregate cell: nothing until it is finished."""
-    if not record.status.terminal:
+    """What a file adds to each aggregate cell: nothing until it is finished, nor once deleted."""
+    if not record.status.terminal or record.status is FileStatus.DELETED:
         return {}
     counts: dict[str, int] = {"files": 1, "bytes": record.size or 0, f"status_{record.status.value}": 1,
                               "duration_ms": record.duration_ms or 0}

@@ -1,43 +1,114 @@
-"""Upload one or more documents."""
+"""Upload documents: many at once, each checked first, with its own progress and result."""
+
+import logging
+import re
 
 import streamlit as st
 
 from common import aws
-from common.settings import Settings
+from common.settings import Settings, SettingsError
 from portal import auth
 from portal.files import UploadError, store_upload
+from portal.upload_policy import (
+    MAX_NOTES_CHARS,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    ByteProgress,
+    UploadPolicy,
+    clean_notes,
+    parse_tags,
+)
+
+logger = logging.getLogger(__name__)
+_RESULTS = "upload_results"
+_ROUND = "upload_round"
+
+
+def md(text: str) -> str:
+    """``text`` shown literally: file names are the user's and may hold Markdown."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+
 
 user = auth.current_user()
 settings = Settings.from_env()
-
 st.title("Upload documents")
-st.caption("Files are stored privately; their metadata is extracted in the background.")
+try:
+    policy = UploadPolicy.from_env(server_limit_mb=st.get_option("server.maxUploadSize"))
+except SettingsError as e:
+    logger.error("upload policy: %s", e)
+    st.error("Uploads are switched off until the portal's upload settings are fixed; please tell an admin.")
+    st.stop()
 
-summary = st.session_state.pop("upload_summary", None)
-if summary:
-    done, failed = summary
+st.caption(f"Files are stored privately; their metadata is extracted in the background. "
+           f"Up to {policy.max_mb} MB each. Accepted: {policy.allowed_text}.")
+
+results = st.session_state.pop(_RESULTS, None)
+if results:
+    done = sum(1 for r in results if r["result"] == "✓ uploaded")
     if done:
         st.success(f"{done} file(s) uploaded. Extraction has started.")
         st.page_link("app_pages/my_files.py", label="Watch them on My files", icon=":material/folder:")
-    for message in failed:
-        st.error(message)
+    for row in results:
+        if row["result"] == "✗ failed":
+            st.error(md(row["details"]))
+        elif row["result"] == "⊘ refused":
+            st.warning(md(row["details"]), icon=":material/block:")
+    st.dataframe(results, hide_index=True,
+                 column_config={"file": "File", "result": "Result", "details": "Details"})
 
-round_ = st.session_state.setdefault("upload_round", 0)
-chosen = st.file_uploader("Choose files", accept_multiple_files=True, key=f"uploader-{round_}")
+round_ = st.session_state.setdefault(_ROUND, 0)
+chosen = st.file_uploader("Choose files, or drag and drop them here", accept_multiple_files=True,
+                          key=f"uploader-{round_}", max_upload_size=policy.max_mb)
+tags_text = st.text_input("Tags (optional)", key=f"tags-{round_}",
+                          help=f"Up to {MAX_TAGS} short labels, separated by commas, each at most "
+                               f"{MAX_TAG_CHARS} characters; they go with every file of this upload.")
+notes_text = st.text_area("Notes (optional)", key=f"notes-{round_}", max_chars=MAX_NOTES_CHARS,
+                          help="A note kept with every file of this upload.")
 
-if chosen and st.button(f"Upload {len(chosen)} file(s)", type="primary"):
-    progress = st.progress(0.0, text="Starting…")
+try:
+    tags, notes = parse_tags(tags_text), clean_notes(notes_text)
+except ValueError as e:
+    st.error(f"Please fix the tags or notes: {md(str(e))}.")
+    st.stop()
+if tags:
+    st.caption("Tags: " + md(", ".join(tags)))
+
+chosen = chosen or []
+verdicts = [policy.check(f.name, f.size) for f in chosen]
+for verdict in verdicts:
+    if not verdict.accepted:
+        st.warning(md(verdict.message), icon=":material/block:")
+accepted = [f for f, v in zip(chosen, verdicts, strict=True) if v.accepted]
+
+if accepted and st.button(f"Upload {len(accepted)} file(s)", type="primary"):
     s3, ddb = aws.client("s3"), aws.client("dynamodb")
-    done, failed = 0, []
-    for i, f in enumerate(chosen, start=1):
-        progress.progress((i - 1) / len(chosen), text=f"Uploading {f.name} ({i} of {len(chosen)})")
+    rows = []
+    for f, verdict in zip(chosen, verdicts, strict=True):
+        if not verdict.accepted:
+            rows.append({"file": f.name, "result": "⊘ refused", "details": verdict.message})
+            continue
+        bar = st.progress(0.0, text=f"{md(f.name)}: starting…")
+        counter = ByteProgress(f.size)
+
+        def show(sent: int, bar=bar, counter=counter, name=f.name) -> None:
+            fraction = counter.add(sent)
+            if fraction is not None:
+                bar.progress(fraction, text=f"{md(name)}: {fraction:.0%}")
+
         try:
-            store_upload(user=user, name=f.name, body=f, content_type=f.type or "",
-                         s3=s3, ddb=ddb, settings=settings)
-            done += 1
-        except UploadError as e:
-            failed.append(str(e))
-    progress.progress(1.0, text="Done")
-    st.session_state["upload_summary"] = (done, failed)
-    st.session_state["upload_round"] = round_ + 1  # a fresh, empty uploader
+            f.seek(0)
+            store_upload(user=user, name=f.name, body=f, content_type=f.type or "", s3=s3, ddb=ddb,
+                         settings=settings, tags=tags, notes=notes, progress=show)
+        except (UploadError, PermissionError) as e:
+            rows.append({"file": f.name, "result": "✗ failed", "details": str(e)})
+            bar.progress(counter.fraction, text=f"{md(f.name)}: failed")
+        except Exception:  # never a traceback for the user; the log has it
+            logger.exception("upload of %s failed", f.name)
+            rows.append({"file": f.name, "result": "✗ failed",
+                         "details": f"{f.name}: something went wrong; please upload the file again."})
+        else:
+            rows.append({"file": f.name, "result": "✓ uploaded", "details": ""})
+            bar.progress(1.0, text=f"{md(f.name)}: uploaded")
+    st.session_state[_RESULTS] = rows
+    st.session_state[_ROUND] = round_ + 1  # a fresh, empty uploader, tags and notes
     st.rerun()

@@ -1,6 +1,8 @@
 """The portal's file I/O against moto (in-process)."""
 
 import io
+import random
+import threading
 import time
 
 import pytest
@@ -8,8 +10,11 @@ from botocore.exceptions import ClientError
 
 from common import aws, schema
 from common.schema import FileStatus
+from devstack.worker import Worker
+from extractor.handler import lambda_handler
 from portal.files import UploadError, list_own_files, store_upload
 from portal.tokens import User
+from tests.fixtures import tiny_pdf
 
 ALICE = User(sub="aaaaaaaa-1111-4222-8333-444455556666", email="alice@example.com",
              groups=frozenset({"uploaders"}), expires_at=0)
@@ -17,9 +22,38 @@ BOB = User(sub="bbbbbbbb-1111-4222-8333-444455556666", email="bob@example.com",
            groups=frozenset({"uploaders"}), expires_at=0)
 
 
-def upload(settings, user, name, data=b"%PDF-1.4 x", s3=None):
+NOBODY = User(sub="cccccccc-1111-4222-8333-444455556666", email="carol@example.com",
+              groups=frozenset({"visitors"}), expires_at=0)
+MiB = 1024 * 1024
+
+
+def upload(settings, user, name, data=b"%PDF-1.4 x", s3=None, **kw):
     return store_upload(user=user, name=name, body=io.BytesIO(data), content_type="application/pdf",
-                        s3=s3 or aws.client("s3"), ddb=aws.client("dynamodb"), settings=settings)
+                        s3=s3 or aws.client("s3"), ddb=aws.client("dynamodb"), settings=settings, **kw)
+
+
+def stored(settings, file_id):
+    item = aws.client("dynamodb").get_item(TableName=settings.table, Key=schema.file_key(file_id))["Item"]
+    return schema.from_item(item)
+
+
+def run_extractor(settings) -> int:
+    """Deliver what EventBridge put on the queue to the Lambda handler, as the worker does."""
+    worker = Worker(aws.client("sqs"), settings.queue_url, lambda_handler, region="us-east-1", wait_seconds=0)
+    delivered = 0
+    while batch := worker.poll_once():
+        delivered += batch
+    return delivered
+
+
+def queue_depth(settings) -> tuple[int, int]:
+    attrs = aws.client("sqs").get_queue_attributes(QueueUrl=settings.queue_url, AttributeNames=["All"])
+    return (int(attrs["Attributes"]["ApproximateNumberOfMessages"]),
+            int(attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"]))
+
+
+def object_count(settings) -> int:
+    return aws.client("s3").list_objects_v2(Bucket=settings.bucket, Prefix=schema.UPLOAD_PREFIX)["KeyCount"]
 
 
 def test_upload_stores_object_under_owner_prefix_and_item_as_uploaded(stack):
@@ -55,3 +89,72 @@ def test_users_list_only_their_own_files_newest_first(stack):
     mine = list_own_files(user=ALICE, ddb=aws.client("dynamodb"), settings=stack)
     assert [r.file_id for r in mine] == [second.file_id, first.file_id]
     assert [r.name for r in list_own_files(user=BOB, ddb=aws.client("dynamodb"), settings=stack)] == ["bobs.pdf"]
+
+
+def test_tags_and_notes_are_stored_and_survive_extraction(stack):
+    record = upload(stack, ALICE, "q3.pdf", data=tiny_pdf(), tags=[" Q3 ", "Finance", "q3"],
+                    notes="Board pack\r\nsecond line\x07")
+    assert (record.tags, record.notes) == (("q3", "finance"), "Board pack\nsecond line")
+    assert (stored(stack, record.file_id).tags, stored(stack, record.file_id).notes) == (record.tags, record.notes)
+    assert run_extractor(stack) >= 1
+    done = stored(stack, record.file_id)
+    assert done.status is FileStatus.PROCESSED
+    assert done.metadata["pages"] == 1
+    assert (done.tags, done.notes) == (("q3", "finance"), "Board pack\nsecond line")
+
+
+def test_refused_tags_store_nothing(stack):
+    with pytest.raises(UploadError, match="at most 10 tags"):
+        upload(stack, ALICE, "a.pdf", tags=[f"t{i}" for i in range(11)])
+    with pytest.raises(UploadError, match="the limit is 1,000"):
+        upload(stack, ALICE, "a.pdf", notes="x" * 1001)
+    assert list_own_files(user=ALICE, ddb=aws.client("dynamodb"), settings=stack) == []
+    assert object_count(stack) == 0
+
+
+def test_a_user_without_a_role_cannot_upload(stack):
+    with pytest.raises(PermissionError):
+        upload(stack, NOBODY, "a.pdf")
+    assert list_own_files(user=NOBODY, ddb=aws.client("dynamodb"), settings=stack) == []
+    assert object_count(stack) == 0
+
+
+def test_a_large_upload_is_multipart_reports_progress_and_ends_as_one_item(stack):
+    data = random.Random(9).randbytes(9 * MiB)  # above the 8 MiB threshold: two parts
+    sent, threads = [], set()
+
+    def progress(n):
+        sent.append(n)
+        threads.add(threading.get_ident())
+
+    record = upload(stack, ALICE, "big.bin", data=data, progress=progress)
+    assert sum(sent) == len(data)
+    assert len(sent) > 1  # byte progress, not one report at the end
+    assert threads == {threading.get_ident()}  # on the caller's thread, where Streamlit can draw
+    head = aws.client("s3").head_object(Bucket=stack.bucket, Key=record.key)
+    assert head["ETag"].strip('"').endswith("-2")
+    assert head["ContentLength"] == len(data)
+    run_extractor(stack)
+    assert queue_depth(stack) == (0, 0)
+    (only,) = list_own_files(user=ALICE, ddb=aws.client("dynamodb"), settings=stack)
+    assert only.file_id == record.file_id
+    assert only.status is FileStatus.PROCESSED
+    assert only.size == len(data)
+    assert only.etag == head["ETag"].strip('"')
+
+
+class _Rerun(BaseException):
+    """Stands in for Streamlit's RerunException, raised from a page's progress callback."""
+
+
+def test_an_interrupted_upload_ends_the_item_as_failed_and_leaves_no_object(stack):
+    def interrupt(sent):
+        raise _Rerun
+
+    with pytest.raises(_Rerun):
+        upload(stack, ALICE, "big.bin", data=bytes(9 * MiB), progress=interrupt)
+    (record,) = list_own_files(user=ALICE, ddb=aws.client("dynamodb"), settings=stack)
+    assert (record.status, record.reason) == (FileStatus.FAILED, "the upload did not complete; please upload "
+                                                                 "the file again")
+    assert object_count(stack) == 0
+    assert aws.client("s3").list_multipart_uploads(Bucket=stack.bucket).get("Uploads", []) == []

@@ -1,0 +1,214 @@
+"""The upload policy: size limit, allow-list, tags and notes (pure)."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from common.settings import SettingsError
+from devstack import template
+from extractor import detect
+from extractor.extract import Config
+from portal.upload_policy import (
+    DEFAULT_MAX_MB,
+    FAMILIES,
+    MAX_NOTES_CHARS,
+    ByteProgress,
+    MiB,
+    UploadPolicy,
+    Verdict,
+    clean_notes,
+    parse_tags,
+)
+from tests.conftest import ROOT
+
+POLICY = UploadPolicy()
+ALLOWED = ("PDF, Word, Excel, PowerPoint, OpenDocument, images, audio and video, text and data, ZIP, e-mail")
+
+
+# --- check ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "REPORT.PDF", "scan.JPEG", "notes.txt", "a.b.docx", "mail.eml"])
+def test_supported_types_are_accepted(name):
+    assert POLICY.check(name, 1000) == Verdict(name, True)
+
+
+def test_an_unsupported_type_is_refused_naming_what_is_allowed():
+    verdict = POLICY.check("report.exe", 10)
+    assert not verdict.accepted
+    assert verdict.message == f"report.exe: this type of file is not accepted (allowed: {ALLOWED})"
+
+
+def test_a_name_without_extension_is_refused():
+    verdict = POLICY.check("README", 10)
+    assert not verdict.accepted
+    assert verdict.message == f"README: files without a type in their name are not accepted (allowed: {ALLOWED})"
+
+
+@pytest.mark.parametrize(("size", "shown"), [(700 * MiB, "700"), (512 * MiB + 1, "512.1"),
+                                             (int(600.25 * MiB), "600.3"), (1024 * MiB, "1024")])
+def test_a_file_over_the_limit_is_refused_with_both_sizes(size, shown):
+    verdict = POLICY.check("big.pdf", size)
+    assert not verdict.accepted
+    assert verdict.message == f"big.pdf is {shown} MB; the limit is 512 MB"
+
+
+def test_a_file_of_exactly_the_limit_is_accepted():
+    assert POLICY.check("big.pdf", 512 * MiB).accepted
+    assert POLICY.check("empty.txt", 0).accepted  # the extractor flags it ``empty``
+
+
+def test_the_type_is_judged_before_the_size():
+    assert "type of file" in POLICY.check("huge.exe", 10_000 * MiB).message
+
+
+# --- configuration ----------------------------------------------------------------
+
+
+def test_defaults_match_the_template_and_the_extractor():
+    parameters = template.load()["Parameters"]
+    assert parameters["MaxFileSizeMB"]["Default"] == DEFAULT_MAX_MB
+    assert Config().max_parse_bytes == DEFAULT_MAX_MB * MiB
+    assert UploadPolicy.from_env({}).max_bytes == DEFAULT_MAX_MB * MiB
+
+
+def test_streamlits_upload_limit_agrees_with_the_policy():
+    """Streamlit refuses bigger files before the policy can explain; so the two are one number."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == DEFAULT_MAX_MB
+    assert UploadPolicy.from_env({}, server_limit_mb=config["server"]["maxUploadSize"]).max_mb == DEFAULT_MAX_MB
+
+
+def test_the_limit_comes_from_the_upload_setting_then_the_parse_limit():
+    assert UploadPolicy.from_env({"DOCPORTAL_MAX_PARSE_MB": "100"}).max_mb == 100
+    assert UploadPolicy.from_env({"DOCPORTAL_MAX_PARSE_MB": "100", "DOCPORTAL_UPLOAD_MAX_MB": " 20 "}).max_mb == 20
+
+
+def test_the_limit_never_exceeds_streamlits():
+    assert UploadPolicy.from_env({"DOCPORTAL_UPLOAD_MAX_MB": "2048"}, server_limit_mb=512).max_mb == 512
+    assert UploadPolicy.from_env({"DOCPORTAL_UPLOAD_MAX_MB": "64"}, server_limit_mb=512).max_mb == 64
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-5", "1.5"])
+def test_an_unusable_limit_is_a_settings_error(value):
+    with pytest.raises(SettingsError, match="DOCPORTAL_UPLOAD_MAX_MB"):
+        UploadPolicy.from_env({"DOCPORTAL_UPLOAD_MAX_MB": value})
+
+
+def test_the_families_can_be_narrowed():
+    policy = UploadPolicy.from_env({"DOCPORTAL_UPLOAD_FORMATS": "Word, pdf"})
+    assert policy.allowed_text == "PDF, Word"  # shown in the template's order, not the setting's
+    assert policy.check("a.docx", 1).accepted
+    assert policy.check("a.png", 1).message == "a.png: this type of file is not accepted (allowed: PDF, Word)"
+
+
+def test_an_unknown_family_is_a_settings_error_listing_the_known_ones():
+    with pytest.raises(SettingsError, match=r"unknown families spreadsheets .*known: pdf, word"):
+        UploadPolicy.from_env({"DOCPORTAL_UPLOAD_FORMATS": "pdf,spreadsheets"})
+
+
+def test_every_accepted_extension_is_one_the_extractor_knows():
+    known = set(detect._EXPECTED)  # what the extractor expects of each extension
+    assert POLICY.extensions <= known, POLICY.extensions - known
+
+
+def test_every_format_the_extractor_parses_can_be_uploaded():
+    # ole (legacy .doc/.xls) and epub are detected but not parsed (README, "The extractor").
+    parsed = set(detect.MIME) - {"ole", "epub", "empty", "unknown"}
+    reachable = {fmt for ext in POLICY.extensions for fmt in detect._EXPECTED[ext]}
+    assert parsed <= reachable, parsed - reachable
+
+
+def test_family_names_are_unique():
+    assert len({f.name for f in FAMILIES}) == len(FAMILIES)
+
+
+# --- tags ---------------------------------------------------------------------------
+
+
+def test_tags_are_trimmed_collapsed_lowercased_and_unique():
+    assert parse_tags(" Q3 ,Finance,,  board   pack\nq3, FINANCE ") == ("q3", "finance", "board pack")
+    assert parse_tags(["R&D", "cost-centre/42", "été"]) == ("r&d", "cost-centre/42", "été")
+    assert parse_tags("") == ()
+
+
+def test_control_characters_vanish_from_tags():
+    assert parse_tags("fin\x00ance\u202e") == ("finance",)
+
+
+def test_at_most_ten_tags():
+    assert len(parse_tags([f"t{i}" for i in range(10)])) == 10
+    with pytest.raises(ValueError, match=r"at most 10 tags, please \(there are 11\)"):
+        parse_tags([f"t{i}" for i in range(11)])
+
+
+def test_a_long_tag_is_refused():
+    assert parse_tags(["x" * 32]) == ("x" * 32,)
+    with pytest.raises(ValueError, match="longer than 32 characters"):
+        parse_tags(["x" * 33])
+
+
+@pytest.mark.parametrize("tag", ["=cmd()", "<script>", "-leading", "a;b"])
+def test_tags_hold_only_plain_characters(tag):
+    with pytest.raises(ValueError, match="may only hold letters, digits"):
+        parse_tags([tag])
+
+
+# --- notes -----------------------------------------------------------------------------
+
+
+def test_notes_lose_control_characters_but_keep_lines_and_tabs():
+    assert clean_notes("  first\r\nsecond\rthird\tcol\x00\x1b[31m\x7f\u202e  ") == "first\nsecond\nthird\tcol[31m"
+
+
+def test_notes_are_capped_without_being_cut():
+    assert clean_notes("x" * MAX_NOTES_CHARS) == "x" * MAX_NOTES_CHARS
+    assert clean_notes("x" * MAX_NOTES_CHARS + "\x00\x00  ") == "x" * MAX_NOTES_CHARS
+    with pytest.raises(ValueError, match="notes are 1,001 characters; the limit is 1,000"):
+        clean_notes("x" * (MAX_NOTES_CHARS + 1))
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+def test_progress_is_reported_in_visible_steps_and_always_at_the_end():
+    progress = ByteProgress(1000, step=0.1)
+    shown = [progress.add(n) for n in [50, 50, 10, 300, 589, 1]]
+    assert shown == [None, 0.1, None, 0.41, 0.999, 1.0]
+    assert progress.fraction == 1.0
+
+
+def test_an_empty_file_is_complete_at_once():
+    progress = ByteProgress(0)
+    assert progress.fraction == 1.0
+    assert progress.add(0) == 1.0
+    assert progress.add(0) is None
+
+
+# --- the item keeps them -----------------------------------------------------------------
+
+
+def test_tags_and_notes_survive_the_item_and_every_extractor_transition():
+    from common import schema
+    from common.schema import Extracted, FileRecord, FileStatus, ObjectRef
+
+    upload = FileRecord(file_id="f" * 32, owner="o-1", name="a.pdf", bucket="b", key=f"uploads/o-1/{'f' * 32}.pdf",
+                        status=FileStatus.UPLOADED, uploaded_at="2026-12-01T08:00:00.000Z",
+                        updated_at="2026-12-01T08:00:00.000Z", tags=("q3", "finance"), notes="for the board")
+    assert schema.from_item(schema.to_item(upload)) == upload
+    ref = ObjectRef(bucket="b", key=upload.key, size=5, etag="e-2", version_id="v1", sequencer="0A")
+    claimed = schema.claimed(upload, upload.file_id, upload.owner, upload.name, ref, "2026-12-01T08:00:01.000Z")
+    done = schema.finished(claimed, Extracted(size=5, sha256="0" * 64, mime_type="application/pdf", format="pdf",
+                                              extension="pdf", flags=(), metadata={}), "2026-12-01T08:00:02.000Z")
+    gone = schema.expired(done, "0B", "2026-12-02T08:00:00.000Z")
+    for record in (claimed, done, gone, schema.from_item(schema.to_item(gone))):
+        assert (record.tags, record.notes) == (("q3", "finance"), "for the board")
+    direct = schema.claimed(None, upload.file_id, upload.owner, upload.name, ref, "2026-12-01T08:00:01.000Z")
+    assert (direct.tags, direct.notes) == ((), "")
+
+
+def test_a_bad_parse_limit_is_reported_under_its_own_name():
+    with pytest.raises(SettingsError, match="DOCPORTAL_MAX_PARSE_MB must be a whole number"):
+        UploadPolicy.from_env({"DOCPORTAL_MAX_PARSE_MB": "big"})
