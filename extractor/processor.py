@@ -28,7 +28,7 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from common import schema
-from common.schema import Extracted, ObjectRef
+from common.schema import Extracted, FileStatus, ObjectRef
 from extractor.events import ObjectCreated, parse_message
 from extractor.extract import Config, extract_file
 
@@ -81,7 +81,7 @@ def process_expiry(event: ObjectCreated, deps: Deps) -> Outcome:
     """Mark a file expired when the retention rule removed its object; keep its metadata.
 
     An expiry older (by sequencer) than what the item knows changes nothing,
-    nor does one for a file never seen.
+    nor does one for a file never seen or deleted.
     """
     try:
         ids = schema.parse_upload_key(event.ref.bucket, event.ref.key)
@@ -92,7 +92,7 @@ def process_expiry(event: ObjectCreated, deps: Deps) -> Outcome:
         item = deps.ddb.get_item(TableName=deps.table, Key=schema.file_key(ids.file_id),
                                  ConsistentRead=True).get("Item")
         old = schema.from_item(item) if item else None
-        if old is None or (old.sequencer and old.sequencer >= incoming):
+        if old is None or old.status is FileStatus.DELETED or (old.sequencer and old.sequencer >= incoming):
             return Outcome.SKIPPED
         if _transact(deps, schema.transition(deps.table, old, schema.expired(
                 old, event.ref.sequencer, deps.now()))) is True:
@@ -135,12 +135,15 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
 
 
 def _claim(deps: Deps, ids: schema.UploadKey, name: str, ref: ObjectRef) -> schema.FileRecord | None:
-    """Take the file for ``ref``; None when the event is a duplicate or older than what is known."""
+    """Take the file for ``ref``; None for a duplicate or older event, or a deleted file."""
     incoming = schema.sequencer_order(ref.sequencer)
     for _ in range(_CLAIM_ATTEMPTS):
         item = deps.ddb.get_item(TableName=deps.table, Key=schema.file_key(ids.file_id),
                                  ConsistentRead=True).get("Item")
         old = schema.from_item(item) if item else None
+        if old is not None and old.status is FileStatus.DELETED:
+            logger.info("event for deleted file %s ignored", ids.file_id)
+            return None  # deletion is final: a late or newer event never brings a file back
         if old is not None and old.sequencer:
             if old.sequencer > incoming:
                 logger.info("older event for %s ignored (sequencer %s)", ids.file_id, ref.sequencer)

@@ -14,6 +14,7 @@ STATUS_LABELS = {
     FileStatus.PROCESSED: "✓ processed",
     FileStatus.FAILED: "✗ failed",
     FileStatus.EXPIRED: "⌛ expired",
+    FileStatus.DELETED: "⊘ deleted",
 }
 
 

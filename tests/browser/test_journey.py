@@ -85,4 +85,7 @@ def test_uploader_signs_in_uploads_a_pdf_and_sees_it_processed(page, tmp_path):
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("E-mail").wait_for()
     page.get_by_text("You have signed out.").wait_for()
-    assert page.get_by_text("Quarterly report (final).pdf").count() == 0
+    # The previous page's elements fade out once the sign-in run has finished: poll, don't race.
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("Quarterly report (final).pdf")).to_have_count(0)

@@ -72,7 +72,8 @@ def test_items_round_trip_including_nested_metadata_and_floats():
 
 
 def test_terminal_statuses():
-    assert {s for s in FileStatus if s.terminal} == {FileStatus.PROCESSED, FileStatus.FAILED, FileStatus.EXPIRED}
+    assert {s for s in FileStatus if s.terminal} == {FileStatus.PROCESSED, FileStatus.FAILED, FileStatus.EXPIRED,
+                                                     FileStatus.DELETED}
 
 
 def test_safe_extension():

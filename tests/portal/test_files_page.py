@@ -1,0 +1,256 @@
+"""The Files explorer page in AppTest, against the stack in moto (in-process).
+
+The page file runs alone (see test_dashboard.py) with a verified
+:class:`portal.tokens.User` in ``st.session_state["docportal_user"]``; files are
+stored by :func:`portal.files.store_upload` and processed by the extractor's
+own code, so the page reads what production writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from common import aws, schema
+from common.schema import FileRecord, FileStatus
+from extractor.processor import Deps, process_message
+from portal import explorer, files
+from portal.tokens import User
+from tests.conftest import ROOT
+from tests.fixtures import eventbridge_body, tiny_pdf, tiny_png
+
+PAGE = str(ROOT / "portal" / "app_pages" / "my_files.py")
+_SEQUENCERS = itertools.count(0x5000)
+
+
+def cognito_user(stack, email: str, group: str) -> User:
+    """A user of the stack's pool (so analysts can choose them as uploader)."""
+    cognito = aws.client("cognito-idp")
+    created = cognito.admin_create_user(UserPoolId=stack.user_pool_id, Username=email, MessageAction="SUPPRESS",
+                                        UserAttributes=[{"Name": "email", "Value": email}])
+    sub = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
+    return User(sub=sub, email=email, groups=frozenset({group}), expires_at=2**40)
+
+
+def upload(stack, user: User, name: str, data: bytes, *, process: bool = True) -> FileRecord:
+    s3, ddb = aws.client("s3"), aws.client("dynamodb")
+    record = files.store_upload(user=user, name=name, body=io.BytesIO(data), content_type="", s3=s3, ddb=ddb,
+                                settings=stack)
+    if process:
+        head = s3.head_object(Bucket=stack.bucket, Key=record.key)
+        body = eventbridge_body(stack.bucket, record.key, sequencer=f"{next(_SEQUENCERS):X}",
+                                size=head["ContentLength"], etag=head["ETag"].strip('"'), version_id=head["VersionId"])
+        process_message(body, 1, Deps(s3=s3, ddb=ddb, table=stack.table))
+    return current(stack, record.file_id)
+
+
+def current(stack, file_id: str) -> FileRecord:
+    return schema.from_item(aws.client("dynamodb").get_item(TableName=stack.table, Key=schema.file_key(file_id),
+                                                            ConsistentRead=True)["Item"])
+
+
+@pytest.fixture
+def people(stack):
+    st.cache_data.clear()  # the cache is process-wide: nothing may come from an earlier test's stack
+    yield {
+        "ann": cognito_user(stack, "ann@example.com", "uploaders"),
+        "bob": cognito_user(stack, "bob@example.com", "uploaders"),
+        "ana": cognito_user(stack, "ana@example.com", "analysts"),
+        "adm": cognito_user(stack, "adm@example.com", "admins"),
+    }
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def world(stack, people):
+    return {
+        "ann_pdf": upload(stack, people["ann"], "Q3 [draft] report.pdf", tiny_pdf("Ann's quarter")),
+        "ann_png": upload(stack, people["ann"], "photo.png", tiny_png(40, 30)),
+        "bob_pdf": upload(stack, people["bob"], "bob.pdf", tiny_pdf("Bob's")),
+    }
+
+
+def page(user: User, **params: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["docportal_user"] = user
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def listed(at: AppTest) -> list[str]:
+    """File names in the list (the first table), unescaped."""
+    names = at.table[0].value["Name"].tolist() if at.table else []
+    return [n.replace("\\", "") for n in names]
+
+
+def buttons(at: AppTest) -> set[str]:
+    return {b.label for b in at.button}
+
+
+def select(at: AppTest, label: str):
+    return next(s for s in at.selectbox if s.label == label)
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(str(e.value) for kind in ("error", "warning", "info", "success", "caption", "markdown")
+                     for e in getattr(at, kind))
+
+
+def detail_values(at: AppTest) -> dict[str, str]:
+    """Field to value across the detail tables (every table after the list)."""
+    out: dict[str, str] = {}
+    for table in at.table[1:]:
+        frame = table.value
+        out |= {k.replace("\\", ""): v.replace("\\", "") for k, v in zip(frame["Field"], frame["Value"], strict=True)}
+    return out
+
+
+def test_a_new_uploader_sees_the_empty_state(stack, people):
+    at = page(people["ann"])
+    assert at.title[0].value == "My files"
+    assert "No files yet" in texts(at)
+
+
+def test_an_uploader_sees_only_their_own_files_with_badges(stack, people, world):
+    at = page(people["ann"])
+    assert at.title[0].value == "My files"
+    assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "photo.png"]
+    assert "Uploader" not in {s.label for s in at.selectbox}
+    statuses = at.table[0].value["Status"].tolist()
+    assert statuses == [explorer.md_escape(explorer.status_badge(FileStatus.PROCESSED).label)] * 2
+    assert "all done" in texts(at)
+
+
+def test_an_uploader_cannot_open_another_users_file_through_the_url(stack, people, world):
+    at = page(people["ann"], file=world["bob_pdf"].file_id)
+    assert "You may not see this file." in [w.value for w in at.warning]
+    assert "bob.pdf" not in str(detail_values(at)) and not at.get("link_button")
+    assert not {"Delete", "Retry processing"} & buttons(at)
+
+
+def test_an_analyst_sees_everyone_reads_any_file_but_cannot_change_others(stack, people, world):
+    at = page(people["ana"])
+    assert at.title[0].value == "Files"
+    assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "bob.pdf", "photo.png"]
+    assert set(at.table[0].value["Uploader"]) == {explorer.md_escape("ann@example.com"),
+                                                   explorer.md_escape("bob@example.com")}
+    select(at, "Uploader").select(people["bob"].sub).run()
+    assert listed(at) == ["bob.pdf"]
+    at = page(people["ana"], file=world["ann_pdf"].file_id)
+    assert detail_values(at)["Name"] == "Q3 [draft] report.pdf"
+    assert at.get("link_button")  # reading (downloading) is allowed
+    assert not {"Delete", "Retry processing"} & buttons(at)
+
+
+def test_the_detail_groups_metadata_and_shows_a_preview(stack, people, world):
+    at = page(people["ann"])
+    select(at, "Show details of").select(world["ann_png"].file_id).run()
+    assert not at.exception
+    assert at.query_params["file"] == world["ann_png"].file_id  # a link to this view
+    groups = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert groups[:3] == ["**File**", "**Processing**", "**Image**"]
+    values = detail_values(at)
+    assert (values["Width"], values["Height"], values["Size"]) == ("40", "30", f"{len(tiny_png(40, 30))} B")
+    assert at.get("image"), "an image gets a thumbnail"
+    (link,) = at.get("link_button")
+    assert world["ann_png"].key in link.proto.url and "X-Amz-Expires=300" in link.proto.url
+    select(at, "Show details of").select(world["ann_pdf"].file_id).run()  # a second choice replaces the first
+    assert detail_values(at)["Name"] == "Q3 [draft] report.pdf"
+    assert at.query_params["file"] == world["ann_pdf"].file_id
+    pdf = page(people["ann"], file=world["ann_pdf"].file_id)
+    assert "PDF previews are not available" in texts(pdf)
+    assert detail_values(pdf)["Pages"] == "1"
+
+
+def test_a_file_with_gps_is_shown_on_a_map(stack, people):
+    ann = people["ann"]
+    record = FileRecord(file_id="ab" * 16, owner=ann.sub, owner_email=ann.email, name="trip.jpg", bucket=stack.bucket,
+                        key=schema.upload_key(ann.sub, "ab" * 16, "trip.jpg"), status=FileStatus.PROCESSED,
+                        uploaded_at="2026-11-22T10:00:00.000Z", updated_at="2026-11-22T10:00:01.000Z",
+                        format="jpg", flags=("gps",), metadata={"gps_latitude": 48.8584, "gps_longitude": 2.2945,
+                                                               "taken_at": "2026-11-21T09:30:00"},
+                        sequencer="0" * 63 + "1", rev="0" * 63 + "1#finished")
+    aws.client("dynamodb").transact_write_items(**schema.transition(stack.table, None, record))
+    at = page(ann, file=record.file_id)
+    assert at.get("deck_gl_json_chart"), "st.map draws the point"
+    assert "48.85840, 2.29450" in texts(at)
+    assert detail_values(at)["Taken"] == "2026-11-21 09:30"
+
+
+def test_the_owner_deletes_a_file_after_confirming(stack, people, world):
+    record = world["ann_pdf"]
+    at = page(people["ann"], file=record.file_id)
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert current(stack, record.file_id).status is FileStatus.PROCESSED  # nothing happens before confirming
+    assert {"Yes, delete", "Cancel"} <= buttons(at)
+    next(b for b in at.button if b.label == "Cancel").click().run()
+    assert "Yes, delete" not in buttons(at)
+    next(b for b in at.button if b.label == "Delete").click().run()
+    next(b for b in at.button if b.label == "Yes, delete").click().run()
+    assert not at.exception
+    assert current(stack, record.file_id).status is FileStatus.DELETED
+    assert any("was deleted" in s.value for s in at.success)
+    assert listed(at) == ["photo.png"]
+
+
+def test_retry_is_offered_only_for_failed_files_and_sends_the_file_back(stack, people, monkeypatch):
+    ann = people["ann"]
+    with monkeypatch.context() as m:
+        m.setattr("extractor.extract.detect", lambda *a, **k: (_ for _ in ()).throw(RecursionError("deep")))
+        failed = upload(stack, ann, "bad.json", b"[1]")
+    done = upload(stack, ann, "good.txt", b"fine")
+    assert "Retry processing" not in buttons(page(ann, file=done.file_id))
+    assert "Retry processing" not in buttons(page(people["ana"], file=failed.file_id))
+    at = page(ann, file=failed.file_id)
+    assert "Reason: the file's metadata could not be read (RecursionError)" in texts(at).replace("\\", "")
+    versions = len(aws.client("s3").list_object_versions(Bucket=stack.bucket, Prefix=failed.key)["Versions"])
+    next(b for b in at.button if b.label == "Retry processing").click().run()
+    assert not at.exception
+    assert any("sent back for processing" in s.value for s in at.success)
+    after = len(aws.client("s3").list_object_versions(Bucket=stack.bucket, Prefix=failed.key)["Versions"])
+    assert after == versions + 1
+    assert current(stack, failed.file_id).status is FileStatus.UPLOADED
+    assert "Retry processing" not in buttons(at)
+    assert "1 file(s) in progress" in texts(at)
+
+
+def test_search_and_filters_narrow_the_list(stack, people, world):
+    at = page(people["ann"])
+    at.text_input[0].input("Q3 [DRAFT]").run()
+    assert listed(at) == ["Q3 [draft] report.pdf"]
+    at.text_input[0].input("nothing like this").run()
+    assert "No files match these filters." in texts(at)
+    at.text_input[0].input("").run()
+    next(m for m in at.multiselect if m.label == "Format").select("png").run()
+    assert listed(at) == ["photo.png"]
+
+
+def test_a_period_that_ends_before_it_starts_is_explained(stack, people, world):
+    at = page(people["ann"])
+    next(d for d in at.date_input if d.label == "Uploaded from").set_value(dt.date(2026, 11, 30)).run()
+    next(d for d in at.date_input if d.label == "Uploaded to").set_value(dt.date(2026, 11, 1)).run()
+    assert not at.exception
+    assert any("Please check the filters" in e.value for e in at.error)
+
+
+def test_next_and_previous_page_through_the_list(stack, people):
+    ann = people["ann"]
+    for i in range(27):
+        upload(stack, ann, f"file {i:02d}.txt", b"x", process=False)
+    at = page(ann)
+    assert len(listed(at)) == 25
+    assert "27" not in texts(at)
+    next(b for b in at.button if b.label == "Next").click().run()
+    assert sorted(listed(at)) == ["file 00.txt", "file 01.txt"]  # the two oldest, newest first before them
+    assert next(b for b in at.button if b.label == "Next").disabled
+    next(b for b in at.button if b.label == "Previous").click().run()
+    assert len(listed(at)) == 25
+    assert next(b for b in at.button if b.label == "Previous").disabled
