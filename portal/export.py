@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from common import schema
-from common.schema import FileRecord
+from common.schema import FileRecord, FileStatus
 from portal.csv_shape import DEFAULT_COLUMNS, encode, validate_columns
 from portal.tokens import Role, User
 
@@ -50,7 +50,9 @@ class ExportRequest:
         object.__setattr__(self, "columns", validate_columns(self.columns))
 
     def wants(self, record: FileRecord) -> bool:
-        """True when ``record`` passes the format and status filters."""
+        """True when ``record`` passes the format and status filters; deleted files never do."""
+        if record.status is FileStatus.DELETED:
+            return False
         if self.formats and record.format not in self.formats:
             return False
         return self.status == "all" or record.status.value == self.status

@@ -110,3 +110,10 @@ def test_the_command_line_explains_bad_input(stack, args, message, capsys):
         export.main(args)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_deleted_files_are_never_exported(stack):
+    put_files(stack, [("owner-a", "2026-11-01", "pdf", FileStatus.PROCESSED),
+                      ("owner-a", "2026-11-02", "pdf", FileStatus.DELETED)])
+    request = ExportRequest(start_day="2026-11-01", end_day="2026-11-30")
+    assert names(iter_files(aws.client("dynamodb"), stack.table, request)) == ["=file0.pdf"]
