@@ -618,18 +618,30 @@ def _marker_update(table: str, pk: str, file_id: str, action: str) -> dict[str, 
 # AGG#DAY         <upload day>#s<shard>               all files of a day
 # AGG#DAY_FORMAT  <upload day>#<format>#s<shard>      per day and format
 # AGG#DAY_OWNER   <upload day>#<owner>#s<shard>       per day and uploader
+# AGG#DAY_PEOPLE  <upload day>#<owner>#<kind>=<name>  per day, uploader and a name
+#                 #s<shard>                           the document carries
 # ==============  ==================================  ============================
 #
 # Counters (absent means 0): ``files``, ``bytes``, ``status_processed``,
 # ``status_failed``, ``duration_ms`` (total extraction time), ``pages``
 # (pages or slides) and ``paged_files``, ``latency_ms`` (total upload-to-
 # finished time) and the histogram ``latency_le_<ms>`` / ``latency_gt_<ms>``,
+# the size histogram ``size_le_<bytes>`` / ``size_gt_<bytes>``,
 # ``flag_<flag>``, ``reason_<reason>`` (failures by reason) and, on AGG#DAY
-# only, ``format_<format>``.
+# only, ``format_<format>``. AGG#DAY_PEOPLE cells hold only ``files``: one per
+# processed file whose metadata names an author (``author``, else ``artist``)
+# or a producing application (``producer``, else ``creator``); ``kind`` is
+# ``author`` or ``producer``. Their number grows with the distinct names, not
+# with the files.
 
 AGG_SHARDS = 8
-AGG_GRAINS = ("DAY", "DAY_FORMAT", "DAY_OWNER")
+AGG_GRAINS = ("DAY", "DAY_FORMAT", "DAY_OWNER", "DAY_PEOPLE")
 LATENCY_BOUNDS_MS = (250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000)
+SIZE_BOUNDS = (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
+#: Names counted on AGG#DAY_PEOPLE: kind -> the metadata fields tried, in order.
+PEOPLE_FIELDS: Mapping[str, tuple[str, ...]] = {"author": ("author", "artist"),
+                                                "producer": ("producer", "creator")}
+_PEOPLE_NAME_CHARS = 120
 
 
 def aggregate_shard(file_id: str) -> int:
@@ -662,6 +674,9 @@ def contributions(record: FileRecord) -> dict[tuple[str, str], dict[str, int]]:
         bucket = next((f"latency_le_{b}" for b in LATENCY_BOUNDS_MS if latency <= b),
                       f"latency_gt_{LATENCY_BOUNDS_MS[-1]}")
         counts[bucket] = 1
+    if record.size is not None:
+        counts[next((f"size_le_{b}" for b in SIZE_BOUNDS if record.size <= b),
+                    f"size_gt_{SIZE_BOUNDS[-1]}")] = 1
     for flag in record.flags:
         counts[f"flag_{flag}"] = 1
     if record.status is FileStatus.FAILED and record.reason:
@@ -669,11 +684,32 @@ def contributions(record: FileRecord) -> dict[tuple[str, str], dict[str, int]]:
     day = record.uploaded_at[:10]
     shard = aggregate_shard(record.file_id)
     fmt = record.format or "unknown"
-    return {
+    cells = {
         ("AGG#DAY", f"{day}#s{shard}"): counts | {f"format_{fmt}": 1},
         ("AGG#DAY_FORMAT", f"{day}#{fmt}#s{shard}"): dict(counts),
         ("AGG#DAY_OWNER", f"{day}#{record.owner}#s{shard}"): dict(counts),
     }
+    if record.status is FileStatus.PROCESSED:
+        for kind, name in document_people(record.metadata).items():
+            cells[("AGG#DAY_PEOPLE", f"{day}#{record.owner}#{kind}={name}#s{shard}")] = {"files": 1}
+    return cells
+
+
+def people_name(value: Any) -> str:
+    """A name from metadata as a counter's key: whitespace folded, at most 120 characters."""
+    if not isinstance(value, str):
+        return ""
+    return " ".join(value.split())[:_PEOPLE_NAME_CHARS].strip()
+
+
+def document_people(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """The author and producing application a document names (kind -> name), where it names them."""
+    found = {}
+    for kind, keys in PEOPLE_FIELDS.items():
+        name = next((n for n in (people_name(metadata.get(k)) for k in keys) if n), "")
+        if name:
+            found[kind] = name
+    return found
 
 
 def mark_upload_failed(table: str, file_id: str, reason: str, now: str) -> dict[str, Any]:
@@ -766,6 +802,11 @@ def query_aggregates(table: str, grain: str, start_day: str, end_day: str,
     if limit is not None:
         request["Limit"] = limit
     return request
+
+
+def size_buckets() -> tuple[tuple[str, int], ...]:
+    """The size histogram's counters in order, each with its upper bound in bytes (the last is open)."""
+    return (*((f"size_le_{b}", b) for b in SIZE_BOUNDS), (f"size_gt_{SIZE_BOUNDS[-1]}", SIZE_BOUNDS[-1]))
 
 
 def latency_buckets() -> tuple[tuple[str, int], ...]:

@@ -14,6 +14,9 @@ What the counters allow, and so what the filters can do:
 * **Uploader**: exact, from the AGG#DAY_OWNER cells. Those cells are not split
   by format, so format and uploader cannot be combined: with both given, the
   uploader wins, the format filter is ignored and a note says so.
+* **Names**: AGG#DAY_PEOPLE cells count processed files per day, uploader
+  and author (or producing application); they are not split by format or
+  status, so those filters do not apply to the top-names charts.
 * **Status**: each cell counts ``status_processed``, ``status_failed`` and
   ``status_expired`` (a finished file whose object the retention rule removed;
   it stays counted in ``files``, its earlier status is gone), so file counts,
@@ -53,8 +56,12 @@ _FULL_AXIS_DAYS = 366
 ALL_FORMATS = "all formats"
 KEYS = ("grain", "day", "dimension")
 _BASE_COUNTERS = ("files", "bytes", *(f"status_{s}" for s in STATUSES[1:]), "duration_ms", "pages",
-                  "paged_files", "latency_ms", *(name for name, _ in schema.latency_buckets()))
+                  "paged_files", "latency_ms", *(name for name, _ in schema.latency_buckets()),
+                  *(name for name, _ in schema.size_buckets()))
 LATENCY_BUCKETS = schema.latency_buckets()
+SIZE_BUCKETS = schema.size_buckets()
+NOTE_PEOPLE = ("Authors and producing applications are counted for processed files, whatever their format or "
+               "status filter.")
 
 NOTE_FORMAT_IGNORED = ("The format filter is not applied while an uploader is selected: the per-uploader "
                        "counters are not split by format.")
@@ -426,6 +433,41 @@ def size_per_format(frame: pd.DataFrame, filters: Filters) -> Series:
     return Series(_order(out, "mean_bytes", "format"), (*notes, *_status_notes(filters)))
 
 
+def size_distribution(frame: pd.DataFrame, filters: Filters) -> Series:
+    """Files per size bucket, smallest first (columns bucket, upper_bytes, files); exact for
+    uploader and format, while sizes are not split by status (a note says so)."""
+    cells, notes = _selection(frame, filters)
+    names = [name for name, _ in SIZE_BUCKETS]
+    present = [n for n in names if n in cells]
+    sums = cells[present].sum() if present and len(cells) else pd.Series(0, index=present)
+    out = pd.DataFrame({"bucket": [size_bucket_label(n) for n in names],
+                        "upper_bytes": [bound for _, bound in SIZE_BUCKETS],
+                        "files": [int(sums.get(n, 0)) for n in names]})
+    return Series(out if out["files"].sum() else out.iloc[0:0], (*notes, *_status_notes(filters)))
+
+
+def top_names(frame: pd.DataFrame, filters: Filters, kind: str, limit: int = 10) -> Series:
+    """The authors (``kind="author"``) or producing applications (``"producer"``) on most files.
+
+    Columns name, files. From the AGG#DAY_PEOPLE cells, whose dimension is
+    ``<owner>#<kind>=<name>``; for one uploader only their cells count.
+    """
+    if kind not in schema.PEOPLE_FIELDS:
+        raise ValueError(f"unknown kind of name {kind!r}")
+    cells = _cells(frame, "DAY_PEOPLE", filters)
+    prefix = f"{kind}="
+    counts: dict[str, int] = {}
+    for dimension, files in zip(cells["dimension"], cells["files"], strict=True):
+        owner, _, named = dimension.partition("#")
+        if named.startswith(prefix) and filters.owner in (None, owner):
+            counts[named[len(prefix):]] = counts.get(named[len(prefix):], 0) + int(files)
+    out = pd.DataFrame({"name": pd.Series(list(counts), dtype=str),
+                        "files": pd.Series(list(counts.values()), dtype="int64")})
+    out = _order(out[out["files"] > 0], "files", "name").head(limit).reset_index(drop=True)
+    notes = (NOTE_PEOPLE,) if filters.formats or filters.status != "all" else ()
+    return Series(out, notes)
+
+
 # --- the whole dashboard ----------------------------------------------------------------
 
 
@@ -442,6 +484,9 @@ class Dashboard:
     failures: Series
     flags: Series
     sizes: Series
+    size_distribution: Series
+    authors: Series
+    producers: Series
     uploaders: Series | None
     #: False when the numbers are one uploader's: their cells are not split by format.
     format_split: bool
@@ -479,6 +524,8 @@ def build_dashboard(frame: pd.DataFrame, filters: Filters, viewer: Viewer) -> Da
         "formats": format_mix(frame, filters), "pages": pages_distribution(frame, filters),
         "latency": latency_trend(frame, filters), "failures": failures_by_reason(frame, filters),
         "flags": risk_flags(frame, filters), "sizes": size_per_format(frame, filters),
+        "size_distribution": size_distribution(frame, filters),
+        "authors": top_names(frame, filters, "author"), "producers": top_names(frame, filters, "producer"),
         "uploaders": top_uploaders(frame, filters) if viewer.sees_everyone else None,
     }
     notes = dict.fromkeys(note for part in parts.values() if part is not None for note in part.notes)
@@ -501,6 +548,12 @@ def human_ms(ms: float | None) -> str:
         return f"{ms:.0f} ms"
     value, unit = (ms / 1000, "s") if ms < 60_000 else (ms / 60_000, "min")
     return f"{value:.1f}".removesuffix(".0") + f" {unit}"
+
+
+def size_bucket_label(name: str) -> str:
+    """A size counter as an axis label: ``≤ 100 KB``, ``> 100 MB``."""
+    bound = int(name.rsplit("_", 1)[1])
+    return ("> " if name.startswith("size_gt_") else "≤ ") + human_size(bound).replace(".0 ", " ")
 
 
 def bucket_label(name: str) -> str:

@@ -24,6 +24,8 @@ EMPTY_MESSAGES: Mapping[str, str] = {
     "failures": "No failures in this period",
     "flags": "No flagged files in this period",
     "pages": "No paged documents in this period",
+    "authors": "No document in this period names its author",
+    "producers": "No document in this period names the application that made it",
 }
 HEIGHT = 320
 #: Bars on a day axis are 80% of a day wide. Plotly otherwise sizes them from the
@@ -39,6 +41,9 @@ TITLES: Mapping[str, str] = {
     "flags": "Risk flags",
     "uploaders": "Top uploaders",
     "sizes": "Mean file size per format",
+    "size_distribution": "File sizes",
+    "authors": "Top authors",
+    "producers": "Top producing applications",
 }
 
 #: Fixed colours for the common families; kin formats share a hue family.
@@ -200,3 +205,19 @@ def sizes(frame: pd.DataFrame) -> go.Figure:
                       "<extra></extra>"))
     fig.update_yaxes(tickformat="~s", ticksuffix="B")
     return _layout(fig, TITLES["sizes"], "Format", "Mean size")
+
+
+def size_distribution(frame: pd.DataFrame) -> go.Figure:
+    """Files per size bucket, smallest first (series: size_distribution)."""
+    if frame.empty:
+        return empty_figure(TITLES["size_distribution"])
+    fig = go.Figure(go.Bar(x=frame["bucket"], y=frame["files"], marker_color="#4c78a8",
+                           hovertemplate="%{x}: %{y:,} files<extra></extra>"))
+    fig.update_xaxes(type="category")
+    return _layout(fig, TITLES["size_distribution"], "File size", "Files")
+
+
+def names(frame: pd.DataFrame, kind: str) -> go.Figure:
+    """Files per author (``kind="authors"``) or producing application (``"producers"``), most first."""
+    colour = "#54a24b" if kind == "authors" else "#b279a2"
+    return _horizontal(frame, "name", "files", TITLES[kind], "Files", "", colour, empty=EMPTY_MESSAGES[kind])

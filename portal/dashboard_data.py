@@ -94,7 +94,16 @@ def load(ddb: Any, table: str, viewer: Viewer, start_day: str, end_day: str, *,
     for grain, dimension in reads:
         items += read_aggregates(ddb, table, grain, start_day, end_day, dimension,
                                  page_size=page_size, counter=counter)
-    return Loaded(analytics.aggregate_frame(items), counter.calls, tuple(g for g, _ in reads))
+    # Names are keyed <owner>#<kind>=<name>: anyone but an analyst or admin keeps only their own.
+    people = read_aggregates(ddb, table, "DAY_PEOPLE", start_day, end_day, page_size=page_size,
+                             counter=counter)
+    if not viewer.sees_everyone:
+        own = f"{viewer.sub}#"
+        people = [item for item in people if schema.parse_aggregate_key(
+            item[schema.PK]["S"], item[schema.SK]["S"])[2].startswith(own)]
+    items += people
+    grains = (*(g for g, _ in reads), "DAY_PEOPLE")
+    return Loaded(analytics.aggregate_frame(items), counter.calls, grains)
 
 
 def dashboard(ddb: Any, table: str, viewer: Viewer, filters: analytics.Filters) -> tuple[

@@ -73,8 +73,11 @@ grid += [
     ("failures", charts.failures(board.failures.frame)),
     ("flags", charts.flags(board.flags.frame)),
 ]
+grid.append(("size_distribution", charts.size_distribution(board.size_distribution.frame)))
 if board.format_split:
     grid.append(("pages", charts.pages(board.pages.frame)))
+grid += [("authors", charts.names(board.authors.frame, "authors")),
+         ("producers", charts.names(board.producers.frame, "producers"))]
 if board.uploaders is not None:
     names = shared.uploader_emails(settings.user_pool_id)
     grid.append(("uploaders", charts.uploaders(board.uploaders.frame, names)))

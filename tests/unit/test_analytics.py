@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -47,6 +48,11 @@ def latency_of(record: FileRecord) -> int:
     return round((parse(record.processed_at) - parse(record.uploaded_at)).total_seconds() * 1000)
 
 
+#: Names a document may carry: none, an author, an application, both, or an artist (media).
+PEOPLE = ({}, {"author": "Ann Lee"}, {"author": "Bob"}, {"producer": "pdfTeX"}, {"creator": "Writer"},
+          {"author": "Ann Lee", "producer": "LibreOffice"}, {"artist": "The Band"})
+
+
 def make_records(n: int = 300, seed: int = 20261122, days: tuple[str, ...] = DAYS,
                  owners: tuple[str, ...] = OWNERS) -> list[FileRecord]:
     """Files in terminal states (processed, failed, expired), with every counter exercised (pages,
@@ -80,7 +86,9 @@ def make_records(n: int = 300, seed: int = 20261122, days: tuple[str, ...] = DAY
             metadata=metadata, duration_ms=None if rng.random() < 0.05 else rng.randrange(0, 20_000),
             processed_at="" if rng.random() < 0.03 else schema.to_timestamp(uploaded + timedelta(milliseconds=latency)),
         ))
-    return records
+    # Names come from a generator of their own, so the files above stay what they were for every seed.
+    names = random.Random(seed + 1)
+    return [replace(r, metadata={**r.metadata, **names.choice(PEOPLE)}) for r in records]
 
 
 def aggregate_cells(records: Iterable[FileRecord]) -> dict[tuple[str, str], dict[str, int]]:
@@ -449,7 +457,7 @@ def test_notes_are_collected_once():
                                       Viewer.of(user("admins")))
     assert len(board.notes) == len(set(board.notes))
     assert set(board.notes) == {analytics.NOTE_FORMAT_IGNORED, analytics.NOTE_NO_FORMAT_SPLIT,
-                                analytics.NOTE_STATUS_PARTIAL}
+                                analytics.NOTE_STATUS_PARTIAL, analytics.NOTE_PEOPLE}
 
 
 def test_a_long_range_draws_its_axis_from_the_first_upload():
@@ -468,3 +476,52 @@ def test_tiles_are_formatted_for_people():
     assert [t.value for t in analytics.kpi_tiles(unknown)] == ["0", "—", "—", "0", "—", "—", "—"]
     assert [analytics.bucket_label(n) for n, _ in schema.latency_buckets()][::3] == [
         "≤ 250 ms", "≤ 2 s", "≤ 30 s", "> 5 min"]
+
+
+# --- sizes and names, recounted from the files ---------------------------------------
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_the_size_distribution_is_the_recount(name):
+    f = FILTERS[name]
+    got = analytics.size_distribution(FRAME, f).frame
+    files = [r for r in selected(RECORDS, f) if r.size is not None]
+    want = Counter(next((b for b in schema.SIZE_BOUNDS if r.size <= b), None) for r in files)
+    if not files:
+        assert got.empty
+        return
+    assert list(got["upper_bytes"]) == [b for _, b in analytics.SIZE_BUCKETS]
+    assert list(got["files"]) == [*(want.get(b, 0) for b in schema.SIZE_BOUNDS), want.get(None, 0)]
+    assert (got["bucket"].iloc[0], got["bucket"].iloc[-1]) == ("≤ 10 KB", "> 100 MB")
+
+
+def _names(records: Iterable[FileRecord], f: Filters, kind: str) -> Counter:
+    counted = Counter()
+    for r in records:
+        in_scope = f.start <= day_of(r) <= f.end and f.owner in (None, r.owner)
+        if in_scope and r.status is FileStatus.PROCESSED:
+            name = schema.document_people(r.metadata).get(kind)
+            if name:
+                counted[name] += 1
+    return counted
+
+
+@pytest.mark.parametrize("kind", ["author", "producer"])
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_top_names_are_the_recount(name, kind):
+    f = FILTERS[name]
+    got = analytics.top_names(FRAME, f, kind)
+    want = _names(RECORDS, f, kind)
+    assert dict(zip(got.frame["name"], got.frame["files"], strict=True)) == dict(want.most_common(10))
+    assert list(got.frame["files"]) == sorted(got.frame["files"], reverse=True)
+    if f.formats or f.status != "all":
+        assert got.notes == (analytics.NOTE_PEOPLE,)
+
+
+def test_names_include_artists_and_creators():
+    authors = set(analytics.top_names(FRAME, FULL, "author").frame["name"])
+    producers = set(analytics.top_names(FRAME, FULL, "producer").frame["name"])
+    assert {"Ann Lee", "Bob", "The Band"} <= authors
+    assert {"pdfTeX", "Writer", "LibreOffice"} <= producers
+    with pytest.raises(ValueError, match="unknown kind"):
+        analytics.top_names(FRAME, FULL, "editor")

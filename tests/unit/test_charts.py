@@ -162,3 +162,17 @@ def test_charts_of_what_may_rightly_be_absent_say_what_is_absent():
         "No flagged files in this period")
     assert charts.uploaders(pd.DataFrame(columns=["owner", "files"])).layout.annotations[0].text == (
         charts.EMPTY_MESSAGE)
+
+
+def test_size_and_name_charts_draw_their_series():
+    sizes = analytics.size_distribution(FRAME, Filters(DAYS[0], DAYS[-1])).frame
+    fig = charts.size_distribution(sizes)
+    (bar,) = fig.data
+    assert list(bar.x) == list(sizes["bucket"]) and list(bar.y) == list(sizes["files"])
+    assert title(fig) == "File sizes"
+    authors = analytics.top_names(FRAME, Filters(DAYS[0], DAYS[-1]), "author").frame
+    fig = charts.names(authors, "authors")
+    assert title(fig) == "Top authors" and list(fig.data[0].y) == list(authors["name"])[::-1]  # largest on top
+    empty = charts.names(authors.iloc[0:0], "producers")
+    assert empty.layout.annotations[0].text == charts.EMPTY_MESSAGES["producers"]
+    assert is_empty_state(charts.size_distribution(sizes.iloc[0:0]))

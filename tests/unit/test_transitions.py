@@ -1,5 +1,7 @@
 """Transitions and aggregate contributions (pure)."""
 
+from dataclasses import replace
+
 from common import schema
 from common.schema import Extracted, FileRecord, FileStatus, ObjectRef
 
@@ -42,7 +44,7 @@ def test_contributions_count_only_finished_files():
                           ("AGG#DAY_OWNER", f"2026-11-22#{OWNER}#s{shard}")}
     assert cells[("AGG#DAY_FORMAT", f"2026-11-22#pdf#s{shard}")] == {
         "files": 1, "bytes": 100, "status_processed": 1, "duration_ms": 30, "pages": 4, "paged_files": 1,
-        "latency_ms": 1200, "latency_le_2000": 1, "flag_scanned": 1}
+        "latency_ms": 1200, "latency_le_2000": 1, "flag_scanned": 1, "size_le_10000": 1}
     assert cells[("AGG#DAY", f"2026-11-22#s{shard}")]["format_pdf"] == 1
 
 
@@ -78,3 +80,30 @@ def test_duplicate_markers():
     assert not schema.is_duplicate(None, "a")
     assert not schema.is_duplicate({"files": {"SS": ["a"]}}, "a")
     assert schema.is_duplicate({"files": {"SS": ["a", "b"]}}, "a")
+
+
+def test_authors_and_producers_are_counted_per_day_and_uploader():
+    record = schema.finished(
+        schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
+        result(metadata={"author": "  Ann\n  Lee ", "creator": "Writer", "producer": ""}),
+        "2026-11-22T10:00:01.200Z")
+    shard = schema.aggregate_shard(FILE_ID)
+    cells = schema.contributions(record)
+    assert cells[("AGG#DAY_PEOPLE", f"2026-11-22#{OWNER}#author=Ann Lee#s{shard}")] == {"files": 1}
+    # No producer: the creating application stands in for it.
+    assert cells[("AGG#DAY_PEOPLE", f"2026-11-22#{OWNER}#producer=Writer#s{shard}")] == {"files": 1}
+    assert schema.parse_aggregate_key("AGG#DAY_PEOPLE", f"2026-11-22#{OWNER}#author=A#B#s3") == (
+        "DAY_PEOPLE", "2026-11-22", f"{OWNER}#author=A#B", 3)
+    failed = schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
+                             result(error="unreadable", metadata={"author": "Ann"}), "2026-11-22T10:00:00.100Z")
+    assert not [c for c in schema.contributions(failed) if c[0] == "AGG#DAY_PEOPLE"]
+
+
+def test_sizes_fall_in_one_histogram_bucket():
+    for size, bucket in ((0, "size_le_10000"), (10_000, "size_le_10000"), (10_001, "size_le_100000"),
+                         (100_000_001, "size_gt_100000000")):
+        record = replace(schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
+                                         result(), "2026-11-22T10:00:00.100Z"), size=size)
+        counts = schema.contributions(record)[("AGG#DAY_OWNER", f"2026-11-22#{OWNER}#s{schema.aggregate_shard(FILE_ID)}")]
+        assert [k for k in counts if k.startswith("size_")] == [bucket]
+    assert [name for name, _ in schema.size_buckets()][-1] == "size_gt_100000000"
