@@ -367,6 +367,10 @@ def local_time(value: str, tz: dt.tzinfo) -> str:
     return f"{moment:%Y-%m-%d %H:%M} {moment.tzname() or ''}".rstrip()
 
 
+#: Hex digits of the SHA-256 the table shows, so a row fits a laptop screen.
+SHORT_HASH = 12
+
+
 def file_rows(records: Iterable[FileRecord], tz: dt.tzinfo, *,
               uploaders: Mapping[str, str] | None = None) -> list[dict[str, str]]:
     """One row per file for the table; with ``uploaders`` (sub to e-mail) an Uploader column too."""
@@ -382,7 +386,8 @@ def file_rows(records: Iterable[FileRecord], tz: dt.tzinfo, *,
         }
         if uploaders is not None:
             row["Uploader"] = r.owner_email or uploaders.get(r.owner, r.owner)
-        row["SHA-256"] = r.sha256 or "—"
+        # The first 12 hex digits tell files apart; the whole digest is in the file's detail.
+        row["SHA-256"] = f"{r.sha256[:SHORT_HASH]}…" if r.sha256 else "—"
         row["Note"] = r.reason or "—"
         rows.append(row)
     return rows

@@ -194,16 +194,19 @@ def explorer_view(filters: Filters, page_size: int) -> None:
     next_col.button("Next", icon=":material/chevron_right:", disabled=page.next_token is None,
                     on_click=go_forward, args=(page.next_token,), key="files_next")
 
-    wanted = st.query_params.get("file")  # a link to a file opens it, through the same checks
+    # The widget's choice is what is shown; a link (?file=<id>) chooses on arrival, through the same checks.
+    # (Reading the choice back from the URL lost a pick made while the list refreshed itself.)
+    url_file = st.query_params.get("file")
+    if st.session_state.get(_PICK) is None:
+        st.session_state[_PICK] = url_file  # None: nothing chosen yet, not the first file
+    wanted = st.session_state.get(_PICK)
     ids = [r.file_id for r in records]
     names = {r.file_id: r.name for r in records}
     options = ids if wanted in ids or not wanted else [*ids, wanted]
     if options:
-        if st.session_state.get(_PICK) != wanted:
-            st.session_state[_PICK] = wanted  # one stable widget, whatever the page or the URL says
-        st.selectbox("Show details of", options, key=_PICK, placeholder="Choose a file",
-                     format_func=lambda i: f"{names.get(i, 'file')} ({i[:8]})",
-                     on_change=lambda: choose(st.session_state[_PICK]))
+        wanted = st.selectbox("Show details of", options, key=_PICK, placeholder="Choose a file",
+                              format_func=lambda i: f"{names.get(i, 'file')} ({i[:8]})",
+                              on_change=lambda: choose(st.session_state[_PICK]))
     shown = detail(wanted) if wanted else None
     live = explorer.in_flight(records) > 0 or bool(shown and not shown.status.terminal)
     if live != st.session_state.get(_LIVE, True):
@@ -290,6 +293,7 @@ def actions(record: FileRecord) -> None:
         else:
             st.session_state[_NOTICE] = f"{record.name} was deleted."
             st.query_params.pop("file", None)
+            st.session_state.pop(_PICK, None)
             forget_reads()
             st.rerun()
     no.button("Cancel", key=f"cancel-{record.file_id}", on_click=st.session_state.pop, args=(_CONFIRM, None))

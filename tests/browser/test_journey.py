@@ -57,7 +57,20 @@ def sign_in(page, email: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_uploader_signs_in_uploads_a_pdf_and_sees_it_processed(page, tmp_path):
+def file_id_of(system, name: str) -> str:
+    """The id of the file with ``name``, read from the running stack's table."""
+    import boto3
+
+    settings = system.settings
+    ddb = boto3.client("dynamodb", endpoint_url=settings["endpoint_url"], region_name=settings["region"],
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    items = ddb.scan(TableName=settings["table"], FilterExpression="#n = :n",
+                     ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":n": {"S": name}})
+    (item,) = items["Items"]
+    return item["file_id"]["S"]
+
+
+def test_uploader_signs_in_uploads_a_pdf_and_sees_it_processed(page, system, tmp_path):
     sign_in(page, "uploader@example.com", "Not-the-password-1")
     page.get_by_text("Invalid username or password").wait_for()
 
@@ -78,9 +91,15 @@ def test_uploader_signs_in_uploads_a_pdf_and_sees_it_processed(page, tmp_path):
     row = page.locator("tr", has_text="Quarterly report (final).pdf")
     row.get_by_text("processed").wait_for()  # the page refreshes itself until then
     text = row.inner_text()
-    assert hashlib.sha256(data).hexdigest() in text
+    digest = hashlib.sha256(data).hexdigest()
+    assert digest[:12] in text and digest not in text  # the table shows the start, the detail all of it
     assert re.search(rf"\b{len(data)} B\b", text)
     page.get_by_text("all done").wait_for()
+    file_id = file_id_of(system, "Quarterly report (final).pdf")
+    page.get_by_test_id("stSelectbox").filter(has_text="Show details of").click()
+    page.get_by_role("option", name=f"Quarterly report (final).pdf ({file_id[:8]})").click()
+    page.get_by_role("heading", name="Quarterly report (final).pdf").wait_for()
+    page.get_by_role("cell", name=digest).wait_for()
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("E-mail").wait_for()
