@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from portal.errors import CognitoRefused
 from portal.tokens import User
 from portal.totp import MfaStatus, normalize_code, status_from_user
 
@@ -45,15 +46,8 @@ class NotAllowed(PermissionError):
     """The user has no DocPortal role; the message is for people."""
 
 
-class MfaError(Exception):
-    """A change that did not happen; the message is for people.
-
-    ``code`` is Cognito's error code when Cognito refused, else empty.
-    """
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
+class MfaError(CognitoRefused):
+    """A change that did not happen; the message (and ``code``) as :class:`CognitoRefused` has them."""
 
 
 class WrongCode(MfaError):

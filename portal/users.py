@@ -40,6 +40,7 @@ from portal.accounts import (
     parse_roles,
     temporary_password,
 )
+from portal.errors import CognitoRefused
 from portal.tokens import Role, User
 
 logger = logging.getLogger(__name__)
@@ -70,15 +71,8 @@ class NotAllowed(PermissionError):
     """The actor may not manage users; the message is for people."""
 
 
-class UserAdminError(Exception):
-    """A change that did not happen; the message is for people.
-
-    ``code`` is Cognito's error code when Cognito refused, else empty.
-    """
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
+class UserAdminError(CognitoRefused):
+    """A change that did not happen; the message (and ``code``) as :class:`CognitoRefused` has them."""
 
 
 class WouldLockOut(UserAdminError):

@@ -9,36 +9,16 @@ Query parameters are set on the AppTest, as a shared URL would set them.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from common import aws, schema
 from common.schema import FileRecord
 from portal import analytics, charts
 from portal.analytics import Filters
 from portal.tokens import User
+from tests.portal.conftest import DAYS, ME, OTHER
 from tests.portal.pages import page_as
-from tests.unit.test_analytics import OWNERS, make_records, recount_kpis
-
-TODAY = datetime.now(UTC).date()
-#: Three recent days: inside the default 30-day period whatever the time of day.
-DAYS = tuple((TODAY - timedelta(days=i)).isoformat() for i in (3, 2, 1))
-ME, OTHER = OWNERS[0], OWNERS[1]
-
-
-@pytest.fixture
-def files(stack) -> list[FileRecord]:
-    """Finished files of four uploaders, committed by the extractor's transactions."""
-    st.cache_data.clear()  # the cache is process-wide: nothing may come from an earlier test's stack
-    records = make_records(48, seed=48, days=DAYS)
-    ddb = aws.client("dynamodb")
-    for record in records:
-        ddb.transact_write_items(**schema.transition(stack.table, None, record))
-    yield records
-    st.cache_data.clear()
+from tests.unit.test_analytics import recount_kpis
 
 
 def page(*groups: str, sub: str = ME, **params: str | list[str]) -> AppTest:
