@@ -626,7 +626,8 @@ def _marker_update(table: str, pk: str, file_id: str, action: str) -> dict[str, 
 # ``status_failed``, ``duration_ms`` (total extraction time), ``pages``
 # (pages or slides) and ``paged_files``, ``latency_ms`` (total upload-to-
 # finished time) and the histogram ``latency_le_<ms>`` / ``latency_gt_<ms>``,
-# the size histogram ``size_le_<bytes>`` / ``size_gt_<bytes>``,
+# the histograms ``size_le_<bytes>`` / ``size_gt_<bytes>`` and (paged files)
+# ``pages_le_<n>`` / ``pages_gt_<n>``,
 # ``flag_<flag>``, ``reason_<reason>`` (failures by reason) and, on AGG#DAY
 # only, ``format_<format>``. AGG#DAY_PEOPLE cells hold only ``files``: one per
 # processed file whose metadata names an author (``author``, else ``artist``)
@@ -638,6 +639,7 @@ AGG_SHARDS = 8
 AGG_GRAINS = ("DAY", "DAY_FORMAT", "DAY_OWNER", "DAY_PEOPLE")
 LATENCY_BOUNDS_MS = (250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000)
 SIZE_BOUNDS = (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
+PAGES_BOUNDS = (1, 5, 10, 50, 100)
 #: Names counted on AGG#DAY_PEOPLE: kind -> the metadata fields tried, in order.
 PEOPLE_FIELDS: Mapping[str, tuple[str, ...]] = {"author": ("author", "artist"),
                                                 "producer": ("producer", "creator")}
@@ -667,16 +669,13 @@ def contributions(record: FileRecord) -> dict[tuple[str, str], dict[str, int]]:
                               "duration_ms": record.duration_ms or 0}
     pages = record.metadata.get("pages", record.metadata.get("slides"))
     if isinstance(pages, int) and not isinstance(pages, bool):
-        counts |= {"pages": pages, "paged_files": 1}
+        counts |= {"pages": pages, "paged_files": 1, histogram_counter("pages", pages, PAGES_BOUNDS): 1}
     if record.processed_at:
         latency = _ms_between(record.uploaded_at, record.processed_at)
         counts["latency_ms"] = latency
-        bucket = next((f"latency_le_{b}" for b in LATENCY_BOUNDS_MS if latency <= b),
-                      f"latency_gt_{LATENCY_BOUNDS_MS[-1]}")
-        counts[bucket] = 1
+        counts[histogram_counter("latency", latency, LATENCY_BOUNDS_MS)] = 1
     if record.size is not None:
-        counts[next((f"size_le_{b}" for b in SIZE_BOUNDS if record.size <= b),
-                    f"size_gt_{SIZE_BOUNDS[-1]}")] = 1
+        counts[histogram_counter("size", record.size, SIZE_BOUNDS)] = 1
     for flag in record.flags:
         counts[f"flag_{flag}"] = 1
     if record.status is FileStatus.FAILED and record.reason:
@@ -804,16 +803,30 @@ def query_aggregates(table: str, grain: str, start_day: str, end_day: str,
     return request
 
 
+def histogram_counter(name: str, value: int, bounds: tuple[int, ...]) -> str:
+    """The counter of histogram ``name`` that ``value`` falls in: ``<name>_le_<bound>`` or ``_gt_<max>``."""
+    return next((f"{name}_le_{b}" for b in bounds if value <= b), f"{name}_gt_{bounds[-1]}")
+
+
+def histogram_buckets(name: str, bounds: tuple[int, ...]) -> tuple[tuple[str, int], ...]:
+    """A histogram's counters in order, each with its upper bound.
+
+    The last, open bucket (``<name>_gt_<max>``) is given the largest bound:
+    nothing more precise is known about the files in it.
+    """
+    return (*((f"{name}_le_{b}", b) for b in bounds), (f"{name}_gt_{bounds[-1]}", bounds[-1]))
+
+
 def size_buckets() -> tuple[tuple[str, int], ...]:
-    """The size histogram's counters in order, each with its upper bound in bytes (the last is open)."""
-    return (*((f"size_le_{b}", b) for b in SIZE_BOUNDS), (f"size_gt_{SIZE_BOUNDS[-1]}", SIZE_BOUNDS[-1]))
+    """The size histogram's counters in order, each with its upper bound in bytes."""
+    return histogram_buckets("size", SIZE_BOUNDS)
+
+
+def pages_buckets() -> tuple[tuple[str, int], ...]:
+    """The pages (or slides) histogram's counters in order, each with its upper bound."""
+    return histogram_buckets("pages", PAGES_BOUNDS)
 
 
 def latency_buckets() -> tuple[tuple[str, int], ...]:
-    """The latency histogram's counters in order, each with its upper bound in ms.
-
-    The last, open bucket (``latency_gt_<max>``) is given the largest bound:
-    nothing more precise is known about the files in it.
-    """
-    return (*((f"latency_le_{b}", b) for b in LATENCY_BOUNDS_MS),
-            (f"latency_gt_{LATENCY_BOUNDS_MS[-1]}", LATENCY_BOUNDS_MS[-1]))
+    """The latency histogram's counters in order, each with its upper bound in ms."""
+    return histogram_buckets("latency", LATENCY_BOUNDS_MS)

@@ -29,7 +29,7 @@ What the counters allow, and so what the filters can do:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -57,9 +57,10 @@ ALL_FORMATS = "all formats"
 KEYS = ("grain", "day", "dimension")
 _BASE_COUNTERS = ("files", "bytes", *(f"status_{s}" for s in STATUSES[1:]), "duration_ms", "pages",
                   "paged_files", "latency_ms", *(name for name, _ in schema.latency_buckets()),
-                  *(name for name, _ in schema.size_buckets()))
+                  *(name for name, _ in schema.size_buckets()), *(name for name, _ in schema.pages_buckets()))
 LATENCY_BUCKETS = schema.latency_buckets()
 SIZE_BUCKETS = schema.size_buckets()
+PAGES_BUCKETS = schema.pages_buckets()
 NOTE_PEOPLE = ("Authors and producing applications are counted for processed files, whatever their format or "
                "status filter.")
 
@@ -433,17 +434,25 @@ def size_per_format(frame: pd.DataFrame, filters: Filters) -> Series:
     return Series(_order(out, "mean_bytes", "format"), (*notes, *_status_notes(filters)))
 
 
-def size_distribution(frame: pd.DataFrame, filters: Filters) -> Series:
-    """Files per size bucket, smallest first (columns bucket, upper_bytes, files); exact for
-    uploader and format, while sizes are not split by status (a note says so)."""
+def _histogram(frame: pd.DataFrame, filters: Filters, buckets: tuple[tuple[str, int], ...],
+               label: Callable[[str], str]) -> Series:
+    """Files per bucket of a histogram, in bucket order (columns bucket, upper, files); exact for
+    uploader and format, while histograms are not split by status (a note says so)."""
     cells, notes = _selection(frame, filters)
-    names = [name for name, _ in SIZE_BUCKETS]
-    present = [n for n in names if n in cells]
-    sums = cells[present].sum() if present and len(cells) else pd.Series(0, index=present)
-    out = pd.DataFrame({"bucket": [size_bucket_label(n) for n in names],
-                        "upper_bytes": [bound for _, bound in SIZE_BUCKETS],
-                        "files": [int(sums.get(n, 0)) for n in names]})
+    names = [name for name, _ in buckets]
+    out = pd.DataFrame({"bucket": [label(n) for n in names], "upper": [bound for _, bound in buckets],
+                        "files": [_total(cells, n) for n in names]})
     return Series(out if out["files"].sum() else out.iloc[0:0], (*notes, *_status_notes(filters)))
+
+
+def size_distribution(frame: pd.DataFrame, filters: Filters) -> Series:
+    """Files per size bucket, smallest first (columns bucket, upper in bytes, files)."""
+    return _histogram(frame, filters, SIZE_BUCKETS, size_bucket_label)
+
+
+def pages_histogram(frame: pd.DataFrame, filters: Filters) -> Series:
+    """Paged documents per length bucket, shortest first (columns bucket, upper in pages, files)."""
+    return _histogram(frame, filters, PAGES_BUCKETS, pages_bucket_label)
 
 
 def top_names(frame: pd.DataFrame, filters: Filters, kind: str, limit: int = 10) -> Series:
@@ -485,6 +494,7 @@ class Dashboard:
     flags: Series
     sizes: Series
     size_distribution: Series
+    pages_histogram: Series
     authors: Series
     producers: Series
     uploaders: Series | None
@@ -525,6 +535,7 @@ def build_dashboard(frame: pd.DataFrame, filters: Filters, viewer: Viewer) -> Da
         "latency": latency_trend(frame, filters), "failures": failures_by_reason(frame, filters),
         "flags": risk_flags(frame, filters), "sizes": size_per_format(frame, filters),
         "size_distribution": size_distribution(frame, filters),
+        "pages_histogram": pages_histogram(frame, filters),
         "authors": top_names(frame, filters, "author"), "producers": top_names(frame, filters, "producer"),
         "uploaders": top_uploaders(frame, filters) if viewer.sees_everyone else None,
     }
@@ -554,6 +565,16 @@ def size_bucket_label(name: str) -> str:
     """A size counter as an axis label: ``≤ 100 KB``, ``> 100 MB``."""
     bound = int(name.rsplit("_", 1)[1])
     return ("> " if name.startswith("size_gt_") else "≤ ") + human_size(bound).replace(".0 ", " ")
+
+
+def pages_bucket_label(name: str) -> str:
+    """A pages counter as an axis label: ``≤ 1 page``, ``2–5 pages``, ``> 100 pages``."""
+    bounds = schema.PAGES_BOUNDS
+    bound = int(name.rsplit("_", 1)[1])
+    if name.startswith("pages_gt_"):
+        return f"> {bound} pages"
+    lower = ([0, *bounds][bounds.index(bound)]) + 1
+    return f"≤ {bound} page" if bound == 1 else f"{lower}–{bound} pages"
 
 
 def bucket_label(name: str) -> str:

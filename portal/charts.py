@@ -24,6 +24,7 @@ EMPTY_MESSAGES: Mapping[str, str] = {
     "failures": "No failures in this period",
     "flags": "No flagged files in this period",
     "pages": "No paged documents in this period",
+    "pages_histogram": "No paged documents in this period",
     "authors": "No document in this period names its author",
     "producers": "No document in this period names the application that made it",
 }
@@ -42,6 +43,7 @@ TITLES: Mapping[str, str] = {
     "uploaders": "Top uploaders",
     "sizes": "Mean file size per format",
     "size_distribution": "File sizes",
+    "pages_histogram": "Document length",
     "authors": "Top authors",
     "producers": "Top producing applications",
 }
@@ -207,14 +209,24 @@ def sizes(frame: pd.DataFrame) -> go.Figure:
     return _layout(fig, TITLES["sizes"], "Format", "Mean size")
 
 
-def size_distribution(frame: pd.DataFrame) -> go.Figure:
-    """Files per size bucket, smallest first (series: size_distribution)."""
+def _buckets(frame: pd.DataFrame, name: str, x: str, colour: str) -> go.Figure:
+    """Files per histogram bucket, in bucket order."""
     if frame.empty:
-        return empty_figure(TITLES["size_distribution"])
-    fig = go.Figure(go.Bar(x=frame["bucket"], y=frame["files"], marker_color="#4c78a8",
+        return empty_figure(TITLES[name], EMPTY_MESSAGES.get(name, EMPTY_MESSAGE))
+    fig = go.Figure(go.Bar(x=frame["bucket"], y=frame["files"], marker_color=colour,
                            hovertemplate="%{x}: %{y:,} files<extra></extra>"))
     fig.update_xaxes(type="category")
-    return _layout(fig, TITLES["size_distribution"], "File size", "Files")
+    return _layout(fig, TITLES[name], x, "Files")
+
+
+def size_distribution(frame: pd.DataFrame) -> go.Figure:
+    """Files per size bucket, smallest first (series: size_distribution)."""
+    return _buckets(frame, "size_distribution", "File size", "#4c78a8")
+
+
+def pages_histogram(frame: pd.DataFrame) -> go.Figure:
+    """Paged documents per length bucket, shortest first (series: pages_histogram)."""
+    return _buckets(frame, "pages_histogram", "Pages or slides", "#e45756")
 
 
 def names(frame: pd.DataFrame, kind: str) -> go.Figure:

@@ -73,7 +73,8 @@ grid += [
     ("failures", charts.failures(board.failures.frame)),
     ("flags", charts.flags(board.flags.frame)),
 ]
-grid.append(("size_distribution", charts.size_distribution(board.size_distribution.frame)))
+grid += [("size_distribution", charts.size_distribution(board.size_distribution.frame)),
+         ("pages_histogram", charts.pages_histogram(board.pages_histogram.frame))]
 if board.format_split:
     grid.append(("pages", charts.pages(board.pages.frame)))
 grid += [("authors", charts.names(board.authors.frame, "authors")),

@@ -490,7 +490,7 @@ def test_the_size_distribution_is_the_recount(name):
     if not files:
         assert got.empty
         return
-    assert list(got["upper_bytes"]) == [b for _, b in analytics.SIZE_BUCKETS]
+    assert list(got["upper"]) == [b for _, b in analytics.SIZE_BUCKETS]
     assert list(got["files"]) == [*(want.get(b, 0) for b in schema.SIZE_BOUNDS), want.get(None, 0)]
     assert (got["bucket"].iloc[0], got["bucket"].iloc[-1]) == ("≤ 10 KB", "> 100 MB")
 
@@ -525,3 +525,21 @@ def test_names_include_artists_and_creators():
     assert {"pdfTeX", "Writer", "LibreOffice"} <= producers
     with pytest.raises(ValueError, match="unknown kind"):
         analytics.top_names(FRAME, FULL, "editor")
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_the_pages_histogram_is_the_recount(name):
+    f = FILTERS[name]
+    got = analytics.pages_histogram(FRAME, f).frame
+    lengths = []
+    for r in selected(RECORDS, f):
+        pages = r.metadata.get("pages", r.metadata.get("slides"))
+        if isinstance(pages, int) and not isinstance(pages, bool):
+            lengths.append(pages)
+    if not lengths:
+        assert got.empty
+        return
+    want = Counter(next((b for b in schema.PAGES_BOUNDS if n <= b), None) for n in lengths)
+    assert list(got["files"]) == [*(want.get(b, 0) for b in schema.PAGES_BOUNDS), want.get(None, 0)]
+    assert list(got["bucket"]) == ["≤ 1 page", "2–5 pages", "6–10 pages", "11–50 pages", "51–100 pages",
+                                   "> 100 pages"]

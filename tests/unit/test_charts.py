@@ -176,3 +176,10 @@ def test_size_and_name_charts_draw_their_series():
     empty = charts.names(authors.iloc[0:0], "producers")
     assert empty.layout.annotations[0].text == charts.EMPTY_MESSAGES["producers"]
     assert is_empty_state(charts.size_distribution(sizes.iloc[0:0]))
+
+
+def test_the_document_length_chart_draws_its_buckets():
+    series = analytics.pages_histogram(FRAME, Filters(DAYS[0], DAYS[-1])).frame
+    fig = charts.pages_histogram(series)
+    assert title(fig) == "Document length" and list(fig.data[0].y) == list(series["files"])
+    assert charts.pages_histogram(series.iloc[0:0]).layout.annotations[0].text == "No paged documents in this period"

@@ -44,7 +44,7 @@ def test_contributions_count_only_finished_files():
                           ("AGG#DAY_OWNER", f"2026-11-22#{OWNER}#s{shard}")}
     assert cells[("AGG#DAY_FORMAT", f"2026-11-22#pdf#s{shard}")] == {
         "files": 1, "bytes": 100, "status_processed": 1, "duration_ms": 30, "pages": 4, "paged_files": 1,
-        "latency_ms": 1200, "latency_le_2000": 1, "flag_scanned": 1, "size_le_10000": 1}
+        "latency_ms": 1200, "latency_le_2000": 1, "flag_scanned": 1, "size_le_10000": 1, "pages_le_5": 1}
     assert cells[("AGG#DAY", f"2026-11-22#s{shard}")]["format_pdf"] == 1
 
 
