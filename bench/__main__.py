@@ -3,12 +3,16 @@
 Machines here are noisy, so every figure is the median of several runs and is
 reported as a ratio to a baseline measured alongside it, never as a bare time
 to be compared across runs. The table is printed and written to
-``build/bench.txt``.
+``build/bench.txt``. Sections: extraction, CSV export, dashboard load and the
+local pipeline (:mod:`bench.pipeline`: latency, a 2,000-upload burst,
+throughput per worker count); ``--only SECTION`` runs some, ``--quick`` runs
+smaller versions of all. docs/PERFORMANCE.md says how to read each figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import shutil
 import statistics
@@ -18,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import dashboard, pipeline
 from bench.corpus import generate
 from bench.export import rows as export_rows
 from extractor.extract import file_digest
@@ -69,24 +74,54 @@ def extraction(corpus: Path, files: int, repeats: int) -> list[tuple[str, str, s
     return rows
 
 
+SECTIONS = ("extraction", "export", "dashboard", "pipeline")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark and print one table."""
+    """Run the benchmarks (all, or those named with --only) and print one table."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=170)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--export-rows", type=int, default=100_000)
+    parser.add_argument("--only", action="append", choices=SECTIONS,
+                        help="run only this section (repeatable); default: all of them")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller runs of everything (a few minutes), to try the bench out")
+    parser.add_argument("--files", type=int, help="extraction corpus size (default 170; quick 60)")
+    parser.add_argument("--repeats", type=int, help="runs per timed figure (default 3; quick 1)")
+    parser.add_argument("--export-rows", type=int, default=None, help="default 100,000; quick 20,000")
+    parser.add_argument("--dashboard-files", type=int, default=None, help="default 100,000; quick 10,000")
+    parser.add_argument("--uploads", type=int, help="pipeline burst size (default 2,000; quick 200)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench.txt")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="docportal-bench-") as tmp:
-        corpus = Path(tmp) / "corpus"
-        generate(corpus, args.files)
-        rows = extraction(corpus, args.files, args.repeats)
-    rows += export_rows(args.export_rows, args.repeats)
+    sections = args.only or list(SECTIONS)
+    quick = args.quick
+    files = args.files or (60 if quick else 170)
+    repeats = args.repeats or (1 if quick else 3)
+    rows: list[tuple[str, str, str, str]] = []
+    timings: list[str] = []
+    for section in SECTIONS:
+        if section not in sections:
+            continue
+        started = time.perf_counter()
+        if section == "extraction":
+            with tempfile.TemporaryDirectory(prefix="docportal-bench-") as tmp:
+                corpus = Path(tmp) / "corpus"
+                generate(corpus, files)
+                rows += extraction(corpus, files, repeats)
+        elif section == "export":
+            rows += export_rows(args.export_rows or (20_000 if quick else 100_000), repeats)
+        elif section == "dashboard":
+            rows += dashboard.rows(args.dashboard_files or (10_000 if quick else 100_000))
+        else:
+            sizes = pipeline.QUICK if quick else pipeline.FULL
+            if args.uploads:
+                sizes = dataclasses.replace(sizes, uploads=args.uploads)
+            rows += pipeline.rows(sizes)
+        timings.append(f"{section} {time.perf_counter() - started:.0f} s")
+        print(f"[bench] {timings[-1]}", file=sys.stderr, flush=True)
     header = ("figure", "value", "baseline", "ratio")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
     lines.insert(1, "-+-".join("-" * w for w in widths))
-    table = "\n".join(lines)
+    table = "\n".join(lines) + f"\n\n({'quick; ' if quick else ''}took {', '.join(timings)})"
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table + "\n")

@@ -1,9 +1,17 @@
 """A reproducible, seeded corpus of realistic business files in every supported format.
 
-The same seed gives the same files, byte for byte, so benchmark figures of two
-runs are comparable and a load test can be replayed. Files are written with
+The same seed gives the same files (byte for byte, except the time stamps
+that zip-based writers put in and the e-mail's random MIME boundary), so
+benchmark figures of two runs are comparable and a load test can be replayed. Files are written with
 the libraries people's own tools use (python-docx, openpyxl, python-pptx,
 Pillow, soundfile, pypdf), not faked headers.
+
+By default files stay small (0.2 KB to a few MB) so a corpus is made in
+seconds; ``large`` adds files of exact sizes (up to 50 MB) in the formats
+whose bulk can be made cheaply (random samples, pixels, attachments, rows).
+``hostile`` writes files that are hostile on purpose (bombs, entity
+expansion, deep nesting): the pipeline must fail exactly these, each with a
+reason, and nothing else.
 """
 
 from __future__ import annotations
@@ -14,8 +22,10 @@ import datetime as dt
 import io
 import json
 import random
+import struct
 import wave
 import zipfile
+import zlib
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
@@ -168,8 +178,115 @@ GENERATORS: dict[str, Callable[[random.Random, int], bytes]] = {
 }
 
 
-def generate(out: Path, count: int, seed: int = 7, max_scale: int = 3) -> list[Path]:
-    """Write ``count`` files into ``out``, cycling through every format; returns their paths."""
+MB = 1_000_000
+#: Exact sizes of the ``--large`` tier: 1 KB to 50 MB.
+LARGE_SIZES = (1_000, 100_000, MB, 5 * MB, 20 * MB, 50 * MB)
+
+
+def _rows_to(block: bytes, header: bytes, size: int) -> bytes:
+    """``header`` then whole copies of ``block`` and a cut one, ``size`` bytes in all."""
+    body = header + block * ((size - len(header)) // len(block) + 1)
+    cut = body[:size]
+    return cut[:cut.rfind(b"\n") + 1] if b"\n" in cut[len(header):] else cut
+
+
+def _sized_csv(rng: random.Random, size: int) -> bytes:
+    text = _csv(rng, 1)
+    header, _, block = text.partition(b"\n")
+    return _rows_to(block, header + b"\n", size).ljust(size, b" ")
+
+
+def _sized_text(rng: random.Random, size: int) -> bytes:
+    return _rows_to(_text(rng, 1) + b"\n", b"", size).ljust(size, b" ")
+
+
+def _sized_wav(rng: random.Random, size: int) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(rng.randbytes(max(2, (size - 44) // 2 * 2)))
+    return out.getvalue()
+
+
+def _sized_zip(rng: random.Random, size: int) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("docs/readme.txt", _sentence(rng, 12))
+        z.writestr("data/blob.bin", rng.randbytes(max(0, size - 300)))
+    return out.getvalue()
+
+
+def _sized_bmp(rng: random.Random, size: int) -> bytes:
+    from PIL import Image
+
+    width = 1000 if size > 300_000 else 16
+    height = max(1, (size - 54) // (width * 3))
+    image = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
+    out = io.BytesIO()
+    image.save(out, format="BMP")
+    return out.getvalue()
+
+
+def _sized_pdf(rng: random.Random, size: int) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(_pdf(rng, 1))))
+    writer.add_attachment("appendix.bin", rng.randbytes(max(0, size - 4_000)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+#: extension -> generator(rng, bytes) for files of a given size, made in O(size).
+SIZED: dict[str, Callable[[random.Random, int], bytes]] = {
+    "csv": _sized_csv, "txt": _sized_text, "wav": _sized_wav, "zip": _sized_zip, "bmp": _sized_bmp,
+    "pdf": _sized_pdf,
+}
+
+
+def _billion_laughs() -> bytes:
+    entities = b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+                        for i in range(1, 10))
+    return b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">' + entities + b"]><lolz>&lol9;</lolz>"
+
+
+def _png_bomb() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+
+
+def _zip_bomb_docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        with z.open("word/document.xml", "w") as member:
+            for _ in range(16):
+                member.write(b"\x00" * 2**20)
+    return out.getvalue()
+
+
+#: name -> content of files that are hostile on purpose; each must end ``failed``.
+HOSTILE: dict[str, Callable[[], bytes]] = {
+    "hostile-laughs.xml": _billion_laughs,
+    "hostile-xxe.xml": lambda: b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+    "hostile-bomb.png": _png_bomb,
+    "hostile-bomb.docx": _zip_bomb_docx,
+    "hostile-nested.json": lambda: b"[" * 200_000 + b"]" * 200_000,
+}
+
+
+def generate(out: Path, count: int, seed: int = 7, max_scale: int = 3, large: tuple[int, ...] = (),
+             hostile: bool = False) -> list[Path]:
+    """Write ``count`` files into ``out``, cycling through every format; returns their paths.
+
+    ``large`` adds one file per given size, cycling through :data:`SIZED`;
+    ``hostile`` adds every file of :data:`HOSTILE`. Both come after the
+    ``count`` files, so they do not change those.
+    """
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     kinds = sorted(GENERATORS)
@@ -178,6 +295,25 @@ def generate(out: Path, count: int, seed: int = 7, max_scale: int = 3) -> list[P
         ext = kinds[i % len(kinds)]
         path = out / f"{i:05d}-{ext}-{dt.date(2026, 1, 1) + dt.timedelta(days=i % 300)}.{ext}"
         path.write_bytes(GENERATORS[ext](rng, rng.randint(1, max_scale)))
+        paths.append(path)
+    paths += sized(out, large, seed)
+    if hostile:
+        for name, make in HOSTILE.items():
+            (out / name).write_bytes(make())
+            paths.append(out / name)
+    return paths
+
+
+def sized(out: Path, sizes: tuple[int, ...], seed: int = 7, kinds: tuple[str, ...] = ()) -> list[Path]:
+    """One file of each size in ``sizes``, cycling through ``kinds`` (default: every sized format)."""
+    rng = random.Random(seed * 1_000_003 + len(sizes))
+    kinds = kinds or tuple(sorted(SIZED))
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, size in enumerate(sizes):
+        ext = kinds[i % len(kinds)]
+        path = out / f"sized-{i:04d}-{size}.{ext}"
+        path.write_bytes(SIZED[ext](rng, size))
         paths.append(path)
     return paths
 
@@ -188,8 +324,11 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--count", type=int, default=170)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--large", action="store_true", help=f"add files of {LARGE_SIZES} bytes")
+    parser.add_argument("--hostile", action="store_true", help="add the files hostile on purpose")
     args = parser.parse_args()
-    paths = generate(args.out, args.count, args.seed)
+    paths = generate(args.out, args.count, args.seed, large=LARGE_SIZES if args.large else (),
+                     hostile=args.hostile)
     print(f"{len(paths)} files, {sum(p.stat().st_size for p in paths) / 1e6:.1f} MB in {args.out}")
 
 

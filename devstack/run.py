@@ -63,8 +63,10 @@ def main() -> int:
         print(f"Starting the AWS stand-in (moto server) on {endpoint} …", flush=True)
         moto_log = state / "moto.log"
         # MOTO_SERVER_ENV makes moto check authenticator codes, as Cognito does.
-        moto = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
-                               log=moto_log, env={**os.environ, **MOTO_SERVER_ENV})
+        # devstack.moto_server: moto's server, with DynamoDB transactions isolated as on AWS.
+        moto = processes.start(
+            [sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
+            log=moto_log, env={**os.environ, **MOTO_SERVER_ENV})
         children.append(moto)
         pidfile.write(children)
         processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=moto, log=moto_log)

@@ -1,0 +1,90 @@
+"""devstack.moto_server: transactions still all-or-nothing, now isolated, and cheap on a big table."""
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from botocore.exceptions import ClientError
+
+from devstack import processes
+from tests.conftest import ROOT, server_client
+
+pytestmark = pytest.mark.e2e
+TABLE = "t"
+
+
+@pytest.fixture(scope="module")
+def ddb(tmp_path_factory):
+    port = processes.free_port()
+    log = tmp_path_factory.mktemp("patched") / "moto.log"
+    proc = processes.start([sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                           log=log, cwd=ROOT)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=proc, log=log)
+        client = server_client(endpoint, "dynamodb")
+        client.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                  {"AttributeName": "sk", "AttributeType": "S"}])
+        yield client
+    finally:
+        processes.stop([proc])
+
+
+def key(pk):
+    return {"pk": {"S": pk}, "sk": {"S": "s"}}
+
+
+def add(pk, n=1, condition=None):
+    update = {"TableName": TABLE, "Key": key(pk), "UpdateExpression": "ADD #n :n",
+              "ExpressionAttributeNames": {"#n": "n"}, "ExpressionAttributeValues": {":n": {"N": str(n)}}}
+    if condition:
+        update["ConditionExpression"] = condition
+    return {"Update": update}
+
+
+def value(ddb, pk):
+    item = ddb.get_item(TableName=TABLE, Key=key(pk), ConsistentRead=True).get("Item")
+    return int(item["n"]["N"]) if item else None
+
+
+def test_a_cancelled_transaction_changes_nothing(ddb):
+    ddb.put_item(TableName=TABLE, Item={**key("old"), "n": {"N": "5"}})
+    with pytest.raises(ClientError) as e:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": {**key("new"), "n": {"N": "1"}}}},
+            add("old", 10),
+            add("third", 1, "attribute_exists(pk)"),
+        ])
+    assert e.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert (value(ddb, "new"), value(ddb, "old"), value(ddb, "third")) == (None, 5, None)
+
+
+def test_a_transaction_applies_every_action(ddb):
+    ddb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": TABLE, "Item": {**key("a"), "n": {"N": "1"}}}}, add("b", 2)])
+    assert (value(ddb, "a"), value(ddb, "b")) == (1, 2)
+
+
+def test_concurrent_transactions_lose_no_update(ddb):
+    """Many threads, each transaction adding to a shared counter and failing half the time."""
+    for i in range(300):  # a table big enough for moto's own copy to be slow and racy
+        ddb.put_item(TableName=TABLE, Item={**key(f"filler{i}"), "n": {"N": "0"}})
+
+    def one(i):
+        actions = [add("shared"), add(f"own{i}")]
+        if i % 2:
+            actions.append(add("missing", 1, "attribute_exists(pk)"))  # cancels the whole transaction
+        try:
+            ddb.transact_write_items(TransactItems=actions)
+            return "ok"
+        except ClientError as e:
+            return e.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(one, range(80)))
+    assert outcomes.count("ok") == 40 and outcomes.count("TransactionCanceledException") == 40
+    assert value(ddb, "shared") == 40
+    assert [value(ddb, f"own{i}") for i in range(80)] == [None if i % 2 else 1 for i in range(80)]
