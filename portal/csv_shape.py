@@ -15,10 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from common.schema import FileRecord
+from common.schema import FileRecord, plain_value
 
 #: Columns every export can have, in this order.
 COMMON_COLUMNS: tuple[str, ...] = (
@@ -78,12 +78,17 @@ def neutralise(text: str) -> str:
 
 def cell(value: Any) -> str:
     """One value as CSV text: numbers as written, lists joined, structures as JSON."""
-    if value is None or value == "":
+    kind = type(value)
+    if kind is str:  # most cells: checked first, exports run this for every cell of every row
+        return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+    if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return repr(value)
     if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
         return neutralise("; ".join(str(v) for v in value))
     if isinstance(value, list | tuple | dict):
@@ -91,30 +96,63 @@ def cell(value: Any) -> str:
     return neutralise(str(value))
 
 
+class RowShaper:
+    """The cells of chosen columns, from a record or straight from a DynamoDB item.
+
+    The plan (which column is a common field, which a format field) is made
+    once per export, not per row. :meth:`from_item` decodes only the
+    attributes the columns need, so an export does not pay for decoding
+    everything else an item holds; both give the same cells.
+    """
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        common = set(COMMON_COLUMNS)
+        self.columns = tuple(columns)
+        self._plan = tuple((column, column in common) for column in self.columns)
+
+    def from_record(self, record: FileRecord) -> list[str]:
+        """One record as CSV cells, in column order."""
+        out = []
+        for column, is_common in self._plan:
+            if is_common:
+                value = getattr(record, column)
+                out.append(cell(value.value if column == "status" else value))
+            else:
+                out.append(cell(record.metadata.get(column)))
+        return out
+
+    def from_item(self, item: Mapping[str, Any]) -> list[str]:
+        """One low-level DynamoDB file item as CSV cells, in column order."""
+        metadata = item.get("metadata", {}).get("M", {})
+        out = []
+        for column, is_common in self._plan:
+            attribute = item.get(column) if is_common else metadata.get(column)
+            if attribute is None:
+                out.append("")
+            elif "S" in attribute:  # most cells: no decoding needed beyond the guard
+                text = attribute["S"]
+                out.append("'" + text if text.startswith(FORMULA_TRIGGERS) else text)
+            else:
+                out.append(cell(plain_value(attribute)))
+        return out
+
+
 def row(record: FileRecord, columns: Sequence[str]) -> list[str]:
     """One record as CSV cells, in ``columns`` order."""
-    common = set(COMMON_COLUMNS)
-    out = []
-    for column in columns:
-        if column in common:
-            value = getattr(record, column)
-            out.append(cell(value.value if column == "status" else value))
-        else:
-            out.append(cell(record.metadata.get(column)))
-    return out
+    return RowShaper(columns).from_record(record)
 
 
-def encode(records: Iterable[FileRecord], columns: Sequence[str], *, bom: bool = False,
-           rows_per_chunk: int = 500) -> Iterator[bytes]:
-    """The CSV as UTF-8 byte chunks, header first; memory stays one chunk whatever the row count."""
+def encode_rows(rows: Iterable[list[str]], columns: Sequence[str], *, bom: bool = False,
+                rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """Shaped rows as UTF-8 CSV byte chunks, header first; memory stays one chunk whatever the count."""
     if bom:
         yield UTF8_BOM
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(c) for c in columns])
     pending = 0
-    for record in records:
-        writer.writerow(row(record, columns))
+    for cells in rows:
+        writer.writerow(cells)
         pending += 1
         if pending >= rows_per_chunk:
             yield buffer.getvalue().encode()
@@ -122,3 +160,11 @@ def encode(records: Iterable[FileRecord], columns: Sequence[str], *, bom: bool =
             buffer.truncate()
             pending = 0
     yield buffer.getvalue().encode()
+
+
+def encode(records: Iterable[FileRecord], columns: Sequence[str], *, bom: bool = False,
+           rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """Records as UTF-8 CSV byte chunks (see :func:`encode_rows`)."""
+    shaper = RowShaper(columns)
+    return encode_rows((shaper.from_record(r) for r in records), columns, bom=bom,
+                       rows_per_chunk=rows_per_chunk)

@@ -15,14 +15,15 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from common import schema
 from common.schema import FileRecord, FileStatus
-from portal.csv_shape import DEFAULT_COLUMNS, encode, validate_columns
+from portal.csv_shape import DEFAULT_COLUMNS, RowShaper, encode_rows, validate_columns
 from portal.tokens import Role, User
 
 STATUSES = ("all", "processed", "failed", "expired")
+T = TypeVar("T")
 EXPORT_PREFIX = "exports/"
 LINK_SECONDS = 900
 
@@ -49,25 +50,18 @@ class ExportRequest:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
         object.__setattr__(self, "columns", validate_columns(self.columns))
 
-    def wants(self, record: FileRecord) -> bool:
-        """True when ``record`` passes the format and status filters; deleted files never do."""
-        if record.status is FileStatus.DELETED:
-            return False
-        if self.formats and record.format not in self.formats:
-            return False
-        return self.status == "all" or record.status.value == self.status
-
 
 def may_export(user: User) -> bool:
     """Analysts and admins export; uploaders do not."""
     return user.has(Role.ANALYSTS) or user.has(Role.ADMINS)
 
 
-def iter_files(ddb: Any, table: str, request: ExportRequest) -> Iterator[FileRecord]:
-    """The requested files, one DynamoDB page at a time.
+def iter_items(ddb: Any, table: str, request: ExportRequest) -> Iterator[dict[str, Any]]:
+    """The requested files as low-level DynamoDB items, one page at a time.
 
     With an owner, the owner index is queried by upload time; otherwise the
-    table is scanned (an export reads every file of the period anyway).
+    table is scanned (an export reads every file of the period anyway). The
+    format and status filters look at two attributes only, undecoded.
     """
     if request.owner:
         kwargs = schema.query_owner_range(table, request.owner, request.start_day, request.end_day,
@@ -76,15 +70,24 @@ def iter_files(ddb: Any, table: str, request: ExportRequest) -> Iterator[FileRec
     else:
         kwargs = schema.scan_files_range(table, request.start_day, request.end_day, request.page_size)
         call = ddb.scan
+    deleted, formats, status = FileStatus.DELETED.value, request.formats, request.status
     while True:
         page = call(**kwargs)
         for item in page.get("Items", []):
-            record = schema.from_item(item)
-            if request.wants(record):
-                yield record
+            item_status = item.get("status", {}).get("S", "")
+            if item_status == deleted or (status != "all" and item_status != status):
+                continue
+            if formats and item.get("format", {}).get("S", "") not in formats:
+                continue
+            yield item
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def iter_files(ddb: Any, table: str, request: ExportRequest) -> Iterator[FileRecord]:
+    """The requested files as records (see :func:`iter_items`)."""
+    return (schema.from_item(item) for item in iter_items(ddb, table, request))
 
 
 @dataclass
@@ -95,8 +98,8 @@ class Progress:
     on_page: Callable[[int], None] | None = field(default=None, repr=False)
 
 
-def _counted(records: Iterable[FileRecord], progress: Progress, every: int = 500) -> Iterator[FileRecord]:
-    for record in records:
+def _counted(items: Iterable[T], progress: Progress, every: int = 500) -> Iterator[T]:
+    for record in items:
         progress.rows += 1
         if progress.on_page and progress.rows % every == 0:
             progress.on_page(progress.rows)
@@ -116,10 +119,11 @@ def csv_chunks(ddb: Any, table: str, request: ExportRequest, user: User | None,
     """
     if user is not None and not may_export(user):
         raise PermissionError("only analysts and admins may export metadata")
-    records = iter_files(ddb, table, request)
+    items: Iterable[dict[str, Any]] = iter_items(ddb, table, request)
     if progress is not None:
-        records = _counted(records, progress)
-    return encode(records, request.columns, bom=request.bom)
+        items = _counted(items, progress)
+    shaper = RowShaper(request.columns)
+    return encode_rows((shaper.from_item(item) for item in items), request.columns, bom=request.bom)
 
 
 class _ChunkReader(io.RawIOBase):

@@ -81,3 +81,15 @@ def test_the_catalogue_covers_every_field_the_parsers_report(tmp_path):
     for path in generate(tmp_path, 2 * 17, max_scale=1):
         reported |= set(extract_file(path, path.name, Config()).metadata)
     assert reported - set(csv_shape.METADATA_COLUMNS) == set()
+
+
+def test_cells_from_items_are_the_cells_from_records():
+    from common import schema
+    from portal.csv_shape import COMMON_COLUMNS, METADATA_COLUMNS, RowShaper
+
+    records = [record(), record(metadata={}), record(name="+cmd|' /C calc'!A0", flags=(), size=None),
+               record(metadata={"title": "=1+1", "pages": 3, "header": ["a", "=b"], "sheets": [{"n": 1}],
+                                "gps_latitude": 1.5, "encrypted": True})]
+    shaper = RowShaper([*COMMON_COLUMNS, *METADATA_COLUMNS])
+    for r in records:
+        assert shaper.from_item(schema.to_item(r)) == shaper.from_record(r)
