@@ -246,20 +246,27 @@ SIZED: dict[str, Callable[[random.Random, int], bytes]] = {
 }
 
 
-def _billion_laughs() -> bytes:
+#: An XML external entity that would read a local file.
+XXE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
+
+
+def billion_laughs() -> bytes:
+    """Nine levels of nested entities: 10^9 "lol"s if expanded."""
     entities = b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
                         for i in range(1, 10))
     return b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">' + entities + b"]><lolz>&lol9;</lolz>"
 
 
-def _png_bomb() -> bytes:
+def png_bomb() -> bytes:
+    """A PNG whose header declares 60,000 x 60,000 pixels over a tiny data stream."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
 
 
-def _zip_bomb_docx() -> bytes:
+def zip_bomb_docx() -> bytes:
+    """A DOCX whose document part inflates to 16 MiB of zeros."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
@@ -271,10 +278,10 @@ def _zip_bomb_docx() -> bytes:
 
 #: name -> content of files that are hostile on purpose; each must end ``failed``.
 HOSTILE: dict[str, Callable[[], bytes]] = {
-    "hostile-laughs.xml": _billion_laughs,
-    "hostile-xxe.xml": lambda: b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
-    "hostile-bomb.png": _png_bomb,
-    "hostile-bomb.docx": _zip_bomb_docx,
+    "hostile-laughs.xml": billion_laughs,
+    "hostile-xxe.xml": lambda: XXE,
+    "hostile-bomb.png": png_bomb,
+    "hostile-bomb.docx": zip_bomb_docx,
     "hostile-nested.json": lambda: b"[" * 200_000 + b"]" * 200_000,
 }
 

@@ -4,14 +4,11 @@ Each ends as a record (processed, or failed with a reason a person can read);
 none raises, hangs or takes the process down.
 """
 
-import io
 import os
-import struct
-import zipfile
-import zlib
 
 import pytest
 
+from bench.corpus import XXE, billion_laughs, png_bomb, zip_bomb_docx
 from common.schema import FileStatus
 from extractor.extract import Config, extract_file
 from extractor.formats import Limits, MiB
@@ -36,28 +33,7 @@ def cyclic_pdf() -> bytes:
     return bytes(out)
 
 
-def png_bomb() -> bytes:
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
-
-
-def zip_bomb_docx() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        with z.open("word/document.xml", "w") as member:
-            for _ in range(16):
-                member.write(b"\x00" * MiB)  # 16 MiB, above the 4 MiB cap of this test
-    return buf.getvalue()
-
-
-BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                             for i in range(1, 10))
-                  + b"]><lolz>&lol9;</lolz>")
-XXE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
+BILLION_LAUGHS = billion_laughs()
 
 
 CASES = {
