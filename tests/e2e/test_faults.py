@@ -50,24 +50,14 @@ def stack(tmp_path_factory):
         yield stack
 
 
-def scan(ddb, table):
-    items, kwargs = [], {"TableName": table, "ConsistentRead": True}
-    while True:
-        page = ddb.scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def files_of(stack, prefix):
-    return {i["file_id"]["S"]: schema.from_item(i) for i in scan(stack.client("dynamodb"), stack.settings.table)
+    return {i["file_id"]["S"]: schema.from_item(i) for i in pipeline.scan(stack.client("dynamodb"), stack.settings.table)
             if i["pk"]["S"].startswith("FILE#") and i["file_id"]["S"].startswith(prefix)}
 
 
 def assert_counters_match_recount(stack):
     """Every aggregate counter equals a recount from every file item, and each finished file counts once."""
-    items = scan(stack.client("dynamodb"), stack.settings.table)
+    items = pipeline.scan(stack.client("dynamodb"), stack.settings.table)
     records = pipeline.file_records(items)
     stored = pipeline.stored_counters(items)
     assert stored == pipeline.recount(records.values())
