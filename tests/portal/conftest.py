@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -28,3 +29,15 @@ def files(stack) -> Iterator[list[FileRecord]]:
         ddb.transact_write_items(**schema.transition(stack.table, None, record))
     yield records
     st.cache_data.clear()
+
+
+def new_uploader(server, prefix: str, password: str) -> str:
+    """A fresh user in uploaders with a permanent password on ``server``'s pool; its e-mail."""
+    cognito, pool = server.client("cognito-idp"), server.settings.user_pool_id
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": email},
+                                              {"Name": "email_verified", "Value": "true"}])
+    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="uploaders")
+    return email

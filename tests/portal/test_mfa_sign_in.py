@@ -25,6 +25,7 @@ from portal import auth, mfa
 from portal.tokens import User
 from tests import totp as codes
 from tests.conftest import _AWS_VARS, REGION, ROOT, Server, server_client
+from tests.portal.conftest import new_uploader
 from tests.portal.test_app import app, sign_in, texts
 
 PASSWORD = "Two-step-sign-in-2026"
@@ -59,14 +60,7 @@ def server(totp_server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ser
 @pytest.fixture
 def email(server: Server) -> str:
     """A fresh uploader with a permanent password."""
-    cognito, pool = server.client("cognito-idp"), server.settings.user_pool_id
-    address = f"totp-{uuid.uuid4().hex[:8]}@example.com"
-    cognito.admin_create_user(UserPoolId=pool, Username=address, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": address},
-                                              {"Name": "email_verified", "Value": "true"}])
-    cognito.admin_set_user_password(UserPoolId=pool, Username=address, Password=PASSWORD, Permanent=True)
-    cognito.admin_add_user_to_group(UserPoolId=pool, Username=address, GroupName="uploaders")
-    return address
+    return new_uploader(server, "totp", PASSWORD)
 
 
 def mfa_settings(server: Server, email: str) -> list[str]:

@@ -7,11 +7,10 @@ everywhere and disabling are global.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from portal import auth
+from tests.portal.conftest import new_uploader
 from tests.portal.test_app import app, sign_in, texts
 
 PASSWORD = "Session-test-2026!"
@@ -19,14 +18,7 @@ PASSWORD = "Session-test-2026!"
 
 @pytest.fixture
 def user(on_server) -> str:
-    cognito, pool = on_server.client("cognito-idp"), on_server.settings.user_pool_id
-    email = f"session-{uuid.uuid4().hex[:8]}@example.com"
-    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"}])
-    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
-    cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="uploaders")
-    return email
+    return new_uploader(on_server, "session", PASSWORD)
 
 
 @pytest.fixture
