@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.schema import FileRecord, FileStatus
 from portal.csv_shape import METADATA_COLUMNS
+from portal.pdf_preview import NOTE_ENCRYPTED
 from portal.tokens import Role, User
 from portal.views import STATUS_LABELS, human_size
 
@@ -51,8 +52,11 @@ MAX_SEARCH_LENGTH = 200
 MAX_TOKEN_LENGTH = 2048
 _KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk"})
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-#: Formats Pillow decodes safely for a thumbnail. PDFs get none: no renderer is installed.
+#: Formats Pillow decodes safely for a thumbnail.
 PREVIEW_FORMATS = frozenset({"jpg", "png", "gif", "webp", "bmp", "tif"})
+#: PDFs get their first page, drawn by :mod:`portal.pdf_preview` in a capped child process.
+PDF_FORMAT = "pdf"
+#: Largest file (image or PDF) read for a preview.
 PREVIEW_MAX_BYTES = 20 * 1024 * 1024
 PREVIEW_MAX_PIXELS = 40_000_000
 THUMBNAIL_SIDE = 480
@@ -553,15 +557,24 @@ def content_disposition(name: str) -> str:
 
 
 def preview_note(record: FileRecord) -> str:
-    """Why a file gets no preview, or "" when it may get one."""
+    """Why a file gets no preview, or "" when it may get one (an image's thumbnail, a PDF's first page).
+
+    A PDF the extractor failed on as encrypted needs a password nobody gave,
+    so it is not sent to the renderer; one that opens without a password
+    (only editing is restricted) is processed and previewed like any other.
+    """
     if record.status in (FileStatus.DELETED, FileStatus.EXPIRED):
         return "The file is no longer stored."
-    if record.format == "pdf":
-        return "PDF previews are not available; download the file to read it."
-    if record.format not in PREVIEW_FORMATS:
+    pdf = record.format == PDF_FORMAT
+    if pdf and record.status is FileStatus.FAILED and (
+            "encrypted" in record.flags or record.reason.lower().startswith("encrypted")):
+        return NOTE_ENCRYPTED
+    if not pdf and record.format not in PREVIEW_FORMATS:
         return "No preview for this type of file."
     if record.size is not None and record.size > PREVIEW_MAX_BYTES:
-        return f"No preview for images over {human_size(PREVIEW_MAX_BYTES)}."
+        return f"No preview for {'PDFs' if pdf else 'images'} over {human_size(PREVIEW_MAX_BYTES)}."
+    if record.status is FileStatus.FAILED:
+        return "No preview: the file could not be processed."
     if record.status is not FileStatus.PROCESSED:
         return "A preview is shown once the file is processed."
     return ""

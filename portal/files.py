@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from common import schema
 from common.schema import FileRecord, FileStatus
 from common.settings import Settings
-from portal import explorer, upload_policy
+from portal import explorer, pdf_preview, upload_policy
 from portal.tokens import User
 
 logger = logging.getLogger(__name__)
@@ -308,12 +308,13 @@ def download_url(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: 
 
 
 def preview_bytes(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str) -> bytes | None:
-    """A PNG thumbnail of an image file, or None when it has no preview.
+    """A PNG thumbnail of an image file or of a PDF's first page, or None when it has no preview.
 
-    Only processed images of at most :data:`explorer.PREVIEW_MAX_BYTES` are
+    Only processed files of at most :data:`explorer.PREVIEW_MAX_BYTES` are
     read (with a ranged GET, so a larger object than the item says is never
-    read whole); decompression bombs are refused by :func:`explorer.thumbnail`.
-    PDFs get no preview: no cheap renderer that is safe on hostile files is installed.
+    read whole); decompression bombs are refused by :func:`explorer.thumbnail`,
+    and PDFs are drawn by :func:`pdf_preview.first_page` in a child process
+    with a memory cap and a deadline, so a hostile PDF costs a few seconds at most.
 
     Raises
     ------
@@ -333,7 +334,14 @@ def preview_bytes(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id:
         raise _unavailable("previewed", e) from e
     except BotoCoreError as e:
         raise _unavailable("previewed", e) from e
-    return explorer.thumbnail(data) if len(data) <= cap else None
+    if len(data) > cap:
+        return None
+    if record.format == explorer.PDF_FORMAT:
+        drawn = pdf_preview.first_page(data, side=explorer.THUMBNAIL_SIDE)
+        if drawn.png is None:
+            logger.info("no preview of PDF %s: %s", record.file_id, drawn.note)
+        return drawn.png
+    return explorer.thumbnail(data)
 
 
 def retry_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str) -> FileRecord:

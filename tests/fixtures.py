@@ -19,7 +19,12 @@ def tiny_pdf(text: str = "Hello DocPortal") -> bytes:
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = bytearray(b"%PDF-1.7\n")
+    return build_pdf(objects)
+
+
+def build_pdf(objects: list[bytes], *, version: bytes = b"1.7", info: int | None = None) -> bytes:
+    """A PDF whose object n is ``objects[n - 1]``, with a correct xref; the catalog is object 1."""
+    out = bytearray(b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -27,7 +32,9 @@ def tiny_pdf(text: str = "Hello DocPortal") -> bytes:
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    info_ref = b" /Info %d 0 R" % info if info else b""
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, info_ref, xref)
     return bytes(out)
 
 

@@ -68,7 +68,7 @@ def read_file(table: str, sub: str, email: str, roles: tuple[str, ...], file_id:
 @st.cache_data(ttl=300, show_spinner=False, max_entries=200)
 def read_preview(table: str, sub: str, email: str, roles: tuple[str, ...], file_id: str,
                  version: str) -> bytes | None:
-    """A file's thumbnail (keyed by user, roles, file and object version, so a new version shows)."""
+    """A thumbnail or a PDF's first page (keyed by user, roles, file and object version: a new one shows)."""
     return files.preview_bytes(user=as_user(sub, email, roles), s3=aws.client("s3"),
                                ddb=aws.client("dynamodb"), settings=settings, file_id=file_id)
 
@@ -235,10 +235,11 @@ def detail(file_id: str) -> FileRecord | None:
         with preview:
             note = explorer.preview_note(record)
             image = None if note else read_preview(*who(), record.file_id, record.version_id or record.etag)
+            pdf = record.format == explorer.PDF_FORMAT
             if image:
-                st.image(image, caption="Preview")
+                st.image(image, caption="First page" if pdf else "Preview")
             else:
-                st.caption(note or "No preview could be made for this image.")
+                st.caption(note or f"No preview could be made for this {'PDF' if pdf else 'image'}.")
         point = explorer.gps_point(record)
         if point:
             with location:

@@ -253,13 +253,15 @@ def test_the_download_link_is_short_lived_signed_for_the_item_key_and_names_the_
     assert response.headers["Content-Disposition"].startswith("attachment;")
 
 
-def test_an_image_gets_a_small_thumbnail_and_a_pdf_none(stack, world):
+def test_an_image_gets_a_small_thumbnail_and_a_pdf_its_first_page(stack, world):
     from PIL import Image
 
     thumb = files.preview_bytes(user=ANN, settings=stack, file_id=world["ann_png"].file_id, **clients())
     with Image.open(io.BytesIO(thumb)) as im:
         assert im.format == "PNG" and im.size == (40, 30)
-    assert files.preview_bytes(user=ANN, settings=stack, file_id=world["ann_pdf"].file_id, **clients()) is None
+    page = files.preview_bytes(user=ANN, settings=stack, file_id=world["ann_pdf"].file_id, **clients())
+    with Image.open(io.BytesIO(page)) as im:
+        assert im.format == "PNG" and max(im.size) == explorer.THUMBNAIL_SIDE
 
 
 # --- deleting -----------------------------------------------------------------------

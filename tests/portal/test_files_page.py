@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from common import aws, schema
 from common.schema import FileRecord, FileStatus
 from extractor.processor import Deps, process_message
-from portal import explorer, files
+from portal import explorer, files, pdf_preview
 from portal.tokens import User
 from tests.conftest import ROOT
 from tests.fixtures import eventbridge_body, tiny_pdf, tiny_png
@@ -166,8 +166,106 @@ def test_the_detail_groups_metadata_and_shows_a_preview(stack, people, world):
     assert detail_values(at)["Name"] == "Q3 [draft] report.pdf"
     assert at.query_params["file"] == world["ann_pdf"].file_id
     pdf = page(people["ann"], file=world["ann_pdf"].file_id)
-    assert "PDF previews are not available" in texts(pdf)
+    assert image_captions(pdf) == ["First page"], "a PDF shows its first page"
     assert detail_values(pdf)["Pages"] == "1"
+
+
+# --- previews -------------------------------------------------------------------------
+
+
+def image_captions(at: AppTest) -> list[str]:
+    """The captions of the images the page shows."""
+    return [img.caption for element in at.get("image") for img in element.proto.imgs]
+
+
+def encrypted_pdf(password: str) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(tiny_pdf("locked numbers"))))
+    writer.encrypt(user_password=password, owner_password="owner", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def stored_as_processed_pdf(stack, user: User, data: bytes, size: int | None = None) -> FileRecord:
+    """A PDF whose item says processed (and ``size``), whatever its bytes (the extractor would fail them)."""
+    file_id = "cd" * 16
+    key = schema.upload_key(user.sub, file_id, "odd.pdf")
+    aws.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data)
+    record = FileRecord(file_id=file_id, owner=user.sub, owner_email=user.email, name="odd.pdf", bucket=stack.bucket,
+                        key=key, status=FileStatus.PROCESSED, uploaded_at="2026-11-22T10:00:00.000Z",
+                        updated_at="2026-11-22T10:00:01.000Z", size=len(data) if size is None else size,
+                        format="pdf",
+                        sequencer="0" * 63 + "1", rev="0" * 63 + "1#finished")
+    aws.client("dynamodb").transact_write_items(**schema.transition(stack.table, None, record))
+    return record
+
+
+def preview(stack, user: User, record: FileRecord) -> bytes | None:
+    return files.preview_bytes(user=user, s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack,
+                               file_id=record.file_id)
+
+
+def test_a_processed_pdf_is_previewed_by_its_first_page(stack, people, world):
+    from PIL import Image
+
+    png = preview(stack, people["ann"], world["ann_pdf"])
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.format == "PNG" and max(im.size) == explorer.THUMBNAIL_SIDE
+        assert im.size == (371, 480), "a US Letter page, portrait"
+        assert im.convert("L").getextrema()[0] < 64, "its text is drawn"
+    assert preview(stack, people["ana"], world["ann_pdf"]) == png, "an analyst sees the same page"
+    with pytest.raises(files.NotAllowed):
+        preview(stack, people["bob"], world["ann_pdf"])
+
+
+def test_a_password_protected_pdf_gets_a_note_and_is_never_drawn(stack, people, monkeypatch):
+    record = upload(stack, people["ann"], "locked.pdf", encrypted_pdf("secret"))
+    assert record.status is FileStatus.FAILED and "encrypted" in record.flags  # as the extractor records it
+    monkeypatch.setattr(pdf_preview, "first_page", lambda *a, **k: pytest.fail("the renderer was called"))
+    assert explorer.preview_note(record) == pdf_preview.NOTE_ENCRYPTED
+    assert preview(stack, people["ann"], record) is None
+    at = page(people["ann"], file=record.file_id)
+    assert not image_captions(at) and pdf_preview.NOTE_ENCRYPTED in texts(at)
+
+
+def test_a_pdf_that_opens_without_a_password_is_previewed(stack, people):
+    record = upload(stack, people["ann"], "restricted.pdf", encrypted_pdf(""))
+    assert record.status is FileStatus.PROCESSED and "encrypted" in record.flags
+    assert preview(stack, people["ann"], record).startswith(pdf_preview.PNG_SIGNATURE)
+
+
+def test_a_pdf_over_the_cap_is_neither_read_nor_drawn(stack, people, world, monkeypatch):
+    monkeypatch.setattr(explorer, "PREVIEW_MAX_BYTES", world["ann_pdf"].size - 1)
+    monkeypatch.setattr(pdf_preview, "first_page", lambda *a, **k: pytest.fail("the renderer was called"))
+    assert explorer.preview_note(world["ann_pdf"]).startswith("No preview for PDFs over")
+    assert preview(stack, people["ann"], world["ann_pdf"]) is None
+
+
+def test_an_object_larger_than_its_item_says_is_not_drawn(stack, people, monkeypatch):
+    # The item says small, the object is over the cap: the ranged GET reads cap + 1 bytes and stops.
+    record = stored_as_processed_pdf(stack, people["ann"], tiny_pdf() + b"%" * 4096, size=len(tiny_pdf()))
+    monkeypatch.setattr(explorer, "PREVIEW_MAX_BYTES", len(tiny_pdf()) + 100)
+    assert explorer.preview_note(record) == ""
+    drawn = []
+    monkeypatch.setattr(pdf_preview, "first_page",
+                        lambda data, **k: drawn.append(data) or pdf_preview.Preview(None, "stub"))
+    assert preview(stack, people["ann"], record) is None and drawn == []
+    monkeypatch.setattr(explorer, "PREVIEW_MAX_BYTES", len(tiny_pdf()) + 4096)  # now it fits: it is read whole
+    assert preview(stack, people["ann"], record) is None and drawn == [tiny_pdf() + b"%" * 4096]
+
+
+def test_a_pdf_that_cannot_be_drawn_says_so_on_the_page(stack, people):
+    record = stored_as_processed_pdf(stack, people["ann"], b"%PDF-1.7\n" + b"\x00" * 500)
+    assert explorer.preview_note(record) == ""
+    assert preview(stack, people["ann"], record) is None
+    at = page(people["ann"], file=record.file_id)
+    assert not image_captions(at) and "No preview could be made for this PDF." in texts(at)
+
+
+def test_an_image_keeps_its_preview_caption(stack, people, world):
+    assert image_captions(page(people["ann"], file=world["ann_png"].file_id)) == ["Preview"]
 
 
 def test_a_file_with_gps_is_shown_on_a_map(stack, people):

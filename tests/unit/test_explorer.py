@@ -297,8 +297,26 @@ def test_bombs_and_garbage_get_no_thumbnail():
 def test_preview_notes():
     png = record(format="png", size=100)
     assert explorer.preview_note(png) == ""
-    assert "PDF previews are not available" in explorer.preview_note(record())
     assert explorer.preview_note(replace(png, size=explorer.PREVIEW_MAX_BYTES + 1)).startswith("No preview for images")
     assert explorer.preview_note(replace(png, status=FileStatus.DELETED)) == "The file is no longer stored."
     assert explorer.preview_note(replace(png, status=FileStatus.PROCESSING)).startswith("A preview is shown")
     assert explorer.preview_note(record(format="mp3")) == "No preview for this type of file."
+    assert explorer.preview_note(replace(png, status=FileStatus.FAILED)) == "No preview: the file could not be processed."
+
+
+def test_pdf_preview_notes():
+    pdf = record()  # processed, 1,500 bytes
+    assert explorer.preview_note(pdf) == ""
+    assert explorer.preview_note(replace(pdf, size=explorer.PREVIEW_MAX_BYTES)) == ""
+    assert explorer.preview_note(replace(pdf, size=explorer.PREVIEW_MAX_BYTES + 1)).startswith("No preview for PDFs over")
+    assert explorer.preview_note(replace(pdf, status=FileStatus.EXPIRED)) == "The file is no longer stored."
+    assert explorer.preview_note(replace(pdf, status=FileStatus.UPLOADED)).startswith("A preview is shown")
+    # What the extractor records for a PDF that needs a password to open.
+    locked = replace(pdf, status=FileStatus.FAILED, flags=("encrypted",),
+                     reason="encrypted PDF: metadata partially available")
+    assert explorer.preview_note(locked) == "This PDF is password-protected, so no preview can be made."
+    assert explorer.preview_note(replace(locked, flags=())) == explorer.preview_note(locked)
+    # Only editing restricted: it opened, was processed, and is drawn like any other.
+    assert explorer.preview_note(replace(pdf, flags=("encrypted",), metadata={"encrypted": True})) == ""
+    damaged = replace(pdf, status=FileStatus.FAILED, reason="damaged PDF: its structure cannot be read")
+    assert explorer.preview_note(damaged) == "No preview: the file could not be processed."

@@ -16,6 +16,7 @@ from pypdf.actions import JavaScript
 
 from extractor.formats import Limits, Parsed, ParseError
 from extractor.formats.pdf import parse_pdf
+from tests.fixtures import build_pdf
 
 LIMITS = Limits()
 
@@ -23,22 +24,6 @@ CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
 ONE_PAGE = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
 FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 RESOURCES = b"/Resources << /Font << /F1 5 0 R >> >>"
-
-
-def build_pdf(objects: list[bytes], *, version: bytes = b"1.7", info: int | None = None) -> bytes:
-    """A PDF whose object n is ``objects[n - 1]``, with a correct xref; the catalog is object 1."""
-    out = bytearray(b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    info_ref = b" /Info %d 0 R" % info if info else b""
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, info_ref, xref)
-    return bytes(out)
 
 
 def stream(data: bytes, extra: bytes = b"") -> bytes:
