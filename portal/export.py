@@ -4,6 +4,9 @@ Reading, shaping and writing are all streams: DynamoDB pages in, CSV chunks
 out, so 100,000 rows need no more memory than one page and one chunk. Large
 exports go to S3 (multipart) and are handed out as a short-lived link.
 Only analysts and admins may export; the check is here, in the data access.
+An export asks DynamoDB only for the attributes its columns and filters
+read (:func:`projection`), so the rest of each item is neither sent nor
+parsed.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TypeVar
 
+from boto3.s3.transfer import TransferConfig
+
 from common import schema
 from common.schema import FileRecord, FileStatus
-from portal.csv_shape import DEFAULT_COLUMNS, RowShaper, encode_rows, validate_columns
+from portal.csv_shape import DEFAULT_COLUMNS, RowShaper, encode_pages, item_paths, validate_columns
 from portal.tokens import Role, User
 
 STATUSES = ("all", "processed", "failed", "expired")
@@ -56,12 +61,38 @@ def may_export(user: User) -> bool:
     return user.has(Role.ANALYSTS) or user.has(Role.ADMINS)
 
 
-def iter_items(ddb: Any, table: str, request: ExportRequest) -> Iterator[dict[str, Any]]:
-    """The requested files as low-level DynamoDB items, one page at a time.
+def projection(request: ExportRequest) -> dict[str, Any]:
+    """The ``ProjectionExpression`` (and its names) for the request's columns and filters.
+
+    The columns' attribute paths, plus ``status`` (deleted files are always
+    left out, and the status filter reads it) and, with a format filter,
+    ``format``. Every name goes through a placeholder: many columns
+    (``name``, ``status``, ``size``, ``format``, ``from``…) are DynamoDB
+    reserved words. Keys are not needed: paging uses ``LastEvaluatedKey``,
+    which DynamoDB returns whatever is projected.
+    """
+    paths = [*item_paths(request.columns), ("status",)]
+    if request.formats:
+        paths.append(("format",))
+    placeholders: dict[str, str] = {}
+    expressions = []
+    for path in dict.fromkeys(paths):
+        for name in path:
+            placeholders.setdefault(name, f"#x{len(placeholders)}")
+        expressions.append(".".join(placeholders[name] for name in path))
+    return {"ProjectionExpression": ", ".join(expressions),
+            "ExpressionAttributeNames": {v: k for k, v in placeholders.items()}}
+
+
+def iter_pages(ddb: Any, table: str, request: ExportRequest,
+               projected: bool = False) -> Iterator[list[dict[str, Any]]]:
+    """The requested files as low-level DynamoDB items, a list for each page read.
 
     With an owner, the owner index is queried by upload time; otherwise the
     table is scanned (an export reads every file of the period anyway). The
-    format and status filters look at two attributes only, undecoded.
+    format and status filters look at two attributes only, undecoded. With
+    ``projected``, items hold only what :func:`projection` names. A page may
+    come back empty when the filters leave nothing of it.
     """
     if request.owner:
         kwargs = schema.query_owner_range(table, request.owner, request.start_day, request.end_day,
@@ -70,19 +101,33 @@ def iter_items(ddb: Any, table: str, request: ExportRequest) -> Iterator[dict[st
     else:
         kwargs = schema.scan_files_range(table, request.start_day, request.end_day, request.page_size)
         call = ddb.scan
+    if projected:
+        projected_names = projection(request)
+        kwargs["ProjectionExpression"] = projected_names["ProjectionExpression"]
+        kwargs["ExpressionAttributeNames"] = {**kwargs["ExpressionAttributeNames"],
+                                              **projected_names["ExpressionAttributeNames"]}
     deleted, formats, status = FileStatus.DELETED.value, request.formats, request.status
+    empty: dict[str, str] = {}
     while True:
         page = call(**kwargs)
+        kept = []
         for item in page.get("Items", []):
-            item_status = item.get("status", {}).get("S", "")
+            item_status = item.get("status", empty).get("S", "")
             if item_status == deleted or (status != "all" and item_status != status):
                 continue
-            if formats and item.get("format", {}).get("S", "") not in formats:
+            if formats and item.get("format", empty).get("S", "") not in formats:
                 continue
-            yield item
+            kept.append(item)
+        yield kept
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def iter_items(ddb: Any, table: str, request: ExportRequest) -> Iterator[dict[str, Any]]:
+    """The requested files as whole low-level DynamoDB items (see :func:`iter_pages`)."""
+    for page in iter_pages(ddb, table, request):
+        yield from page
 
 
 def iter_files(ddb: Any, table: str, request: ExportRequest) -> Iterator[FileRecord]:
@@ -92,18 +137,20 @@ def iter_files(ddb: Any, table: str, request: ExportRequest) -> Iterator[FileRec
 
 @dataclass
 class Progress:
-    """Rows written so far, for a progress display."""
+    """Rows written so far, for a progress display; ``on_page`` hears of every 500 more."""
 
     rows: int = 0
     on_page: Callable[[int], None] | None = field(default=None, repr=False)
 
 
-def _counted(items: Iterable[T], progress: Progress, every: int = 500) -> Iterator[T]:
-    for record in items:
-        progress.rows += 1
-        if progress.on_page and progress.rows % every == 0:
+def _counted(pages: Iterable[list[T]], progress: Progress, every: int = 500) -> Iterator[list[T]]:
+    """``pages``, counted; ``on_page`` after each page that takes the count past a multiple of ``every``."""
+    for page in pages:
+        before = progress.rows
+        progress.rows += len(page)
+        if progress.on_page and progress.rows // every > before // every:
             progress.on_page(progress.rows)
-        yield record
+        yield page
 
 
 def csv_chunks(ddb: Any, table: str, request: ExportRequest, user: User | None,
@@ -119,11 +166,11 @@ def csv_chunks(ddb: Any, table: str, request: ExportRequest, user: User | None,
     """
     if user is not None and not may_export(user):
         raise PermissionError("only analysts and admins may export metadata")
-    items: Iterable[dict[str, Any]] = iter_items(ddb, table, request)
+    pages: Iterable[list[dict[str, Any]]] = iter_pages(ddb, table, request, projected=True)
     if progress is not None:
-        items = _counted(items, progress)
+        pages = _counted(pages, progress)
     shaper = RowShaper(request.columns)
-    return encode_rows((shaper.from_item(item) for item in items), request.columns, bom=request.bom)
+    return encode_pages((shaper.from_items(page) for page in pages), request.columns, bom=request.bom)
 
 
 class _ChunkReader(io.RawIOBase):
@@ -149,12 +196,19 @@ class _ChunkReader(io.RawIOBase):
 
 
 def export_to_s3(s3: Any, bucket: str, user: User, chunks: Iterator[bytes]) -> tuple[str, str]:
-    """Stream the CSV to S3 under the user's export prefix; returns (key, short-lived link)."""
+    """Stream the CSV to S3 under the user's export prefix; returns (key, short-lived link).
+
+    The upload runs on the calling thread (no transfer threads): the chunks
+    are produced as they are read, and a progress callback inside them must
+    run where the caller runs (Streamlit accepts page updates only from the
+    script's own thread). Producing the rows, not uploading, is the slow part.
+    """
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     key = f"{EXPORT_PREFIX}{user.sub}/docportal-{stamp}-{uuid.uuid4().hex[:8]}.csv"
     s3.upload_fileobj(io.BufferedReader(_ChunkReader(chunks), buffer_size=1024 * 1024), bucket, key,
                       ExtraArgs={"ContentType": "text/csv; charset=utf-8",
-                                 "ContentDisposition": f'attachment; filename="{key.rsplit("/", 1)[-1]}"'})
+                                 "ContentDisposition": f'attachment; filename="{key.rsplit("/", 1)[-1]}"'},
+                      Config=TransferConfig(use_threads=False))
     link = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
                                      ExpiresIn=LINK_SECONDS)
     return key, link

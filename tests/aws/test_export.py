@@ -2,6 +2,7 @@
 
 import csv
 import io
+import threading
 import urllib.parse
 
 import pytest
@@ -91,6 +92,21 @@ def test_large_exports_go_to_s3_with_a_short_lived_link(stack):
     assert query["X-Amz-Expires"] == [str(export.LINK_SECONDS)]
 
 
+def test_an_export_to_s3_reads_its_rows_on_the_calling_thread(stack):
+    """The page reports progress from the rows as they are read: Streamlit only takes that from its own thread."""
+    readers = []
+
+    def chunks():
+        for i in range(40):  # over 8 MiB: a multipart upload of several parts
+            readers.append(threading.get_ident())
+            yield (f"{i:04d}," + "x" * 250_000 + "\n").encode()
+
+    key, _ = export_to_s3(aws.client("s3"), stack.bucket, ANALYST, chunks())
+    assert set(readers) == {threading.get_ident()}
+    body = aws.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read()
+    assert body == b"".join((f"{i:04d}," + "x" * 250_000 + "\n").encode() for i in range(40))
+
+
 def test_the_command_line_writes_the_same_export(stack, tmp_path, capsys):
     put_files(stack, SPECS)
     out = tmp_path / "export.csv"
@@ -117,3 +133,85 @@ def test_deleted_files_are_never_exported(stack):
                       ("owner-a", "2026-11-02", "pdf", FileStatus.DELETED)])
     request = ExportRequest(start_day="2026-11-01", end_day="2026-11-30")
     assert names(iter_files(aws.client("dynamodb"), stack.table, request)) == ["=file0.pdf"]
+
+
+class Recording:
+    """A DynamoDB client that keeps the keyword arguments of every scan and query."""
+
+    def __init__(self, client):
+        self.client, self.calls = client, []
+
+    def scan(self, **kwargs):
+        self.calls.append(("scan", kwargs))
+        return self.client.scan(**kwargs)
+
+    def query(self, **kwargs):
+        self.calls.append(("query", kwargs))
+        return self.client.query(**kwargs)
+
+
+def test_the_projection_names_the_columns_and_what_the_filters_read():
+    plain = ExportRequest(start_day="2026-11-01", end_day="2026-11-30", columns=("name", "title", "from", "size"))
+    assert export.projection(plain) == {
+        "ProjectionExpression": "#x0, #x1.#x2, #x1.#x3, #x4, #x5",
+        "ExpressionAttributeNames": {"#x0": "name", "#x1": "metadata", "#x2": "title", "#x3": "from",
+                                     "#x4": "size", "#x5": "status"}}
+    by_format = ExportRequest(start_day="2026-11-01", end_day="2026-11-30", columns=("status", "format"),
+                              formats=frozenset({"pdf"}))
+    assert export.projection(by_format) == {"ProjectionExpression": "#x0, #x1",
+                                            "ExpressionAttributeNames": {"#x0": "status", "#x1": "format"}}
+    assert export.projection(ExportRequest(start_day="2026-11-01", end_day="2026-11-30", columns=("name",),
+                                           formats=frozenset({"pdf"})))["ProjectionExpression"] == "#x0, #x1, #x2"
+
+
+@pytest.mark.parametrize("owner", [None, "owner-a"])
+def test_exports_ask_for_their_attributes_only_and_filter_on_them(stack, owner):
+    put_files(stack, SPECS)
+    ddb = Recording(aws.client("dynamodb"))
+    request = ExportRequest(start_day="2026-10-01", end_day="2026-12-31", owner=owner, columns=("name", "pages"),
+                            formats=frozenset({"pdf"}), status="processed", page_size=2)
+    seen = []
+    progress = Progress(on_page=seen.append)
+    data = b"".join(csv_chunks(ddb, stack.table, request, ANALYST, progress))
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    expected = [["'=file0.pdf", "0"], ["'=file2.pdf", "2"]] + ([] if owner else [["'=file3.pdf", "3"], ["'=file5.pdf", "5"]])
+    assert rows[0] == ["name", "pages"] and sorted(rows[1:]) == expected
+    assert progress.rows == len(expected) and seen == []  # told every 500 rows only
+    assert len(ddb.calls) > 1  # several pages, each with the projection
+    wanted = export.projection(request)
+    assert {method for method, _ in ddb.calls} == {"query" if owner else "scan"}
+    for _, call in ddb.calls:
+        assert call["ProjectionExpression"] == wanted["ProjectionExpression"]
+        assert wanted["ExpressionAttributeNames"].items() <= call["ExpressionAttributeNames"].items()
+    method, first = ddb.calls[0]
+    page = getattr(aws.client("dynamodb"), method)(**first)
+    assert page["Items"] and {key for item in page["Items"] for key in item} <= {"name", "metadata", "status", "format"}
+    assert {key for item in page["Items"] for key in item.get("metadata", {}).get("M", {})} == {"pages"}
+
+
+def test_an_export_of_every_column_is_the_shape_of_the_whole_items(stack):
+    from portal.csv_shape import COMMON_COLUMNS, METADATA_COLUMNS, encode
+
+    ddb = aws.client("dynamodb")
+    for i, name in enumerate(["plain.pdf", "=cmd|' /C calc'!A0", "a, \"quoted\"\nname", "-1"]):
+        ddb.put_item(TableName=stack.table, Item=schema.to_item(FileRecord(
+            file_id=f"{i:032x}", owner="owner-a", owner_email="a@example.com", name=name, bucket="b", key="k",
+            status=FileStatus.PROCESSED, uploaded_at="2026-11-02T12:00:00.000Z", updated_at="2026-11-02T12:00:01.000Z",
+            processed_at="2026-11-02T12:00:02.000Z", size=100 + i, sha256="ab" * 32, format="pdf", flags=("gps",),
+            duration_ms=12, metadata={"title": "@t", "pages": i, "gps_latitude": -33.868, "encrypted": bool(i % 2),
+                                      "header": ["=a", "b"], "sheets": [{"name": "A"}], "from": "x@example.com"})))
+    columns = (*COMMON_COLUMNS, *METADATA_COLUMNS)
+    request = ExportRequest(start_day="2026-11-01", end_day="2026-11-30", columns=columns, page_size=3)
+    exported = b"".join(csv_chunks(ddb, stack.table, request, ANALYST))
+    assert exported == b"".join(encode(iter_files(ddb, stack.table, request), columns))
+    rows = list(csv.reader(io.StringIO(exported.decode())))
+    assert len(rows) == 5 and sorted(r[1] for r in rows[1:]) == ["'-1", "'=cmd|' /C calc'!A0", "a, \"quoted\"\nname",
+                                                                 "plain.pdf"]
+
+
+def test_progress_hears_of_every_so_many_rows_page_by_page():
+    seen = []
+    progress = Progress(on_page=seen.append)
+    pages = [[1, 2, 3], [], [4], [5, 6, 7, 8], [9]]
+    assert list(export._counted(pages, progress, every=2)) == pages
+    assert progress.rows == 9 and seen == [3, 4, 8]

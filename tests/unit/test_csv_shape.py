@@ -93,3 +93,64 @@ def test_cells_from_items_are_the_cells_from_records():
     shaper = RowShaper([*COMMON_COLUMNS, *METADATA_COLUMNS])
     for r in records:
         assert shaper.from_item(schema.to_item(r)) == shaper.from_record(r)
+
+
+def write_with_csv_module(pages, columns) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise(c) for c in columns])
+    for rows in pages:
+        writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+@pytest.mark.parametrize("width", [1, 2, 5])
+def test_pages_are_written_exactly_as_the_csv_module_writes_them(width):
+    import random
+
+    rng = random.Random(width)
+    pieces = ["a", "é", " ", ",", '"', "\r", "\n", "\r\n", "'", "=", "\x00", ""]
+    columns = [f"c{i}" for i in range(width)]
+    for _ in range(200):
+        pages = [[["".join(rng.choices(pieces, k=rng.randrange(4))) for _ in range(width)]
+                  for _ in range(rng.randrange(4))] for _ in range(rng.randrange(1, 4))]
+        assert b"".join(csv_shape.encode_pages(pages, columns)) == write_with_csv_module(pages, columns), pages
+
+
+def test_plain_pages_take_the_joined_path_and_others_the_writer():
+    assert csv_shape._plain_page([["a", "b"], ["", "c d"]], 2) == "a,b\r\n,c d\r\n"
+    for hostile in (["a,b", "c"], ['a"', "c"], ["a\r", "c"], ["a\nb", "c"]):
+        assert csv_shape._plain_page([["x", "y"], hostile], 2) is None
+    assert csv_shape._plain_page([[""]], 1) is None  # the writer quotes a lone empty cell
+
+
+def test_pages_chunks_header_bom_and_empty_pages():
+    columns = ["name", "=size"]
+    chunks = list(csv_shape.encode_pages([[], [["a", "1"]], [], [["b", "2"], ["c", "3"]]], columns, bom=True))
+    assert chunks == [csv_shape.UTF8_BOM, b"name,'=size\r\na,1\r\n", b"b,2\r\nc,3\r\n"]
+    assert list(csv_shape.encode_pages([[], []], ["name"])) == [b"name\r\n"]
+
+
+@pytest.mark.parametrize("number", ["0", "12", "007", "-5", "1.0", "1.50", "1E+2", "-33.868", "1e-3", "٣"])
+def test_numbers_from_items_are_the_cells_of_their_values(number):
+    from common.schema import plain_value
+    from portal.csv_shape import RowShaper, cell
+
+    item = {"size": {"N": number}, "metadata": {"M": {"pages": {"N": number}}}}
+    expected = cell(plain_value({"N": number}))  # taken as written only when that is the same text
+    assert RowShaper(["size", "pages"]).from_items([item]) == [[expected, expected]]
+
+
+def test_a_page_of_items_gives_the_cells_of_each_item():
+    from common import schema
+    from portal.csv_shape import RowShaper
+
+    records = [record(), record(name="-1", metadata={}), record(metadata={"title": "@x", "header": ["=a", "b"]})]
+    shaper = RowShaper(["name", "size", "title", "header", "flags", "pages"])
+    assert shaper.from_items([schema.to_item(r) for r in records]) == [shaper.from_record(r) for r in records]
+    assert shaper.from_items([]) == []
+
+
+def test_item_paths_are_top_level_for_common_fields_and_in_metadata_for_format_fields():
+    assert csv_shape.item_paths(["name", "title", "from", "size"]) == (
+        ("name",), ("metadata", "title"), ("metadata", "from"), ("size",))
