@@ -63,20 +63,36 @@ _AWS_VARS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAUL
 Counters = dict[tuple[str, str, str], int]
 
 
+def _cell(sk: str) -> str:
+    """A cell's sort key without its shard: readers sum shards, and compaction moves counts between them."""
+    return sk.rsplit("#", 1)[0]
+
+
+def _add(total: Counters, pk: str, sk: str, counts: Mapping[str, int]) -> None:
+    for name, value in counts.items():
+        key = (pk, _cell(sk), name)
+        total[key] = total.get(key, 0) + value
+
+
 def recount(records: Iterable[FileRecord]) -> Counters:
-    """Every aggregate counter as a full recount from the file items gives it (zeros left out)."""
+    """Every aggregate counter, per cell (shards summed), as a full recount from the file items gives it.
+
+    Zeros are left out.
+    """
     total: Counters = {}
     for record in records:
         for (pk, sk), counts in schema.contributions(record).items():
-            for name, value in counts.items():
-                total[(pk, sk, name)] = total.get((pk, sk, name), 0) + value
+            _add(total, pk, sk, counts)
     return {k: v for k, v in total.items() if v}
 
 
 def stored_counters(items: Iterable[Mapping[str, Any]]) -> Counters:
-    """Every non-zero counter of the aggregate items of a table scan."""
-    return {(i[schema.PK]["S"], i[schema.SK]["S"], name): int(v["N"]) for i in items
-            if i[schema.PK]["S"].startswith("AGG#") for name, v in i.items() if "N" in v and v["N"] != "0"}
+    """Every non-zero counter, per cell (shards summed), of the aggregate items of a table scan."""
+    total: Counters = {}
+    for item in items:
+        if item[schema.PK]["S"].startswith("AGG#"):
+            _add(total, item[schema.PK]["S"], item[schema.SK]["S"], schema.cell_counters(item))
+    return {k: v for k, v in total.items() if v}
 
 
 def file_records(items: Iterable[Mapping[str, Any]]) -> dict[str, FileRecord]:

@@ -558,6 +558,8 @@ def transition(table: str, old: FileRecord | None, new: FileRecord,
 
 
 def _add_counts(table: str, pk: str, sk: str, counts: Mapping[str, int]) -> dict[str, Any]:
+    """Add ``counts`` to a cell and count the write, so compaction can tell the cell changed."""
+    counts = {**counts, CELL_WRITES: 1}
     names = {f"#c{i}": name for i, name in enumerate(counts)}
     values = _serialize({f":c{i}": v for i, v in enumerate(counts.values())})
     return {
@@ -634,8 +636,17 @@ def _marker_update(table: str, pk: str, file_id: str, action: str) -> dict[str, 
 # or a producing application (``producer``, else ``creator``); ``kind`` is
 # ``author`` or ``producer``. Their number grows with the distinct names, not
 # with the files.
+#
+# Every cell also has ``writes``, which is not a counter: each update adds 1
+# to it, so :mod:`common.compaction` can merge a cell's shards into shard 0
+# only if none of them changed since it read them. Merging is exact because
+# readers sum the shards of a cell whichever shards exist.
 
 AGG_SHARDS = 8
+#: Attribute of every aggregate cell that counts its updates (not a counter).
+CELL_WRITES = "writes"
+#: Attributes of an aggregate item that are not counters.
+CELL_META = frozenset({PK, SK, CELL_WRITES})
 AGG_GRAINS = ("DAY", "DAY_FORMAT", "DAY_OWNER", "DAY_PEOPLE")
 LATENCY_BOUNDS_MS = (250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000)
 SIZE_BOUNDS = (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
@@ -684,14 +695,26 @@ def contributions(record: FileRecord) -> dict[tuple[str, str], dict[str, int]]:
     shard = aggregate_shard(record.file_id)
     fmt = record.format or "unknown"
     cells = {
-        ("AGG#DAY", f"{day}#s{shard}"): counts | {f"format_{fmt}": 1},
-        ("AGG#DAY_FORMAT", f"{day}#{fmt}#s{shard}"): dict(counts),
-        ("AGG#DAY_OWNER", f"{day}#{record.owner}#s{shard}"): dict(counts),
+        aggregate_key("DAY", day, "", shard): counts | {f"format_{fmt}": 1},
+        aggregate_key("DAY_FORMAT", day, fmt, shard): dict(counts),
+        aggregate_key("DAY_OWNER", day, record.owner, shard): dict(counts),
     }
     if record.status is FileStatus.PROCESSED:
         for kind, name in document_people(record.metadata).items():
-            cells[("AGG#DAY_PEOPLE", f"{day}#{record.owner}#{kind}={name}#s{shard}")] = {"files": 1}
+            cells[aggregate_key("DAY_PEOPLE", day, f"{record.owner}#{kind}={name}", shard)] = {"files": 1}
     return cells
+
+
+def cell_counters(item: Mapping[str, Any]) -> dict[str, int]:
+    """The counters of a low-level aggregate item (its keys and ``writes`` left out)."""
+    return {name: int(Decimal(value["N"])) for name, value in item.items()
+            if name not in CELL_META and "N" in value}
+
+
+def aggregate_key(grain: str, day: str, dimension: str, shard: int) -> tuple[str, str]:
+    """``(pk, sk)`` of one shard of a cell; the inverse of :func:`parse_aggregate_key`."""
+    middle = f"#{dimension}" if grain != "DAY" else ""
+    return f"AGG#{grain}", f"{day}{middle}#s{shard}"
 
 
 def people_name(value: Any) -> str:

@@ -162,14 +162,15 @@ def aggregate_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
     ``items`` are low-level DynamoDB items (``{"files": {"N": "3"}, ...}``).
     Counters absent from an item are 0, as the schema defines; the dimension
-    is the format or uploader, "" on the per-day grain.
+    is the format or uploader, "" on the per-day grain. A cell's ``writes``
+    (how often it was updated) is not a counter and is left out.
     """
     rows = []
     for item in items:
         grain, day, dimension, _ = schema.parse_aggregate_key(item[schema.PK]["S"], item[schema.SK]["S"])
         row: dict[str, Any] = {"grain": grain, "day": day, "dimension": dimension}
         for name, value in item.items():
-            if name not in (schema.PK, schema.SK) and "N" in value:
+            if name not in schema.CELL_META and "N" in value:
                 row[name] = int(Decimal(value["N"]))
         rows.append(row)
     counters = sorted(set(_BASE_COUNTERS).union(*(set(r) - set(KEYS) for r in rows)))

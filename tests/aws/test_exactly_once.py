@@ -7,7 +7,6 @@ the same state as delivering each event once, in sequencer order.
 
 import itertools
 import json
-from decimal import Decimal
 from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
@@ -117,7 +116,11 @@ def test_any_order_with_duplicates_ends_like_ordered_single_delivery(monkeypatch
         events = upload_files(n_files, versions)
         actual = run(events, deliveries)
     aws.reset()
-    assert actual == expected
+
+    def counted(table: dict) -> dict:  # how often a cell was written depends on the order; its counts do not
+        return {k: {n: v for n, v in item.items() if n != schema.CELL_WRITES} for k, item in table.items()}
+
+    assert counted(actual) == counted(expected)
     # And the aggregates are exactly a recount of the final file items.
     files = [schema.from_item(v) for k, v in actual.items() if k.startswith("FILE#")]
     recount: dict[str, int] = {}
@@ -126,8 +129,8 @@ def test_any_order_with_duplicates_ends_like_ordered_single_delivery(monkeypatch
             for name, value in counts.items():
                 key = f"{pk}|{sk}|{name}"
                 recount[key] = recount.get(key, 0) + value
-    stored = {f"{k}|{name}": int(Decimal(v["N"])) for k, item in actual.items() if k.startswith("AGG#")
-              for name, v in item.items() if "N" in v}
+    stored = {f"{k}|{name}": v for k, item in actual.items() if k.startswith("AGG#")
+              for name, v in schema.cell_counters(item).items()}
     assert stored == {k: v for k, v in recount.items() if v}
     assert all(r.status is FileStatus.PROCESSED for r in files)
     json.dumps(actual)  # plain data throughout

@@ -90,7 +90,7 @@ def counters_and_recount(stack) -> tuple[dict, dict]:
     for item in table_items(stack):
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if pk.startswith("AGG#"):
-            counts = {k: int(v["N"]) for k, v in item.items() if "N" in v and int(v["N"])}
+            counts = {k: v for k, v in schema.cell_counters(item).items() if v}
             if counts:
                 stored[(pk, sk)] = counts
         elif pk.startswith("FILE#"):

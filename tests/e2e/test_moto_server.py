@@ -88,3 +88,57 @@ def test_concurrent_transactions_lose_no_update(ddb):
     assert outcomes.count("ok") == 40 and outcomes.count("TransactionCanceledException") == 40
     assert value(ddb, "shared") == 40
     assert [value(ddb, f"own{i}") for i in range(80)] == [None if i % 2 else 1 for i in range(80)]
+
+
+def test_compaction_racing_the_extractors_transactions_loses_and_doubles_nothing(ddb):
+    """Writers commit files into past days' cells while the compaction job merges those cells, over HTTP."""
+    import threading
+
+    from bench.pipeline import recount, stored_counters
+    from common import schema
+    from extractor import compactor
+    from tests.unit.test_analytics import DAYS, make_records
+
+    table = "agg"
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}])
+    records = make_records(240, seed=21, days=DAYS[:2])
+    done = threading.Event()
+
+    def write(part):
+        for record in part:
+            for _ in range(20):  # a conflict with the job is retried, as the extractor does
+                try:
+                    ddb.transact_write_items(**schema.transition(table, None, record))
+                    break
+                except ClientError as e:
+                    assert e.response["Error"]["Code"] == "TransactionCanceledException"
+
+    reports = []
+    writers = [threading.Thread(target=write, args=(records[i::4],)) for i in range(4)]
+    for w in writers:
+        w.start()
+
+    def merge_until_done():
+        while not done.is_set():
+            reports.append(compactor.compact(ddb, table, DAYS[0], DAYS[1]))
+
+    job = threading.Thread(target=merge_until_done)
+    job.start()
+    for w in writers:
+        w.join()
+    done.set()
+    job.join()
+    final = compactor.compact(ddb, table, DAYS[0], DAYS[1])
+
+    items = []
+    for page in ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        items += page["Items"]
+    assert stored_counters(items) == recount(records)
+    assert sum(r.compacted for r in reports) > 0  # the job did merge while the writers ran
+    assert final.busy == 0
+    agg = [i for i in items if i["pk"]["S"].startswith("AGG#")]
+    assert len(agg) == len({schema.parse_aggregate_key(i["pk"]["S"], i["sk"]["S"])[:3] for i in agg})

@@ -32,8 +32,9 @@ def counts(actions: list[dict]) -> dict[tuple[str, str], dict[str, int]]:
         if update and update["Key"]["pk"]["S"].startswith("AGG#"):
             names = update["ExpressionAttributeNames"]
             values = update["ExpressionAttributeValues"]
-            out[(update["Key"]["pk"]["S"], update["Key"]["sk"]["S"])] = {
-                names[f"#c{i}"]: int(values[f":c{i}"]["N"]) for i in range(len(names))}
+            cell = {names[f"#c{i}"]: int(values[f":c{i}"]["N"]) for i in range(len(names))}
+            assert cell.pop(schema.CELL_WRITES) == 1  # every update of a cell counts as one write
+            out[(update["Key"]["pk"]["S"], update["Key"]["sk"]["S"])] = cell
     return out
 
 

@@ -22,7 +22,8 @@ def record(i: int, status=FileStatus.PROCESSED, name: str | None = None, reason:
 def as_items(counters: pipeline.Counters) -> list[dict]:
     cells: dict[tuple[str, str], dict] = {}
     for (pk, sk, name), value in counters.items():
-        cells.setdefault((pk, sk), {"pk": {"S": pk}, "sk": {"S": sk}})[name] = {"N": str(value)}
+        cells.setdefault((pk, sk), {"pk": {"S": pk}, "sk": {"S": f"{sk}#s0"}, "writes": {"N": "7"}})[name] = {
+            "N": str(value)}
     return list(cells.values())
 
 
@@ -87,6 +88,12 @@ def test_stored_counters_read_back_what_recount_gives():
              {"pk": {"S": "AGG#DAY"}, "sk": {"S": "2026-11-30#s9"}, "files": {"N": "0"}}]
     assert pipeline.stored_counters(items) == counters
     assert sum(v for (pk, _, n), v in counters.items() if pk == "AGG#DAY" and n == "files") == len(records)
+
+
+def test_stored_counters_sum_a_cells_shards_and_skip_its_write_count():
+    items = [{"pk": {"S": "AGG#DAY_FORMAT"}, "sk": {"S": f"2026-11-30#pdf#s{shard}"}, "files": {"N": str(n)},
+              "writes": {"N": "5"}} for shard, n in ((0, 2), (3, 1), (7, -1))]
+    assert pipeline.stored_counters(items) == {("AGG#DAY_FORMAT", "2026-11-30#pdf", "files"): 2}
 
 
 def test_percentiles_are_nearest_rank():

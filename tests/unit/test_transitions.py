@@ -71,8 +71,11 @@ def test_a_finishing_transition_adds_and_a_reclaim_takes_back():
     assert updates[-1]["UpdateExpression"] == "ADD #files :ids"
     newer = ObjectRef(**{**REF.__dict__, "sequencer": "00AC"})
     reclaim = schema.transition("t", done, schema.claimed(done, FILE_ID, OWNER, "x", newer, "t2"))["TransactItems"]
-    negatives = [a["Update"]["ExpressionAttributeValues"] for a in reclaim[1:4]]
-    assert all(int(v["N"]) < 0 for values in negatives for v in values.values())
+    for update in (a["Update"] for a in reclaim[1:4]):
+        names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
+        counted = {names[n]: int(values[":" + n[1:]]["N"]) for n in names}
+        assert counted.pop(schema.CELL_WRITES) == 1  # a write, whatever it takes back
+        assert counted and all(v < 0 for v in counted.values())
     assert reclaim[-1]["Update"]["UpdateExpression"] == "DELETE #files :ids"
 
 

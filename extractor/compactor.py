@@ -1,0 +1,121 @@
+"""The scheduled job that merges finished days' aggregate shards (see :mod:`common.compaction`).
+
+It reads each grain's cells for a range of past days with paginated Queries
+and rewrites every cell that has more than one shard item (or a counter at
+0) as one item, in one conditional transaction per cell. Today is never
+touched: its cells are still written all the time, and merging them would
+only cancel transactions. A cell that changed between read and write is
+left for the next run; nothing is lost either way, as readers sum shards.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from common import aws, schema
+from common.compaction import cells
+from common.settings import Settings
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "compactor"))
+#: Days before today a run covers when the event does not say.
+DEFAULT_DAYS = 40
+#: The first day a run over "all" days reads from: before any upload.
+ALL_START = "2000-01-01"
+_BUSY = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+@dataclass(frozen=True)
+class Report:
+    """What one run did: cells read, cells merged, items fewer than before, cells left busy."""
+
+    cells: int = 0
+    compacted: int = 0
+    items_removed: int = 0
+    busy: int = 0
+
+    def __add__(self, other: Report) -> Report:
+        return Report(self.cells + other.cells, self.compacted + other.compacted,
+                      self.items_removed + other.items_removed, self.busy + other.busy)
+
+
+def _items(ddb: Any, table: str, grain: str, start_day: str, end_day: str) -> Any:
+    request = schema.query_aggregates(table, grain, start_day, end_day)
+    request["ConsistentRead"] = True  # the conditions compare with what was read: read the latest
+    while True:
+        response = ddb.query(**request)
+        yield from response.get("Items", [])
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return
+        request = {**request, "ExclusiveStartKey": last}
+
+
+def compact(ddb: Any, table: str, start_day: str, end_day: str,
+            grains: tuple[str, ...] = schema.AGG_GRAINS) -> Report:
+    """Merge the shards of every cell of ``grains`` from ``start_day`` to ``end_day`` (inclusive).
+
+    Raises
+    ------
+    botocore.exceptions.ClientError
+        For any DynamoDB error other than a cell that changed meanwhile
+        (throttling, permissions): the run stops and the next one resumes.
+    ValueError
+        For invalid days.
+    """
+    report = Report()
+    for grain in grains:
+        for cell in cells(_items(ddb, table, grain, start_day, end_day)):
+            report += Report(cells=1)
+            if cell.compacted():
+                continue
+            request = cell.transaction(table)
+            try:
+                ddb.transact_write_items(**request)
+            except ClientError as e:
+                codes = {r.get("Code") for r in e.response.get("CancellationReasons", [])}
+                cancelled = e.response.get("Error", {}).get("Code") == "TransactionCanceledException"
+                if not (cancelled and codes & _BUSY):
+                    raise
+                report += Report(busy=1)
+                continue
+            removed = len(cell.items) - sum(1 for action in request["TransactItems"] if "Put" in action)
+            report += Report(compacted=1, items_removed=removed)
+    return report
+
+
+def day_range(days: int | str, today: date) -> tuple[str, str]:
+    """The days a run covers: the ``days`` before ``today``, or every past day for "all".
+
+    Raises
+    ------
+    ValueError
+        For a number of days that is not a positive integer, or another word than "all".
+    """
+    end = (today - timedelta(days=1)).isoformat()
+    if days == "all":
+        return ALL_START, end
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError(f"days must be a positive integer or 'all', not {days!r}")
+    return (today - timedelta(days=days)).isoformat(), end
+
+
+@functools.cache
+def _table() -> str:
+    return Settings.from_env().table
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Scheduled entry point; ``event`` may hold ``{"days": <n> | "all"}`` (default 40)."""
+    days = (event or {}).get("days", DEFAULT_DAYS)
+    start, end = day_range(days, datetime.now(UTC).date())
+    summary = {"start": start, "end": end, **asdict(compact(aws.client("dynamodb"), _table(), start, end))}
+    logger.info("compaction done", extra=summary)
+    return summary
