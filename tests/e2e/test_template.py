@@ -1,5 +1,6 @@
 """The template passes the linter, and the local stack is exactly what it says."""
 
+import importlib
 import json
 import os
 import shutil
@@ -259,10 +260,36 @@ def test_the_function_is_traced_bounded_and_on_graviton():
     assert props("ExtractorLogGroup")["RetentionInDays"] > 0
 
 
+def test_the_compactor_runs_the_code_hourly_and_nightly_on_aggregate_items_only():
+    function = props("CompactorFunction")
+    assert function["Handler"] == "extractor.compactor.handler"
+    module, name = function["Handler"].rsplit(".", 1)
+    assert callable(getattr(importlib.import_module(module), name))
+    assert function["Code"] == props("ExtractorFunction")["Code"]  # one package
+    assert (function["Runtime"], function["Architectures"]) == (
+        props("ExtractorFunction")["Runtime"], props("ExtractorFunction")["Architectures"])
+    assert function["ReservedConcurrentExecutions"] == 1
+    assert function["Environment"]["Variables"]["DOCPORTAL_TABLE"] == {"Ref": "FilesTable"}
+    inputs = {props(rule)["ScheduleExpression"]: json.loads(props(rule)["Targets"][0]["Input"])
+              for rule in ("CompactRecentDaysRule", "CompactAllDaysRule")}
+    assert inputs == {"rate(1 hour)": {"days": 40}, "cron(30 3 * * ? *)": {"days": "all"}}
+    for rule in ("CompactRecentDaysRule", "CompactAllDaysRule"):
+        assert props(rule)["Targets"][0]["Arn"] == {"Fn::GetAtt": ["CompactorFunction", "Arn"]}
+        permission = next(p for p in tpl.resources_of_type(TEMPLATE, "AWS::Lambda::Permission").values()
+                          if p["Properties"]["SourceArn"] == {"Fn::GetAtt": [rule, "Arn"]})
+        assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+    (statement,) = [s for p in props("CompactorRole")["Policies"] for s in p["PolicyDocument"]["Statement"]
+                    if any(a.startswith("dynamodb:") for a in s["Action"])]
+    assert sorted(statement["Action"]) == ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["AGG#*"]}}
+    # Readers and the extractor agree: every aggregate partition key starts with AGG#.
+    assert all(schema.aggregate_key(g, "2026-11-30", "x", 0)[0].startswith("AGG#") for g in schema.AGG_GRAINS)
+
+
 def test_every_alarm_notifies_the_topic():
     alarms = tpl.resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm")
     assert set(alarms) == {"DeadLetterQueueAlarm", "EventsDeadLetterQueueAlarm", "ExtractQueueAgeAlarm",
-                           "ExtractorErrorsAlarm", "ExtractorThrottlesAlarm"}
+                           "ExtractorErrorsAlarm", "ExtractorThrottlesAlarm", "CompactorErrorsAlarm"}
     for name, alarm in alarms.items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
         if alarm["Properties"]["Namespace"] == "AWS/Lambda":
