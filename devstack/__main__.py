@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 
 from common import aws
 from common.settings import Settings
 
+#: Seconds between local compaction runs (the template schedules it hourly); 0 turns it off.
+COMPACT_SECONDS_ENV = "DOCPORTAL_COMPACT_SECONDS"
+
+
+def _compact_past_days(table: str) -> None:
+    from extractor import compactor
+
+    days = compactor.day_range("all", datetime.now(UTC).date())
+    report = compactor.compact(aws.client("dynamodb"), table, *days)
+    if report.compacted or report.busy:
+        logging.getLogger(__name__).info("compaction: %s", report)
+
 
 def _worker() -> int:
-    from devstack.worker import Worker
+    from devstack.worker import Worker, run_every
     from extractor.handler import lambda_handler
 
     settings = Settings.from_env()
@@ -21,6 +35,10 @@ def _worker() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     worker = Worker(aws.client("sqs"), settings.queue_url, lambda_handler, region=settings.region)
+    interval = float(os.environ.get(COMPACT_SECONDS_ENV, "600"))
+    if interval > 0:
+        threading.Thread(target=run_every, args=(interval, lambda: _compact_past_days(settings.table), stop),
+                         name="compactor", daemon=True).start()
     logging.getLogger(__name__).info("worker polling %s", settings.queue_url)
     worker.run(stop)
     return 0

@@ -119,3 +119,17 @@ class Worker:
             except Exception:
                 logger.exception("polling the queue failed; retrying shortly")
                 stop.wait(1.0)
+
+
+def run_every(interval: float, job: Callable[[], object], stop: threading.Event) -> None:
+    """Run ``job`` now and every ``interval`` seconds until ``stop`` is set: the local EventBridge schedule.
+
+    A run that raises is logged and the next one still comes, as a failed
+    scheduled Lambda invocation does not stop its rule.
+    """
+    while not stop.is_set():
+        try:
+            job()
+        except Exception:
+            logger.exception("a scheduled job failed; it runs again in %.0f s", interval)
+        stop.wait(interval)

@@ -3,7 +3,7 @@
 import threading
 
 from common import aws
-from devstack.worker import LambdaContext, Worker, lambda_event
+from devstack.worker import LambdaContext, Worker, lambda_event, run_every
 
 
 def test_lambda_event_has_the_shape_lambda_delivers():
