@@ -3,8 +3,11 @@
 Why: the extractor spreads each cell's counters over ``AGG_SHARDS`` items so
 that concurrent transactions rarely touch the same item, and every reader
 sums the shards. For days that are over, the shards only cost reads: a
-30-day dashboard reads eight items per cell where one would do. Compaction
-replaces a cell's shard items by one item on shard 0 holding their sums.
+30-day dashboard reads eight items per cell where one would do, each with
+a numeric attribute per counter. Compaction replaces a cell's shard items by
+one item on shard 0 holding their sums packed in one attribute
+(:func:`common.schema.pack_counters`), so a cell costs the same to read with
+ten files or ten thousand.
 
 It is exact under concurrent writes. The extractor adds 1 to a cell item's
 ``writes`` on every update (:data:`common.schema.CELL_WRITES`), and the
@@ -39,6 +42,8 @@ class ShardItem:
     counters: Mapping[str, int]
     #: The item's ``writes`` when read; None for an item written before cells counted their writes.
     writes: int | None
+    #: Whether any counter is a numeric attribute rather than packed (updates since the last merge).
+    loose: bool = False
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> ShardItem:
@@ -46,7 +51,9 @@ class ShardItem:
         _, _, _, shard = schema.parse_aggregate_key(item[schema.PK]["S"], item[schema.SK]["S"])
         counters = schema.cell_counters(item)
         writes = item.get(schema.CELL_WRITES)
-        return cls(item[schema.SK]["S"], shard, counters, int(Decimal(writes["N"])) if writes else None)
+        loose = any("N" in value for name, value in item.items() if name not in schema.CELL_META)
+        return cls(item[schema.SK]["S"], shard, counters,
+                   int(Decimal(writes["N"])) if writes else None, loose)
 
 
 @dataclass(frozen=True)
@@ -67,11 +74,11 @@ class Cell:
         return {name: value for name, value in sorted(total.items()) if value}
 
     def compacted(self) -> bool:
-        """True when the cell is already one item on the target shard without zero counters."""
+        """True when the cell is already one packed item on the target shard without zero counters."""
         if len(self.items) != 1:
             return False
         only = self.items[0]
-        return only.shard == TARGET_SHARD and all(only.counters.values())
+        return only.shard == TARGET_SHARD and not only.loose and all(only.counters.values())
 
     def transaction(self, table: str) -> dict[str, Any]:
         """Keyword arguments for ``transact_write_items`` that merge the cell into shard 0.
@@ -94,7 +101,7 @@ class Cell:
         if totals:
             writes = (target.writes or 0) + 1 if target is not None else 1
             put = {"TableName": table,
-                   "Item": {**_key(pk, target_sk), **{n: {"N": str(v)} for n, v in totals.items()},
+                   "Item": {**_key(pk, target_sk), schema.CELL_PACKED: schema.pack_counters(totals),
                             schema.CELL_WRITES: {"N": str(writes)}}}
             put |= _unchanged(target) if target is not None else {
                 "ConditionExpression": "attribute_not_exists(#pk)",

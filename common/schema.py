@@ -43,6 +43,7 @@ duration_ms    extraction time
 from __future__ import annotations
 
 import functools
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -640,13 +641,19 @@ def _marker_update(table: str, pk: str, file_id: str, action: str) -> dict[str, 
 # Every cell also has ``writes``, which is not a counter: each update adds 1
 # to it, so :mod:`common.compaction` can merge a cell's shards into shard 0
 # only if none of them changed since it read them. Merging is exact because
-# readers sum the shards of a cell whichever shards exist.
+# readers sum the shards of a cell whichever shards exist. A merged item
+# holds its counters in ``packed``, one JSON object (``{"files": 12, ...}``),
+# so reading a cell costs one attribute however many counters it has; later
+# updates ADD numeric counters beside it, and readers
+# (:func:`cell_counters`) sum both.
 
 AGG_SHARDS = 8
 #: Attribute of every aggregate cell that counts its updates (not a counter).
 CELL_WRITES = "writes"
-#: Attributes of an aggregate item that are not counters.
-CELL_META = frozenset({PK, SK, CELL_WRITES})
+#: Attribute of a merged cell holding its counters as one JSON object (see below).
+CELL_PACKED = "packed"
+#: Attributes of an aggregate item that are not counters themselves.
+CELL_META = frozenset({PK, SK, CELL_WRITES, CELL_PACKED})
 AGG_GRAINS = ("DAY", "DAY_FORMAT", "DAY_OWNER", "DAY_PEOPLE")
 LATENCY_BOUNDS_MS = (250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000)
 SIZE_BOUNDS = (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
@@ -706,9 +713,44 @@ def contributions(record: FileRecord) -> dict[tuple[str, str], dict[str, int]]:
 
 
 def cell_counters(item: Mapping[str, Any]) -> dict[str, int]:
-    """The counters of a low-level aggregate item (its keys and ``writes`` left out)."""
-    return {name: int(Decimal(value["N"])) for name, value in item.items()
-            if name not in CELL_META and "N" in value}
+    """The counters of a low-level aggregate item: its packed ones plus its numeric attributes.
+
+    Keys and ``writes`` are left out.
+
+    Raises
+    ------
+    ValueError
+        When ``packed`` is not a JSON object of integers.
+    """
+    packed = item.get(CELL_PACKED)
+    counters: dict[str, int] = unpack_counters(packed["S"]) if packed else {}
+    for name, value in item.items():
+        if name not in CELL_META and "N" in value:
+            counters[name] = counters.get(name, 0) + int(Decimal(value["N"]))
+    return counters
+
+
+def pack_counters(counters: Mapping[str, int]) -> dict[str, str]:
+    """Counters as a merged cell's ``packed`` attribute (low-level form)."""
+    return {"S": json.dumps(dict(sorted(counters.items())), separators=(",", ":"))}
+
+
+def unpack_counters(text: str) -> dict[str, int]:
+    """The counters of a ``packed`` attribute's text.
+
+    Raises
+    ------
+    ValueError
+        When the text is not a JSON object of integers.
+    """
+    try:
+        counters = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"packed counters are not JSON: {e}") from e
+    if not isinstance(counters, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in counters.values()):
+        raise ValueError("packed counters must be a JSON object of integers")
+    return counters
 
 
 def aggregate_key(grain: str, day: str, dimension: str, shard: int) -> tuple[str, str]:

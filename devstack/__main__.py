@@ -17,7 +17,7 @@ from common.settings import Settings
 COMPACT_SECONDS_ENV = "DOCPORTAL_COMPACT_SECONDS"
 
 
-def _compact_past_days(table: str) -> None:
+def _compact(table: str) -> None:
     from extractor import compactor
 
     days = compactor.day_range("all", datetime.now(UTC).date())
@@ -37,7 +37,7 @@ def _worker() -> int:
     worker = Worker(aws.client("sqs"), settings.queue_url, lambda_handler, region=settings.region)
     interval = float(os.environ.get(COMPACT_SECONDS_ENV, "600"))
     if interval > 0:
-        threading.Thread(target=run_every, args=(interval, lambda: _compact_past_days(settings.table), stop),
+        threading.Thread(target=run_every, args=(interval, lambda: _compact(settings.table), stop),
                          name="compactor", daemon=True).start()
     logging.getLogger(__name__).info("worker polling %s", settings.queue_url)
     worker.run(stop)

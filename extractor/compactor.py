@@ -1,11 +1,14 @@
 """The scheduled job that merges finished days' aggregate shards (see :mod:`common.compaction`).
 
-It reads each grain's cells for a range of past days with paginated Queries
-and rewrites every cell that has more than one shard item (or a counter at
-0) as one item, in one conditional transaction per cell. Today is never
-touched: its cells are still written all the time, and merging them would
-only cancel transactions. A cell that changed between read and write is
-left for the next run; nothing is lost either way, as readers sum shards.
+It reads each grain's cells for a range of days with paginated Queries and
+rewrites every cell that is not yet one packed item on shard 0 (more shard
+items, counters added since the last merge, a counter at 0) as one item, in
+one conditional transaction per cell. Today is merged too: files finishing
+after the run add to shard items again, which the next run merges. A cell
+that changed between read and write (an extractor transaction landing in
+between) is left for the next run; nothing is lost either way, as readers
+sum shards. The extractor retries a transaction that conflicted with the
+job's, as it does for conflicts with other files.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from common.compaction import cells
 from common.settings import Settings
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "compactor"))
-#: Days before today a run covers when the event does not say.
+#: Days before today a run covers (besides today) when the event does not say.
 DEFAULT_DAYS = 40
 #: The first day a run over "all" days reads from: before any upload.
 ALL_START = "2000-01-01"
@@ -91,14 +94,14 @@ def compact(ddb: Any, table: str, start_day: str, end_day: str,
 
 
 def day_range(days: int | str, today: date) -> tuple[str, str]:
-    """The days a run covers: the ``days`` before ``today``, or every past day for "all".
+    """The days a run covers: ``today`` and the ``days`` before it, or every day up to today for "all".
 
     Raises
     ------
     ValueError
         For a number of days that is not a positive integer, or another word than "all".
     """
-    end = (today - timedelta(days=1)).isoformat()
+    end = today.isoformat()
     if days == "all":
         return ALL_START, end
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:

@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -162,17 +161,14 @@ def aggregate_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
     ``items`` are low-level DynamoDB items (``{"files": {"N": "3"}, ...}``).
     Counters absent from an item are 0, as the schema defines; the dimension
-    is the format or uploader, "" on the per-day grain. A cell's ``writes``
-    (how often it was updated) is not a counter and is left out.
+    is the format or uploader, "" on the per-day grain. Merged cells' packed
+    counters count like numeric ones (:func:`common.schema.cell_counters`);
+    a cell's ``writes`` (how often it was updated) is not a counter.
     """
     rows = []
     for item in items:
         grain, day, dimension, _ = schema.parse_aggregate_key(item[schema.PK]["S"], item[schema.SK]["S"])
-        row: dict[str, Any] = {"grain": grain, "day": day, "dimension": dimension}
-        for name, value in item.items():
-            if name not in schema.CELL_META and "N" in value:
-                row[name] = int(Decimal(value["N"]))
-        rows.append(row)
+        rows.append({**schema.cell_counters(item), "grain": grain, "day": day, "dimension": dimension})
     counters = sorted(set(_BASE_COUNTERS).union(*(set(r) - set(KEYS) for r in rows)))
     frame = pd.DataFrame(rows, columns=[*KEYS, *counters])
     frame[counters] = frame[counters].fillna(0).astype("int64")

@@ -37,17 +37,14 @@ def test_compaction_leaves_one_item_per_cell_and_every_sum_as_it_was(stack):
     commit(stack.table, records)
     before, items_before = frame(stack.table), shard_items(stack.table)
     assert max(items_before.values()) > 1  # the files are spread over shards
-    on_zero = {schema.parse_aggregate_key(pk, sk)[:3] for pk, sk in aggregate_table(stack.table)
-               if sk.endswith("#s0")}
-    to_merge = [c for c, n in items_before.items() if n > 1 or c not in on_zero]
 
     report = compactor.compact(aws.client("dynamodb"), stack.table, *ALL)
 
-    assert report.cells == len(items_before) and report.busy == 0
-    assert report.compacted == len(to_merge)
+    assert report.cells == report.compacted == len(items_before) and report.busy == 0  # all to pack
     assert report.items_removed == sum(items_before.values()) - len(items_before)
     assert set(shard_items(stack.table).values()) == {1}
     assert all(sk.endswith("#s0") for _, sk in aggregate_table(stack.table))
+    assert all(set(i) == {"pk", "sk", "packed", "writes"} for i in aggregate_table(stack.table).values())
     assert frame(stack.table).equals(before)
     assert compactor.compact(aws.client("dynamodb"), stack.table, *ALL).compacted == 0  # nothing left to do
 
@@ -138,11 +135,11 @@ def test_other_errors_stop_the_run(stack):
     assert raised.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
 
 
-def test_a_run_covers_past_days_only():
+def test_a_run_covers_today_and_the_days_before():
     today = date(2026, 12, 1)
-    assert compactor.day_range(40, today) == ("2026-10-22", "2026-11-30")
-    assert compactor.day_range(1, today) == ("2026-11-30", "2026-11-30")
-    assert compactor.day_range("all", today) == ("2000-01-01", "2026-11-30")
+    assert compactor.day_range(40, today) == ("2026-10-22", "2026-12-01")
+    assert compactor.day_range(1, today) == ("2026-11-30", "2026-12-01")
+    assert compactor.day_range("all", today) == ("2000-01-01", "2026-12-01")
     for bad in (0, -3, "7", True, None):
         with pytest.raises(ValueError, match="positive integer"):
             compactor.day_range(bad, today)

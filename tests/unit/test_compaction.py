@@ -69,6 +69,7 @@ def test_shards_merge_into_shard_zero_only_if_none_changed():
     assert put["ExpressionAttributeValues"] == {":w": {"N": "4"}}  # shard 0 as read ...
     assert put["Item"]["writes"] == {"N": "5"}  # ... and counted as written once more
     assert schema.cell_counters(put["Item"]) == {"bytes": 35, "files": 4, "reason_x": 1}
+    assert set(put["Item"]) == {"pk", "sk", "packed", "writes"}  # one attribute for all counters
     assert all(a[next(iter(a))]["TableName"] == "t" for a in request)
 
 
@@ -87,10 +88,30 @@ def test_a_cell_whose_counts_sum_to_nothing_is_removed():
     assert [a[:2] for a in actions(cell)] == [("Delete", f"{DAY}#{OWNER}#s0"), ("Delete", f"{DAY}#{OWNER}#s1")]
 
 
-def test_a_single_clean_item_on_shard_zero_is_already_compacted():
-    assert next(cells([item("DAY", "", 0, files=1)])).compacted()
-    assert not next(cells([item("DAY", "", 4, files=1)])).compacted()  # moves to shard 0
-    assert not next(cells([item("DAY", "", 0, files=1, bytes=0)])).compacted()  # a zero to drop
+def packed(grain: str, dimension: str, shard: int, writes: int = 1, **counts: int) -> dict:
+    """A merged cell item: counters packed in one attribute."""
+    pk, sk = schema.aggregate_key(grain, DAY, dimension, shard)
+    return {"pk": {"S": pk}, "sk": {"S": sk}, "packed": schema.pack_counters(counts), "writes": {"N": str(writes)}}
+
+
+def test_a_single_packed_item_on_shard_zero_is_already_compacted():
+    assert next(cells([packed("DAY", "", 0, files=1, bytes=3)])).compacted()
+    assert not next(cells([item("DAY", "", 0, files=1)])).compacted()  # counters to pack
+    assert not next(cells([packed("DAY", "", 4, files=1)])).compacted()  # moves to shard 0
+    assert not next(cells([packed("DAY", "", 0, files=1, bytes=0)])).compacted()  # a zero to drop
+    loose = {**packed("DAY", "", 0, files=2), "files": {"N": "1"}}  # a file finished after the merge
+    assert not next(cells([loose])).compacted()
+    assert next(cells([loose])).totals() == {"files": 3}
+
+
+def test_packed_counters_read_back_and_add_to_numeric_ones():
+    merged = {**packed("DAY_FORMAT", "pdf", 0, writes=9, files=4, flag_gps=1), "files": {"N": "-1"},
+              "bytes": {"N": "7"}}
+    assert merged["packed"] == {"S": '{"files":4,"flag_gps":1}'}
+    assert schema.cell_counters(merged) == {"files": 3, "flag_gps": 1, "bytes": 7}
+    for bad in ("[1, 2]", '{"files": "3"}', '{"files": true}', "{not json"):
+        with pytest.raises(ValueError, match="packed counters"):
+            schema.cell_counters({**merged, "packed": {"S": bad}})
 
 
 def test_a_cell_too_big_for_one_transaction_is_refused():
