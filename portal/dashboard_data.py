@@ -3,7 +3,9 @@
 Only the aggregate partitions are read, one Query per grain over the date
 range (paginated), never a scan and never a file item, so the cost of a
 dashboard grows with days x formats x uploaders in the range, not with the
-number of files. Who may see what is decided here, on the server, from the
+number of files: once the compaction job has merged a cell
+(``extractor/compactor.py``), it is one item with its counters packed in one
+attribute, however many files it counts. Who may see what is decided here, on the server, from the
 verified user: an uploader's reads return only their own cells.
 """
 
@@ -39,7 +41,8 @@ def read_aggregates(ddb: Any, table: str, grain: str, start_day: str, end_day: s
     following ``LastEvaluatedKey``; items come back whole (their counters are
     what is wanted). ``dimension`` keeps only one format or uploader's cells,
     filtered here because the key has the day first: reading one uploader
-    therefore costs days x uploaders x shards items, the same as reading all.
+    therefore costs days x uploaders items (x shards where the compaction
+    job has not merged them yet), the same as reading all.
     ``page_size`` (DynamoDB's ``Limit``) forces small pages, for tests.
     ``counter``, when given, is increased by the number of requests made.
 
