@@ -65,3 +65,21 @@ def test_the_worker_takes_its_timeout_from_the_queue_and_stops_when_asked(stack)
     stop.set()
     thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_a_scheduled_job_runs_at_once_then_again_and_survives_its_failures():
+    stop, runs = threading.Event(), []
+
+    def job() -> None:
+        runs.append(len(runs))
+        if len(runs) == 3:
+            stop.set()
+        if len(runs) == 1:
+            raise RuntimeError("the first run fails")
+
+    run_every(0.0, job, stop)  # returns once the job has set stop
+    assert runs == [0, 1, 2]
+    stopped = threading.Event()
+    stopped.set()
+    run_every(0.0, lambda: runs.append("never"), stopped)
+    assert runs == [0, 1, 2]
