@@ -151,3 +151,20 @@ def test_the_scheduled_handler_merges_past_days_and_reports(stack):
     result = compactor.handler({"days": "all"}, LambdaContext(function_name="docportal-local-compactor"))
     assert result["start"] == "2000-01-01" and result["compacted"] > 0 and result["busy"] == 0
     assert set(shard_items(stack.table).values()) == {1}
+
+
+def test_a_run_out_of_time_stops_between_cells_newest_day_first(stack):
+    commit(stack.table, make_records(40, seed=14, days=DAYS))  # 6 days, each with several shards
+    ddb = aws.client("dynamodb")
+    asked = []
+
+    def out_of_time() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    report = compactor.compact(ddb, stack.table, *ALL, grains=("DAY",), out_of_time=out_of_time)
+    assert report.stopped_early and report.cells == report.compacted == 3
+    merged = {day for (grain, day, _), n in shard_items(stack.table).items() if grain == "DAY" and n == 1}
+    assert merged == set(DAYS[3:])  # the newest three
+    report = compactor.compact(ddb, stack.table, *ALL)
+    assert not report.stopped_early and report.compacted > 0
