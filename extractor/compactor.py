@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -56,17 +56,12 @@ class Report:
                       self.stopped_early or other.stopped_early)
 
 
-def _items(ddb: Any, table: str, grain: str, start_day: str, end_day: str) -> Any:
+def _items(ddb: Any, table: str, grain: str, start_day: str, end_day: str) -> Iterator[dict[str, Any]]:
     request = schema.query_aggregates(table, grain, start_day, end_day)
     request["ConsistentRead"] = True  # the conditions compare with what was read: read the latest
     request["ScanIndexForward"] = False  # newest days first: the ones dashboards read most
-    while True:
-        response = ddb.query(**request)
-        yield from response.get("Items", [])
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            return
-        request = {**request, "ExclusiveStartKey": last}
+    for page in ddb.get_paginator("query").paginate(**request):
+        yield from page.get("Items", [])
 
 
 def compact(ddb: Any, table: str, start_day: str, end_day: str,

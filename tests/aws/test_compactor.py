@@ -74,14 +74,22 @@ def test_writes_after_compaction_add_up_and_a_cell_of_deleted_files_disappears(s
     assert frame(stack.table).equals(expected)
 
 
-class WriteBetweenReadAndMerge:
+class Wrapped:
+    """A client that answers as ``ddb`` does, except where a subclass says otherwise."""
+
+    def __init__(self, ddb) -> None:
+        self.ddb = ddb
+
+    def __getattr__(self, name):
+        return getattr(self.ddb, name)
+
+
+class WriteBetweenReadAndMerge(Wrapped):
     """A client that lets the extractor commit a file after the job read the cells, once."""
 
     def __init__(self, ddb, table, record) -> None:
-        self.ddb, self.table, self.record, self.done = ddb, table, record, False
-
-    def query(self, **kwargs):
-        return self.ddb.query(**kwargs)
+        super().__init__(ddb)
+        self.table, self.record, self.done = table, record, False
 
     def transact_write_items(self, **kwargs):
         if not self.done:
@@ -116,13 +124,7 @@ def test_cells_from_before_write_counting_are_merged_too(stack):
     assert item["sk"]["S"] == f"{DAYS[0]}#s0" and schema.cell_counters(item) == {"files": 5}
 
 
-class Throttled:
-    def __init__(self, ddb) -> None:
-        self.ddb = ddb
-
-    def query(self, **kwargs):
-        return self.ddb.query(**kwargs)
-
+class Throttled(Wrapped):
     def transact_write_items(self, **kwargs):
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
                           "TransactWriteItems")
