@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -165,31 +166,6 @@ class RowShaper:
         return rows
 
 
-def row(record: FileRecord, columns: Sequence[str]) -> list[str]:
-    """One record as CSV cells, in ``columns`` order."""
-    return RowShaper(columns).from_record(record)
-
-
-def encode_rows(rows: Iterable[list[str]], columns: Sequence[str], *, bom: bool = False,
-                rows_per_chunk: int = 500) -> Iterator[bytes]:
-    """Shaped rows as UTF-8 CSV byte chunks, header first; memory stays one chunk whatever the count."""
-    if bom:
-        yield UTF8_BOM
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(c) for c in columns])
-    pending = 0
-    for cells in rows:
-        writer.writerow(cells)
-        pending += 1
-        if pending >= rows_per_chunk:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    yield buffer.getvalue().encode()
-
-
 def _plain_page(rows: list[list[str]], width: int) -> str | None:
     """A page as CSV text when no cell needs quoting, else None.
 
@@ -212,8 +188,8 @@ def encode_pages(pages: Iterable[list[list[str]]], columns: Sequence[str], *,
                  bom: bool = False) -> Iterator[bytes]:
     """Pages of rows of text cells as UTF-8 CSV byte chunks, header first, one chunk a page.
 
-    The same bytes as :func:`encode_rows` (pages that need quoting go
-    through ``csv.writer``); memory stays one page and its chunk.
+    The same bytes as ``csv.writer`` writes (pages that need quoting go
+    through it); memory stays one page and its chunk.
     """
     if bom:
         yield UTF8_BOM
@@ -238,7 +214,7 @@ def encode_pages(pages: Iterable[list[list[str]]], columns: Sequence[str], *,
 
 def encode(records: Iterable[FileRecord], columns: Sequence[str], *, bom: bool = False,
            rows_per_chunk: int = 500) -> Iterator[bytes]:
-    """Records as UTF-8 CSV byte chunks (see :func:`encode_rows`)."""
+    """Records as UTF-8 CSV byte chunks of ``rows_per_chunk`` rows (see :func:`encode_pages`)."""
     shaper = RowShaper(columns)
-    return encode_rows((shaper.from_record(r) for r in records), columns, bom=bom,
-                       rows_per_chunk=rows_per_chunk)
+    rows = (shaper.from_record(r) for r in records)
+    return encode_pages(iter(lambda: list(itertools.islice(rows, rows_per_chunk)), []), columns, bom=bom)

@@ -124,15 +124,9 @@ def iter_pages(ddb: Any, table: str, request: ExportRequest,
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def iter_items(ddb: Any, table: str, request: ExportRequest) -> Iterator[dict[str, Any]]:
-    """The requested files as whole low-level DynamoDB items (see :func:`iter_pages`)."""
-    for page in iter_pages(ddb, table, request):
-        yield from page
-
-
 def iter_files(ddb: Any, table: str, request: ExportRequest) -> Iterator[FileRecord]:
-    """The requested files as records (see :func:`iter_items`)."""
-    return (schema.from_item(item) for item in iter_items(ddb, table, request))
+    """The requested files as records, read whole (see :func:`iter_pages`)."""
+    return (schema.from_item(item) for page in iter_pages(ddb, table, request) for item in page)
 
 
 @dataclass
