@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -121,49 +120,3 @@ def on_server(moto_server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     _reset_clients()
     yield moto_server
     _reset_clients()
-
-
-@dataclass(frozen=True)
-class FreshStack:
-    """A moto server of one's own, with the stack provisioned, and a place for logs."""
-
-    endpoint: str
-    settings: Settings
-    logs: Path
-
-    def client(self, service: str):
-        """A client bound to this server."""
-        return server_client(self.endpoint, service)
-
-    def worker_env(self) -> dict[str, str]:
-        """Environment for `python -m devstack worker` processes attached to this stack."""
-        env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS + _DOCPORTAL_VARS}
-        return {**env, **self.settings.to_env(), "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
-
-    def start_worker(self, name: str) -> subprocess.Popen:
-        """A worker process, as `make run` starts it."""
-        return processes.start([sys.executable, "-m", "devstack", "worker"], log=self.logs / f"{name}.log",
-                               env=self.worker_env(), cwd=ROOT)
-
-    def log_tail(self, name: str) -> str:
-        """The end of a worker's log, for assertion messages."""
-        path = self.logs / f"{name}.log"
-        return path.read_text()[-3000:] if path.exists() else ""
-
-
-@pytest.fixture(scope="module")
-def fresh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FreshStack]:
-    """A moto server (module-wide) not shared with other test modules."""
-    logs = tmp_path_factory.mktemp("fresh")
-    port = processes.free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS}
-    moto = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                           log=logs / "moto.log", env=env)
-    try:
-        processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=moto, log=logs / "moto.log")
-        settings = provision(endpoint, REGION, client=functools.partial(server_client, endpoint))
-        yield FreshStack(endpoint, settings, logs)
-    finally:
-        processes.stop([moto])
