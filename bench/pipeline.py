@@ -200,6 +200,11 @@ class Stack:
         """A client bound to this stack's server."""
         return server_client(self.endpoint, service)
 
+    def set_visibility(self, seconds: int) -> None:
+        """Shorten the extract queue's visibility timeout, so a redelivery comes within a run."""
+        self.client("sqs").set_queue_attributes(QueueUrl=self.settings.queue_url,
+                                                Attributes={"VisibilityTimeout": str(seconds)})
+
     def worker_env(self) -> dict[str, str]:
         """Environment for ``python -m devstack worker`` attached to this stack."""
         env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS and not k.startswith("DOCPORTAL_")}
@@ -507,7 +512,7 @@ def rows(sizes: Sizes = FULL, seed: int = 11, logs: Path = ROOT / "build" / "ben
         ]
 
         with local_stack(_fresh(logs / "burst")) as stack, workers(stack, sizes.burst_workers):
-            _short_visibility(stack)
+            stack.set_visibility(BENCH_VISIBILITY)
             result = burst(stack, mixed, sizes.clients)
         wrong = result.problems(HOSTILE)
         if wrong:
@@ -529,7 +534,7 @@ def rows(sizes: Sizes = FULL, seed: int = 11, logs: Path = ROOT / "build" / "ben
         per_count: dict[int, float] = {}
         for count in sizes.worker_counts:
             with local_stack(_fresh(logs / f"drain{count}")) as stack:
-                _short_visibility(stack)
+                stack.set_visibility(BENCH_VISIBILITY)
                 per_count[count] = throughput(prequeued(stack, drain, count, sizes.clients))
         base = per_count[sizes.worker_counts[0]]
         for count, rate in per_count.items():
@@ -537,11 +542,6 @@ def rows(sizes: Sizes = FULL, seed: int = 11, logs: Path = ROOT / "build" / "ben
                         f"{rate:.1f} files/s", f"{base:.1f} files/s ({sizes.worker_counts[0]} worker)",
                         f"{rate / base:.2f}"))
     return out
-
-
-def _short_visibility(stack: Stack) -> None:
-    stack.client("sqs").set_queue_attributes(QueueUrl=stack.settings.queue_url,
-                                             Attributes={"VisibilityTimeout": str(BENCH_VISIBILITY)})
 
 
 def _fresh(path: Path) -> Path:

@@ -45,8 +45,7 @@ VISIBILITY = 2
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     with pipeline.local_stack(tmp_path_factory.mktemp("faults")) as stack:
-        stack.client("sqs").set_queue_attributes(
-            QueueUrl=stack.settings.queue_url, Attributes={"VisibilityTimeout": str(VISIBILITY)})
+        stack.set_visibility(VISIBILITY)
         yield stack
 
 
@@ -514,7 +513,7 @@ def test_duplicate_and_out_of_order_deliveries_at_volume_end_as_the_newest_versi
     assert len(deliveries) > 400 and len(newest_first) > FILES // 2  # volume, duplicates, disorder
     bodies = [eventbridge_body(bucket, v["key"], sequencer=v["sequencer"], size=len(v["body"]), etag=v["etag"],
                                version_id=v["version_id"]) for v in (versions[i][k] for i, k in deliveries)]
-    sqs.set_queue_attributes(QueueUrl=stack.settings.queue_url, Attributes={"VisibilityTimeout": "30"})
+    stack.set_visibility(30)
     try:
         for start in range(0, len(bodies), 10):
             sent = sqs.send_message_batch(QueueUrl=stack.settings.queue_url, Entries=[
@@ -531,7 +530,7 @@ def test_duplicate_and_out_of_order_deliveries_at_volume_end_as_the_newest_versi
                     r.rev == f"{newest[f]}#finished" for f, r in records.items())
             assert wait_until(settled, attempts=1000, pause=0.4), stack.log_tail("disorder0")
     finally:
-        sqs.set_queue_attributes(QueueUrl=stack.settings.queue_url, Attributes={"VisibilityTimeout": str(VISIBILITY)})
+        stack.set_visibility(VISIBILITY)
     records = files_of(stack, "e5")
     for i in range(FILES):
         latest = versions[i][-1]

@@ -36,8 +36,7 @@ VISIBILITY = 30
 def stack(tmp_path_factory):
     """A stack of this module's own on the bench's moto server."""
     with pipeline.local_stack(tmp_path_factory.mktemp("load")) as stack:
-        stack.client("sqs").set_queue_attributes(
-            QueueUrl=stack.settings.queue_url, Attributes={"VisibilityTimeout": str(VISIBILITY)})
+        stack.set_visibility(VISIBILITY)
         yield stack
 
 
