@@ -152,14 +152,19 @@ def _eml(rng: random.Random, scale: int) -> bytes:
     return bytes(message)
 
 
-def _wav(rng: random.Random, scale: int) -> bytes:
+def _wav_of(frames: bytes) -> bytes:
+    """A mono 16-bit 8 kHz WAV file holding ``frames``."""
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(bytes(rng.getrandbits(8) for _ in range(16000 * scale)))
+        w.writeframes(frames)
     return out.getvalue()
+
+
+def _wav(rng: random.Random, scale: int) -> bytes:
+    return _wav_of(bytes(rng.getrandbits(8) for _ in range(16000 * scale)))
 
 
 def _zip(rng: random.Random, scale: int) -> bytes:
@@ -201,13 +206,7 @@ def _sized_text(rng: random.Random, size: int) -> bytes:
 
 
 def _sized_wav(rng: random.Random, size: int) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(rng.randbytes(max(2, (size - 44) // 2 * 2)))
-    return out.getvalue()
+    return _wav_of(rng.randbytes(max(2, (size - 44) // 2 * 2)))
 
 
 def _sized_zip(rng: random.Random, size: int) -> bytes:
