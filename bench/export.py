@@ -33,7 +33,7 @@ from typing import Any
 
 from common import schema
 from common.schema import FileRecord, FileStatus
-from portal.export import ExportRequest, csv_chunks, projection
+from portal.export import ExportRequest, csv_chunks, with_projection
 
 TABLE = "bench-files"
 PAGE = 1000
@@ -115,10 +115,7 @@ def _bare_read(ddb: PagedTable, projected: bool = False) -> int:
     count = 0
     kwargs = schema.scan_files_range(TABLE, "2026-11-01", "2026-11-30", 1000)
     if projected:  # the export's own projection, with the same placeholders
-        extra = projection(_request())
-        kwargs["ProjectionExpression"] = extra["ProjectionExpression"]
-        kwargs["ExpressionAttributeNames"] = {**kwargs["ExpressionAttributeNames"],
-                                              **extra["ExpressionAttributeNames"]}
+        kwargs = with_projection(kwargs, _request())
     while True:
         page = ddb.scan(**kwargs)
         count += len(page["Items"])

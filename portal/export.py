@@ -84,6 +84,14 @@ def projection(request: ExportRequest) -> dict[str, Any]:
             "ExpressionAttributeNames": {v: k for k, v in placeholders.items()}}
 
 
+def with_projection(kwargs: dict[str, Any], request: ExportRequest) -> dict[str, Any]:
+    """A scan's or query's arguments asking only for what :func:`projection` names."""
+    extra = projection(request)
+    return {**kwargs, "ProjectionExpression": extra["ProjectionExpression"],
+            "ExpressionAttributeNames": {**kwargs.get("ExpressionAttributeNames", {}),
+                                         **extra["ExpressionAttributeNames"]}}
+
+
 def iter_pages(ddb: Any, table: str, request: ExportRequest,
                projected: bool = False) -> Iterator[list[dict[str, Any]]]:
     """The requested files as low-level DynamoDB items, a list for each page read.
@@ -102,10 +110,7 @@ def iter_pages(ddb: Any, table: str, request: ExportRequest,
         kwargs = schema.scan_files_range(table, request.start_day, request.end_day, request.page_size)
         call = ddb.scan
     if projected:
-        projected_names = projection(request)
-        kwargs["ProjectionExpression"] = projected_names["ProjectionExpression"]
-        kwargs["ExpressionAttributeNames"] = {**kwargs["ExpressionAttributeNames"],
-                                              **projected_names["ExpressionAttributeNames"]}
+        kwargs = with_projection(kwargs, request)
     deleted, formats, status = FileStatus.DELETED.value, request.formats, request.status
     empty: dict[str, str] = {}
     while True:

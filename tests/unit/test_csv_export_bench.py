@@ -4,6 +4,7 @@ import pytest
 
 from bench import export as bench_export
 from common import schema
+from portal.export import projection
 
 
 def test_a_plain_read_gets_whole_items_and_every_page():
@@ -29,7 +30,7 @@ def test_the_bench_export_sends_its_projection_and_reads_every_row():
     table = bench_export.PagedTable(2500)
     exported = bench_export._export(table)
     assert exported > 2500 * 100
-    wanted = bench_export.projection(bench_export._request())["ProjectionExpression"]
+    wanted = projection(bench_export._request())["ProjectionExpression"]
     assert table.projections == [wanted] * 3
     assert bench_export._bare_read(table, projected=True) == 2500
 
