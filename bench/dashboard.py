@@ -110,13 +110,30 @@ def _in_process_aws() -> Iterator[Any]:
         os.environ.update(saved)
 
 
-def run(files: int, *, compacted: bool = True) -> dict[str, Any]:
-    """Load ``files`` processed files' aggregates, then time the dashboard's data load.
+def _timed_load(ddb: Any, files: int, start: str, end: str) -> dict[str, Any]:
+    """Median seconds of REPEATS dashboard loads, the calls one makes, and the items and counters it read."""
+    filters, viewer = Filters(start, end), Viewer("bench-analyst", sees_everyone=True)
+    times: list[float] = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        loaded = dashboard_data.load(ddb, TABLE, viewer, start, end)
+        board = analytics.build_dashboard(loaded.frame, filters, viewer)
+        times.append(time.perf_counter() - started)
+    if board.kpis.files != files:
+        raise AssertionError(f"the dashboard counted {board.kpis.files} files, not {files}")
+    read = [item for grain in loaded.grains
+            for item in dashboard_data.read_aggregates(ddb, TABLE, grain, start, end)]
+    return {"files": files, "seconds": statistics.median(times), "calls": loaded.calls,
+            "items_read": len(read), "counters_read": sum(len(schema.cell_counters(item)) for item in read)}
 
-    With ``compacted``, the compaction job first merges every day, as its
-    schedule would have. Returns the median seconds of REPEATS
-    loads, the DynamoDB calls one load makes, the shard items written, the
-    items and counter values one load reads and the files the KPIs count.
+
+def run(files: int) -> dict[str, Any]:
+    """Load ``files`` processed files' aggregates and time the dashboard's data load twice.
+
+    First as the extractor's transactions leave the table (``live``), then
+    after the compaction job has merged every day, as its schedule would
+    (``compacted``); each as :func:`_timed_load` reports it. ``cells`` is the
+    shard items written.
     """
     today = datetime.now(UTC).date()
     items = _cell_items(files, today)
@@ -131,24 +148,12 @@ def run(files: int, *, compacted: bool = True) -> dict[str, Any]:
             puts = [{"PutRequest": {"Item": item}} for item in items[i:i + 25]]
             ddb.batch_write_item(RequestItems={TABLE: puts})
         start, end = analytics.preset_range(analytics.DEFAULT_PRESET, today)
-        if compacted:
-            report = compactor.compact(ddb, TABLE, *compactor.day_range("all", today))
-            if report.busy:
-                raise AssertionError(f"compaction left {report.busy} cells unmerged with no writer running")
-        filters, viewer = Filters(start, end), Viewer("bench-analyst", sees_everyone=True)
-        times, calls, counted = [], 0, 0
-        for _ in range(REPEATS):
-            started = time.perf_counter()
-            loaded = dashboard_data.load(ddb, TABLE, viewer, start, end)
-            board = analytics.build_dashboard(loaded.frame, filters, viewer)
-            times.append(time.perf_counter() - started)
-            calls, counted = loaded.calls, board.kpis.files
-        read = [item for grain in ("DAY_FORMAT", "DAY_OWNER", "DAY_PEOPLE")
-                for item in dashboard_data.read_aggregates(ddb, TABLE, grain, start, end)]
-    if counted != files:
-        raise AssertionError(f"the dashboard counted {counted} files, not {files}")
-    return {"files": files, "seconds": statistics.median(times), "calls": calls, "cells": len(items),
-            "items_read": len(read), "counters_read": sum(len(schema.cell_counters(item)) for item in read)}
+        live = _timed_load(ddb, files, start, end)
+        report = compactor.compact(ddb, TABLE, *compactor.day_range("all", today))
+        if report.busy:
+            raise AssertionError(f"compaction left {report.busy} cells unmerged with no writer running")
+        compacted = _timed_load(ddb, files, start, end)
+    return {"cells": len(items), "live": live, "compacted": compacted}
 
 
 def rows(files: int = 100_000) -> list[tuple[str, str, str, str]]:
@@ -159,10 +164,11 @@ def rows(files: int = 100_000) -> list[tuple[str, str, str, str]]:
     (a cell that holds half a file on average has few of the histogram, flag
     and reason counters a full one has).
     """
-    small, mid, large = run(1_000), run(10_000), run(files)
-    live_small, live_large = run(1_000, compacted=False), run(files, compacted=False)
-    if not small["cells"] == mid["cells"] == large["cells"]:
+    runs = [run(1_000), run(10_000), run(files)]
+    if len({r["cells"] for r in runs}) != 1:
         raise AssertionError("every run must fill the same cells")
+    small, mid, large = (r["compacted"] for r in runs)
+    live_small, live_large = runs[0]["live"], runs[2]["live"]
 
     def shown(r: dict[str, Any]) -> str:
         return (f"{r['seconds']:.3f} s, {r['calls']} calls, {r['items_read']:,} items, "
