@@ -6,7 +6,7 @@ reads the per-format and per-uploader ones), one with 1,000 files and one
 with 100,000, in moto's in-process DynamoDB; then the dashboard's whole data
 load for the default 30-day period, as an analyst sees it (read_aggregates,
 frame, KPIs, every series), is timed. The cells are what the extractor's
-transactions would leave: each file's ``schema.contributions`` summed in
+transactions would leave: each file's ``contributions`` summed in
 memory, then one item put per shard item, which is much faster than 100,000
 transactions and gives the same table.
 
@@ -39,13 +39,15 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from common import schema
-from common.schema import FileRecord, FileStatus
+from common.catalogue import FileStatus
+from common.schema.aggregates import AGG_SHARDS, cell_counters, contributions
+from common.schema.keys import PK, SK
+from common.schema.record import FileRecord, to_timestamp
 from devstack import moto_server
 from devstack import template as tpl
 from extractor import compactor
-from portal import analytics, dashboard_data
-from portal.analytics import Filters, Viewer
+from portal.dashboard import analytics, data
+from portal.dashboard.filters import DEFAULT_PRESET, DashboardFilters, Viewer, preset_range
 
 TABLE = "bench-files"
 REGION = "us-east-1"
@@ -54,7 +56,7 @@ OWNERS = tuple(f"{c * 8}-1111-4222-8333-444455556666" for c in "abcd")
 DAYS = 30
 REPEATS = 5
 #: Files needed to fill every cell once: days x shards x formats (owners follow formats).
-_FILL = DAYS * schema.AGG_SHARDS * len(FORMATS)
+_FILL = DAYS * AGG_SHARDS * len(FORMATS)
 
 
 def _records(files: int, today: date, seed: int = 4) -> Iterator[FileRecord]:
@@ -62,8 +64,8 @@ def _records(files: int, today: date, seed: int = 4) -> Iterator[FileRecord]:
     rng = random.Random(seed)
     for i in range(files):
         day = today - timedelta(days=i % DAYS)
-        shard = (i // DAYS) % schema.AGG_SHARDS
-        k = (i // (DAYS * schema.AGG_SHARDS)) % len(FORMATS)
+        shard = (i // DAYS) % AGG_SHARDS
+        k = (i // (DAYS * AGG_SHARDS)) % len(FORMATS)
         owner = OWNERS[(k + i // _FILL) % len(OWNERS)]
         midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
         uploaded = midnight + timedelta(seconds=rng.randrange(86_400))
@@ -72,11 +74,11 @@ def _records(files: int, today: date, seed: int = 4) -> Iterator[FileRecord]:
         yield FileRecord(
             file_id=file_id, owner=owner, name="f", bucket="b", key=f"uploads/{owner}/{file_id}",
             status=FileStatus.FAILED if failed else FileStatus.PROCESSED,
-            uploaded_at=schema.to_timestamp(uploaded), updated_at="", size=rng.randrange(1, 20_000_000),
+            uploaded_at=to_timestamp(uploaded), updated_at="", size=rng.randrange(1, 20_000_000),
             format=FORMATS[k], reason="encrypted PDF: no password" if failed else "",
             flags=("scanned",) if rng.random() < 0.1 else (),
             metadata={"pages": rng.randrange(1, 200)} if k != 3 else {},
-            processed_at=schema.to_timestamp(uploaded + timedelta(milliseconds=rng.randrange(100, 90_000))),
+            processed_at=to_timestamp(uploaded + timedelta(milliseconds=rng.randrange(100, 90_000))),
             duration_ms=rng.randrange(5, 5_000),
         )
 
@@ -85,11 +87,11 @@ def _cell_items(files: int, today: date) -> list[dict[str, Any]]:
     """The aggregate items the table holds after ``files`` finishing transactions."""
     cells: dict[tuple[str, str], dict[str, int]] = {}
     for record in _records(files, today):
-        for cell, counts in schema.contributions(record).items():
+        for cell, counts in contributions(record).items():
             target = cells.setdefault(cell, {})
             for name, value in counts.items():
                 target[name] = target.get(name, 0) + value
-    return [{schema.PK: {"S": pk}, schema.SK: {"S": sk}, **{n: {"N": str(v)} for n, v in counts.items() if v}}
+    return [{PK: {"S": pk}, SK: {"S": sk}, **{n: {"N": str(v)} for n, v in counts.items() if v}}
             for (pk, sk), counts in cells.items()]
 
 
@@ -112,19 +114,19 @@ def _in_process_aws() -> Iterator[Any]:
 
 def _timed_load(ddb: Any, files: int, start: str, end: str) -> dict[str, Any]:
     """Median seconds of REPEATS dashboard loads, the calls one makes, and the items and counters it read."""
-    filters, viewer = Filters(start, end), Viewer("bench-analyst", sees_everyone=True)
+    filters, viewer = DashboardFilters(start, end), Viewer("bench-analyst", sees_everyone=True)
     times: list[float] = []
     for _ in range(REPEATS):
         started = time.perf_counter()
-        loaded = dashboard_data.load(ddb, TABLE, viewer, start, end)
+        loaded = data.load(ddb, TABLE, viewer, start, end)
         board = analytics.build_dashboard(loaded.frame, filters, viewer)
         times.append(time.perf_counter() - started)
     if board.kpis.files != files:
         raise AssertionError(f"the dashboard counted {board.kpis.files} files, not {files}")
     read = [item for grain in loaded.grains
-            for item in dashboard_data.read_aggregates(ddb, TABLE, grain, start, end)]
+            for item in data.read_aggregates(ddb, TABLE, grain, start, end)]
     return {"files": files, "seconds": statistics.median(times), "calls": loaded.calls,
-            "items_read": len(read), "counters_read": sum(len(schema.cell_counters(item)) for item in read)}
+            "items_read": len(read), "counters_read": sum(len(cell_counters(item)) for item in read)}
 
 
 def run(files: int) -> dict[str, Any]:
@@ -147,7 +149,7 @@ def run(files: int) -> dict[str, Any]:
         for i in range(0, len(items), 25):
             puts = [{"PutRequest": {"Item": item}} for item in items[i:i + 25]]
             ddb.batch_write_item(RequestItems={TABLE: puts})
-        start, end = analytics.preset_range(analytics.DEFAULT_PRESET, today)
+        start, end = preset_range(DEFAULT_PRESET, today)
         live = _timed_load(ddb, files, start, end)
         report = compactor.compact(ddb, TABLE, *compactor.day_range("all", today))
         if report.busy:

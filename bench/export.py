@@ -10,7 +10,7 @@ and the timed runs of the sides take turns, so a busy spell on the machine
 slows every side rather than one.
 
 The export sends a ``ProjectionExpression`` (its columns and what its
-filters read, see ``portal.export.projection``), and real DynamoDB then
+filters read, see ``portal.export.service.projection``), and real DynamoDB then
 sends less: so :class:`PagedTable` honours it, answering with only the
 projected attributes (nested map paths included) and parsing that smaller
 JSON on every call, as the client would. Projecting is the server's work: a
@@ -31,9 +31,10 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from common import schema
-from common.schema import FileRecord, FileStatus
-from portal.export import ExportRequest, csv_chunks, with_projection
+from common.catalogue import FileStatus
+from common.schema import requests
+from common.schema.record import FileRecord, to_item
+from portal.export.service import ExportRequest, csv_chunks, with_projection
 
 TABLE = "bench-files"
 PAGE = 1000
@@ -48,7 +49,7 @@ class PagedTable:
     """
 
     def __init__(self, rows: int) -> None:
-        items = [schema.to_item(_record(i)) for i in range(rows)]
+        items = [to_item(_record(i)) for i in range(rows)]
         self.pages = [json.dumps(items[i:i + PAGE]) for i in range(0, rows, PAGE)]
         self._projected: dict[tuple[tuple[str, ...], ...], list[str]] = {}
         self.projections: list[str | None] = []  # what each call asked for
@@ -113,7 +114,7 @@ def _record(i: int) -> FileRecord:
 
 def _bare_read(ddb: PagedTable, projected: bool = False) -> int:
     count = 0
-    kwargs = schema.scan_files_range(TABLE, "2026-11-01", "2026-11-30", 1000)
+    kwargs = requests.scan_files_range(TABLE, "2026-11-01", "2026-11-30", 1000)
     if projected:  # the export's own projection, with the same placeholders
         kwargs = with_projection(kwargs, _request())
     while True:

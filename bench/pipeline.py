@@ -39,14 +39,16 @@ from typing import Any
 
 import boto3
 
-from common import schema
-from common.schema import FileRecord, FileStatus
+from common.catalogue import FileStatus
+from common.schema.aggregates import cell_counters, contributions
+from common.schema.keys import PK, SK, file_key, parse_upload_key
+from common.schema.record import FileRecord, from_item
 from common.settings import Settings
 from devstack import processes
 from devstack.provision import provision
 from extractor.events import InvalidEvent, parse_message
-from portal.files import store_upload
-from portal.tokens import User
+from portal.access import User
+from portal.files.uploads import store_upload
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -81,7 +83,7 @@ def recount(records: Iterable[FileRecord]) -> Counters:
     """
     total: Counters = {}
     for record in records:
-        for (pk, sk), counts in schema.contributions(record).items():
+        for (pk, sk), counts in contributions(record).items():
             _add(total, pk, sk, counts)
     return {k: v for k, v in total.items() if v}
 
@@ -90,14 +92,14 @@ def stored_counters(items: Iterable[Mapping[str, Any]]) -> Counters:
     """Every non-zero counter, per cell (shards summed), of the aggregate items of a table scan."""
     total: Counters = {}
     for item in items:
-        if item[schema.PK]["S"].startswith("AGG#"):
-            _add(total, item[schema.PK]["S"], item[schema.SK]["S"], schema.cell_counters(item))
+        if item[PK]["S"].startswith("AGG#"):
+            _add(total, item[PK]["S"], item[SK]["S"], cell_counters(item))
     return {k: v for k, v in total.items() if v}
 
 
 def file_records(items: Iterable[Mapping[str, Any]]) -> dict[str, FileRecord]:
     """The file items of a table scan, by file id."""
-    return {i["file_id"]["S"]: schema.from_item(i) for i in items if i[schema.PK]["S"].startswith("FILE#")}
+    return {i["file_id"]["S"]: from_item(i) for i in items if i[PK]["S"].startswith("FILE#")}
 
 
 def problems(uploaded: Mapping[str, str], records: Mapping[str, FileRecord], counters: Counters,
@@ -161,7 +163,9 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def _seconds(start: str, end: str) -> float:
-    parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+    def parse(timestamp: str) -> datetime:
+        return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+
     return (parse(end) - parse(start)).total_seconds()
 
 
@@ -184,7 +188,7 @@ def throughput(records: Sequence[FileRecord]) -> float:
 def server_client(endpoint: str, service: str) -> Any:
     """A client bound to a moto server with throwaway credentials."""
     fake = "testing"
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,  # type: ignore[call-overload]
                         aws_access_key_id=fake, aws_secret_access_key=fake)
 
 
@@ -354,7 +358,9 @@ def dead_letter_files(settings: Settings, client: ClientFactory) -> list[str]:
 
     Messages are only looked at: they become visible again after a minute.
     """
-    sqs, seen, found = client("sqs"), set(), []
+    sqs = client("sqs")
+    seen: set[str] = set()
+    found: list[str] = []
     for _ in range(100):
         messages = sqs.receive_message(QueueUrl=settings.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                        VisibilityTimeout=60).get("Messages", [])
@@ -365,7 +371,7 @@ def dead_letter_files(settings: Settings, client: ClientFactory) -> list[str]:
             seen.add(message["MessageId"])
             try:
                 events = parse_message(message["Body"])
-                found += [schema.parse_upload_key(e.ref.bucket, e.ref.key).file_id for e in events]
+                found += [parse_upload_key(e.ref.bucket, e.ref.key).file_id for e in events]
             except (InvalidEvent, ValueError):
                 found.append(message["MessageId"])
     return found
@@ -415,10 +421,10 @@ def sequential(stack: Any, paths: Sequence[Path], timeout: float = 60) -> list[t
                                   s3=s3, ddb=ddb, settings=stack.settings)
         deadline = time.monotonic() + timeout
         while True:
-            item = ddb.get_item(TableName=stack.settings.table, Key=schema.file_key(record.file_id),
+            item = ddb.get_item(TableName=stack.settings.table, Key=file_key(record.file_id),
                                 ConsistentRead=True).get("Item")
-            if item and schema.from_item(item).status.terminal:
-                results.append((schema.from_item(item), time.perf_counter() - started))
+            if item and from_item(item).status.terminal:
+                results.append((from_item(item), time.perf_counter() - started))
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{path.name} did not finish within {timeout:.0f} s")

@@ -31,7 +31,8 @@ def client(service: str) -> Any:
             if _session is None:
                 _session = boto3.session.Session()
             config = _CONFIG.merge(_S3_CONFIG) if service == "s3" else _CONFIG
-            _clients[service] = _session.client(service, config=config)
+            # The stubs type each service's client by its literal name; this factory serves them all.
+            _clients[service] = _session.client(service, config=config)  # type: ignore[call-overload]
         return _clients[service]
 
 

@@ -1,10 +1,13 @@
-"""Where the running stack lives, read from the environment.
+"""Every setting DocPortal reads, from one place: the environment.
 
-Every process (Lambda, local worker, portal, tests) is configured the same way:
-names of the stack's resources come from environment variables (or, when
-only ``DOCPORTAL_STACK`` is set, from that stack's outputs), and boto3's
-standard configuration (credential chain, ``AWS_REGION``, ``AWS_ENDPOINT_URL``)
-decides where AWS is. Nothing else hard-codes a bucket, table or queue.
+Every process (Lambda, local worker, portal, command lines, tests) is
+configured the same way. Names of the stack's resources come from
+environment variables (or, when only ``DOCPORTAL_STACK`` is set, from that
+stack's outputs), and boto3's standard configuration (credential chain,
+``AWS_REGION``, ``AWS_ENDPOINT_URL``) decides where AWS is. Nothing else
+hard-codes a bucket, table or queue, and no other module reads a
+``DOCPORTAL_*`` variable: each is a field of :class:`Settings`, parsed and
+checked here, so a wrong value is reported once, under its own name.
 """
 
 from __future__ import annotations
@@ -12,11 +15,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
-#: Environment variable for each setting.
-ENV_NAMES: dict[str, str] = {
+from common.catalogue import FAMILY_NAMES
+
+#: Environment variable of each setting.
+ENV_NAMES: Mapping[str, str] = {
+    # where the stack is
     "region": "AWS_REGION",
     "endpoint_url": "AWS_ENDPOINT_URL",
     "bucket": "DOCPORTAL_BUCKET",
@@ -25,59 +32,117 @@ ENV_NAMES: dict[str, str] = {
     "dlq_url": "DOCPORTAL_DLQ_URL",
     "user_pool_id": "DOCPORTAL_USER_POOL_ID",
     "client_id": "DOCPORTAL_CLIENT_ID",
+    "stack": "DOCPORTAL_STACK",
+    # extraction
+    "max_receive_count": "DOCPORTAL_MAX_RECEIVE_COUNT",
+    "parse_memory_mb": "DOCPORTAL_PARSE_MEMORY_MB",
+    "parse_seconds": "DOCPORTAL_PARSE_SECONDS",
+    "max_parse_mb": "DOCPORTAL_MAX_PARSE_MB",
+    # the portal's uploads
+    "upload_max_mb": "DOCPORTAL_UPLOAD_MAX_MB",
+    "upload_formats": "DOCPORTAL_UPLOAD_FORMATS",
+    # the local stand-in (make run)
+    "state_dir": "DOCPORTAL_STATE_DIR",
+    "moto_port": "DOCPORTAL_MOTO_PORT",
+    "portal_port": "DOCPORTAL_PORT",
+    "compact_seconds": "DOCPORTAL_COMPACT_SECONDS",
+    # template parameters for make deploy
+    "environment": "DOCPORTAL_ENVIRONMENT",
+    "alarm_email": "DOCPORTAL_ALARM_EMAIL",
+    "portal_origin": "DOCPORTAL_PORTAL_ORIGIN",
+    "retention_days": "DOCPORTAL_RETENTION_DAYS",
 }
-
-#: Settings a process cannot run without; the others default to empty.
+#: The fields that say where a stack's resources are (what ``stack.json`` and :meth:`Settings.to_env` hold).
+STACK_FIELDS = ("region", "bucket", "table", "endpoint_url", "queue_url", "dlq_url", "user_pool_id",
+                "client_id")
+#: Settings a process that uses the stack cannot run without.
 REQUIRED = ("region", "bucket", "table")
+#: Template parameter <- setting, for ``make deploy``; empty settings leave the template's default.
+TEMPLATE_PARAMETERS: Mapping[str, str] = {
+    "Environment": "environment", "AlarmEmail": "alarm_email", "PortalOrigin": "portal_origin",
+    "RetentionDays": "retention_days",
+}
+#: The template's ``MaxFileSizeMB`` default and the extractor's parse limit.
+DEFAULT_MAX_MB = 512
 
 
 class SettingsError(RuntimeError):
-    """The environment does not describe a usable stack."""
+    """The environment does not describe a usable stack, or a setting is unusable."""
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved names of one DocPortal stack."""
+    """Everything a DocPortal process is configured with; every field has its variable in ENV_NAMES."""
 
-    region: str
-    bucket: str
-    table: str
+    region: str = ""
+    bucket: str = ""
+    table: str = ""
     endpoint_url: str = ""
     queue_url: str = ""
     dlq_url: str = ""
     user_pool_id: str = ""
     client_id: str = ""
+    #: A deployed stack whose outputs supply the resource names when they are not set.
+    stack: str = ""
+    #: Deliveries before a message goes to the dead-letter queue (the last one marks the file failed).
+    max_receive_count: int = 5
+    #: Memory cap and time limit for parsing one file.
+    parse_memory_mb: int = 512
+    parse_seconds: float = 30.0
+    #: Larger files are hashed and measured but not parsed.
+    max_parse_mb: int = DEFAULT_MAX_MB
+    #: Largest upload the portal accepts; None: the parse limit.
+    upload_max_mb: int | None = None
+    #: Families (catalogue.FAMILIES) the portal accepts; empty: all.
+    upload_formats: tuple[str, ...] = ()
+    state_dir: str = ""
+    moto_port: int = 4566
+    portal_port: int = 8501
+    #: Seconds between the local worker's compaction runs; 0 turns them off.
+    compact_seconds: float = 600.0
+    environment: str = ""
+    alarm_email: str = ""
+    portal_origin: str = ""
+    retention_days: str = ""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read settings from ``env`` (default ``os.environ``).
+    def from_env(cls, env: Mapping[str, str] | None = None, *, need_stack: bool = True) -> Settings:
+        """Read every setting from ``env`` (default ``os.environ``).
 
         When neither bucket nor table is set but ``DOCPORTAL_STACK`` is, the
-        stack's outputs supply them (read once per process).
+        stack's outputs supply them (read once per process). ``need_stack``
+        False is for processes that run before or without a stack (the
+        command-line extractor, the local supervisor, ``make deploy``): they
+        get what the environment says, and no stack is looked up.
 
         Raises
         ------
         SettingsError
-            When a required variable is missing, naming every missing one, or
-            the named stack cannot be read.
+            When a value is unusable, naming its variable; or, with
+            ``need_stack``, when a required variable is missing (naming every
+            missing one) or the named stack cannot be read.
         """
         env = os.environ if env is None else env
-        values = {name: env.get(var, "").strip() for name, var in ENV_NAMES.items()}
-        if not values["region"]:
-            values["region"] = env.get("AWS_DEFAULT_REGION", "").strip()
-        stack_name = env.get("DOCPORTAL_STACK", "").strip()
-        if stack_name and not (values["bucket"] or values["table"]):
+        raw = {name: env.get(var, "").strip() for name, var in ENV_NAMES.items()}
+        if not raw["region"]:
+            raw["region"] = env.get("AWS_DEFAULT_REGION", "").strip()
+        settings = cls(**{f.name: _parse(f.name, raw[f.name]) for f in fields(cls)
+                          if raw[f.name]})
+        if not need_stack:
+            return settings
+        if settings.stack and not (settings.bucket or settings.table):
             from common import stack  # boto3 only where a stack is named
 
-            return stack.cached_settings(stack_name, values["region"], values["endpoint_url"])
-        missing = [ENV_NAMES[name] for name in REQUIRED if not values[name]]
+            found = stack.cached_settings(settings.stack, settings.region, settings.endpoint_url)
+            return replace(settings, **{name: getattr(found, name) for name in STACK_FIELDS})
+        missing = [ENV_NAMES[name] for name in REQUIRED if not getattr(settings, name)]
         if missing:
             raise SettingsError(
                 "DocPortal is not configured: set " + ", ".join(missing)
                 + " (make run does this for the local stack),"
                 " or DOCPORTAL_STACK to read a deployed stack's outputs."
             )
-        return cls(**values)
+        return settings
 
     @property
     def issuer(self) -> str:
@@ -91,17 +156,31 @@ class Settings:
             return f"{self.endpoint_url.rstrip('/')}/{self.user_pool_id}/.well-known/jwks.json"
         return f"{self.issuer}/.well-known/jwks.json"
 
+    @property
+    def upload_limit_mb(self) -> int:
+        """Largest upload in MB: ``DOCPORTAL_UPLOAD_MAX_MB``, else the parse limit."""
+        return self.upload_max_mb if self.upload_max_mb is not None else self.max_parse_mb
+
+    @property
+    def upload_limit_variable(self) -> str:
+        """The variable the upload limit comes from, for messages to operators."""
+        return ENV_NAMES["upload_max_mb" if self.upload_max_mb is not None else "max_parse_mb"]
+
+    def template_parameters(self) -> dict[str, str]:
+        """Template parameters these settings choose (``TEMPLATE_PARAMETERS``); unset ones are left out."""
+        return {name: value for name, field in TEMPLATE_PARAMETERS.items() if (value := getattr(self, field))}
+
     def to_env(self) -> dict[str, str]:
-        """The environment variables that reproduce these settings."""
-        env = {ENV_NAMES[f.name]: getattr(self, f.name) for f in fields(self)}
+        """The environment variables that reproduce where the stack is."""
+        env = {ENV_NAMES[name]: str(getattr(self, name)) for name in STACK_FIELDS}
         env["AWS_DEFAULT_REGION"] = self.region
         return {k: v for k, v in env.items() if v}
 
     def dump(self, path: Path) -> None:
-        """Write the settings as JSON so scripts and tests can attach to a stack."""
+        """Write where the stack is as JSON, so scripts and tests can attach to it."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        tmp.write_text(json.dumps({name: getattr(self, name) for name in STACK_FIELDS}, indent=2) + "\n")
         tmp.replace(path)
 
     @classmethod
@@ -111,4 +190,39 @@ class Settings:
             data = json.loads(path.read_text())
         except FileNotFoundError as e:
             raise SettingsError(f"{path} does not exist: is `make run` running?") from e
-        return cls(**data)
+        values: dict[str, Any] = {name: str(data.get(name, "")) for name in STACK_FIELDS}
+        return cls(**values)
+
+
+_INTEGERS = {"max_receive_count": 1, "parse_memory_mb": 1, "max_parse_mb": 1, "upload_max_mb": 1,
+             "moto_port": 1, "portal_port": 1}
+_SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0}
+
+
+def _parse(name: str, text: str) -> Any:
+    """The value of setting ``name`` from its variable's (non-empty, stripped) text."""
+    var = ENV_NAMES[name]
+    if name in _INTEGERS:
+        try:
+            number = int(text)
+        except ValueError as e:
+            raise SettingsError(f"{var} must be a whole number, not {text!r}") from e
+        if number < _INTEGERS[name]:
+            raise SettingsError(f"{var} must be at least {_INTEGERS[name]}, not {number}")
+        return number
+    if name in _SECONDS:
+        try:
+            seconds = float(text)
+        except ValueError as e:
+            raise SettingsError(f"{var} must be a number of seconds, not {text!r}") from e
+        if not seconds >= _SECONDS[name]:  # also refuses NaN
+            raise SettingsError(f"{var} must be at least {_SECONDS[name]:g} seconds, not {text}")
+        return seconds
+    if name == "upload_formats":
+        names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+        unknown = [n for n in names if n not in FAMILY_NAMES]
+        if unknown:
+            raise SettingsError(f"{var} names unknown families {', '.join(unknown)}"
+                                f" (known: {', '.join(FAMILY_NAMES)})")
+        return names
+    return text

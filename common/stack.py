@@ -16,9 +16,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from common.settings import Settings, SettingsError
 
-#: Environment variable naming the stack whose outputs configure a process.
-STACK_ENV = "DOCPORTAL_STACK"
-
 #: Settings field <- stack output.
 SETTINGS_OUTPUTS: Mapping[str, str] = {
     "region": "Region", "bucket": "BucketName", "table": "TableName", "queue_url": "QueueUrl",
@@ -39,7 +36,8 @@ class StackError(SettingsError):
 def describe(cfn_client: Any, stack_name: str) -> dict[str, Any] | None:
     """The stack's description, or ``None`` when there is no such stack."""
     try:
-        return cfn_client.describe_stacks(StackName=stack_name)["Stacks"][0]
+        found: dict[str, Any] = cfn_client.describe_stacks(StackName=stack_name)["Stacks"][0]
+        return found
     except ClientError as e:
         error = e.response.get("Error", {})
         if error.get("Code") == "ValidationError" and "does not exist" in str(error.get("Message", "")):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
@@ -12,9 +11,6 @@ from datetime import UTC, datetime
 
 from common import aws
 from common.settings import Settings
-
-#: Seconds between local compaction runs (the template schedules it hourly); 0 turns it off.
-COMPACT_SECONDS_ENV = "DOCPORTAL_COMPACT_SECONDS"
 
 
 def _compact(table: str) -> None:
@@ -35,10 +31,10 @@ def _worker() -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     worker = Worker(aws.client("sqs"), settings.queue_url, lambda_handler, region=settings.region)
-    interval = float(os.environ.get(COMPACT_SECONDS_ENV, "600"))
-    if interval > 0:
-        threading.Thread(target=run_every, args=(interval, lambda: _compact(settings.table), stop),
-                         name="compactor", daemon=True).start()
+    # Seconds between local compaction runs (the template schedules it hourly); 0 turns it off.
+    if settings.compact_seconds > 0:
+        threading.Thread(target=run_every, name="compactor", daemon=True,
+                         args=(settings.compact_seconds, lambda: _compact(settings.table), stop)).start()
     logging.getLogger(__name__).info("worker polling %s", settings.queue_url)
     worker.run(stop)
     return 0

@@ -14,7 +14,7 @@ outlive the stack; the command says what it kept.
 Where and as whom comes from boto3's standard configuration (``AWS_PROFILE``,
 ``AWS_REGION``, the credential chain, ``AWS_ENDPOINT_URL`` for a stand-in);
 which stack and its parameters from ``DOCPORTAL_*`` variables (see
-``PARAMETER_ENV``).
+:data:`common.settings.TEMPLATE_PARAMETERS`).
 """
 
 from __future__ import annotations
@@ -26,28 +26,21 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, WaiterError
 
 from common import aws, stack
-from common.settings import Settings
+from common.settings import ENV_NAMES, Settings, SettingsError
 from devstack import package
 from devstack import template as tpl
 
 logger = logging.getLogger(__name__)
 
-STACK_ENV = stack.STACK_ENV
+STACK_ENV = ENV_NAMES["stack"]
 DEFAULT_STACK = "docportal-dev"
-#: Template parameter <- environment variable; unset variables leave the template's default.
-PARAMETER_ENV: Mapping[str, str] = {
-    "Environment": "DOCPORTAL_ENVIRONMENT",
-    "AlarmEmail": "DOCPORTAL_ALARM_EMAIL",
-    "PortalOrigin": "DOCPORTAL_PORTAL_ORIGIN",
-    "RetentionDays": "DOCPORTAL_RETENTION_DAYS",
-}
 ZIP_PATH = package.ROOT / "build" / "extractor.zip"
 #: CloudFormation takes at most this many bytes inline; larger templates go through S3.
 TEMPLATE_BODY_LIMIT = 51_200
@@ -81,11 +74,6 @@ def settings_from_stack(stack_name: str, cfn_client: Any) -> Settings:
         raise DeployError(str(e)) from e
 
 
-def stack_parameters(env: Mapping[str, str]) -> dict[str, str]:
-    """Template parameters chosen through the environment (``PARAMETER_ENV``)."""
-    return {name: env[var].strip() for name, var in PARAMETER_ENV.items() if env.get(var, "").strip()}
-
-
 def artifacts_bucket_name(stack_name: str, account: str, region: str) -> str:
     """``<stack>-artifacts-<account>-<region>``: unique per account and region, as bucket names must be."""
     name = f"{stack_name}-artifacts-{account}-{region}".lower()
@@ -95,13 +83,13 @@ def artifacts_bucket_name(stack_name: str, account: str, region: str) -> str:
     return name
 
 
-def deploy(stack_name: str, *, env: Mapping[str, str] | None = None, say: Say = logger.info) -> Settings:
+def deploy(stack_name: str, *, settings: Settings | None = None, say: Say = logger.info) -> Settings:
     """Build, upload and deploy; return the deployed stack's settings.
 
     A change set that would change nothing is not an error: the stack's
     current settings are returned.
     """
-    env = os.environ if env is None else env
+    settings = Settings.from_env(need_stack=False) if settings is None else settings
     cfn, s3 = aws.client("cloudformation"), aws.client("s3")
     account, region = _account(), s3.meta.region_name
     change_type = _change_set_type(stack_name, _status(cfn, stack_name))
@@ -117,7 +105,8 @@ def deploy(stack_name: str, *, env: Mapping[str, str] | None = None, say: Say = 
     _ensure_artifacts_bucket(s3, bucket, region, say)
     code_key = _upload(s3, bucket, "extractor", zip_path.read_bytes(), ".zip", say)
 
-    parameters = {**stack_parameters(env), "ExtractorCodeBucket": bucket, "ExtractorCodeKey": code_key}
+    parameters = {**settings.template_parameters(), "ExtractorCodeBucket": bucket,
+                  "ExtractorCodeKey": code_key}
     template = tpl.TEMPLATE_PATH.read_text()
     if len(template.encode()) <= TEMPLATE_BODY_LIMIT:
         source = {"TemplateBody": template}
@@ -327,7 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.deploy", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["deploy", "destroy"])
     args = parser.parse_args(argv)
-    stack_name = os.environ.get(STACK_ENV, "").strip() or DEFAULT_STACK
+    try:
+        chosen = Settings.from_env(need_stack=False)
+    except SettingsError as e:
+        parser.error(str(e))
+    stack_name = chosen.stack or DEFAULT_STACK
     # botocore reads AWS_DEFAULT_REGION (or the profile's region), not AWS_REGION,
     # which the rest of DocPortal documents; bridge the two for this process.
     if os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
@@ -339,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "deploy":
-            settings = deploy(stack_name, say=say)
+            settings = deploy(stack_name, settings=chosen, say=say)
             say("Settings for the portal (also on standard output):")
             for name, value in settings.to_env().items():
                 print(f"{name}={value}", flush=True)
@@ -347,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             if missing:
                 say(f"Warning: the stack reports no {', '.join(missing)}; "
                     "sign-in or status updates will not work.")
-            if os.environ.get(PARAMETER_ENV["AlarmEmail"], "").strip():
+            if chosen.alarm_email:
                 say("Alarm e-mails start once the address confirms the subscription AWS sent it.")
         else:
             kept = destroy(stack_name, say=say)

@@ -81,7 +81,7 @@ def patch() -> None:
                 raise
 
     transact_write_items._docportal_patched = True  # type: ignore[attr-defined]
-    models.copy = _TablesByReference  # type: ignore[assignment]
+    models.copy = _TablesByReference  # type: ignore[attr-defined,assignment]
     backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 

@@ -49,6 +49,12 @@ def start(args: Sequence[str], *, log: Path, env: Mapping[str, str] | None = Non
                                 cwd=cwd, start_new_session=True)
 
 
+def command_of(proc: subprocess.Popen[bytes], words: int = 0) -> str:
+    """The command a child runs, for messages; its first ``words`` only when given."""
+    args = [str(a) for a in proc.args] if isinstance(proc.args, list | tuple) else [str(proc.args)]
+    return " ".join(args[:words] if words else args)
+
+
 def wait_http(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None,
               log: Path | None = None) -> None:
     """Wait until ``url`` answers (any HTTP status), or fail clearly."""
@@ -56,7 +62,7 @@ def wait_http(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None 
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
-            raise StartupError(f"{' '.join(map(str, proc.args))} exited with {proc.returncode}\n{tail}")
+            raise StartupError(f"{command_of(proc)} exited with {proc.returncode}\n{tail}")
         try:
             urllib.request.urlopen(url, timeout=2).close()
             return

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
 
 from common import aws
+from common.settings import ENV_NAMES, Settings
 from devstack import processes
 from devstack.provision import (
     DEFAULT_DEMO_PASSWORD,
@@ -22,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 
 
-def state_dir() -> Path:
+def state_dir(settings: Settings) -> Path:
     """Where settings, pids and logs go: ``.local`` unless DOCPORTAL_STATE_DIR says otherwise."""
-    return Path(os.environ.get("DOCPORTAL_STATE_DIR") or ROOT / ".local").resolve()
+    return Path(settings.state_dir or ROOT / ".local").resolve()
 
 
 def local_env(endpoint_url: str) -> dict[str, str]:
@@ -42,23 +44,23 @@ def local_env(endpoint_url: str) -> dict[str, str]:
 
 def main() -> int:
     """Start everything, print how to sign in, wait for Ctrl-C, stop everything."""
-    moto_port = int(os.environ.get("DOCPORTAL_MOTO_PORT", "4566"))
-    portal_port = int(os.environ.get("DOCPORTAL_PORT", "8501"))
+    chosen = Settings.from_env(need_stack=False)
+    moto_port, portal_port = chosen.moto_port, chosen.portal_port
     password = os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
-    state = state_dir()
+    state = state_dir(chosen)
     settings_file = state / "stack.json"
     pidfile = processes.PidFile(state / "pids.json")
     stop_requested = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop_requested.set())
-    children: list = []
+    children: list[subprocess.Popen[bytes]] = []
     try:
         pidfile.clean_stale()
-        for name, port in (("moto server", moto_port), ("portal", portal_port)):
+        for name, port, field in (("moto server", moto_port, "moto_port"),
+                                  ("portal", portal_port, "portal_port")):
             if not processes.port_free(port):
                 raise processes.StartupError(
-                    f"port {port} for the {name} is in use; free it or set "
-                    + ("DOCPORTAL_MOTO_PORT" if name == "moto server" else "DOCPORTAL_PORT"))
+                    f"port {port} for the {name} is in use; free it or set {ENV_NAMES[field]}")
         endpoint = f"http://127.0.0.1:{moto_port}"
         print(f"Starting the AWS stand-in (moto server) on {endpoint} …", flush=True)
         moto_log = state / "moto.log"
@@ -96,7 +98,7 @@ def main() -> int:
             for proc in children:
                 if proc.poll() is not None:
                     raise processes.StartupError(
-                        f"{' '.join(map(str, proc.args[:4]))} stopped (exit {proc.returncode}); "
+                        f"{processes.command_of(proc, 4)} stopped (exit {proc.returncode}); "
                         f"see the logs in {state}")
         print("\nStopping …", flush=True)
         return 0

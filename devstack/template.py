@@ -32,8 +32,10 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
             value = value.split(".", 1)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected !{suffix} node", node.start_mark)
     return {name: value}
 
 
@@ -42,7 +44,8 @@ _Loader.add_multi_constructor("!", _intrinsic)
 
 def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """The template as plain data, intrinsics in their long form."""
-    return yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    return loaded
 
 
 class UnsupportedIntrinsic(ValueError):

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from common.settings import Settings, SettingsError
 from extractor.extract import Config, extract_file
 
 
@@ -58,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
-    config = Config.from_env()
+    try:
+        config = Config.from_settings(Settings.from_env(need_stack=False))
+    except SettingsError as e:
+        parser.error(str(e))
     unreadable = False
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for rec in pool.map(lambda p: record(p, config), walk(args.paths)):

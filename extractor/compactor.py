@@ -1,4 +1,4 @@
-"""The scheduled job that merges finished days' aggregate shards (see :mod:`common.compaction`).
+"""The scheduled job that merges finished days' aggregate shards (see :mod:`common.schema.compaction`).
 
 It reads each grain's cells for a range of days with paginated Queries and
 rewrites every cell that is not yet one packed item on shard 0 (more shard
@@ -23,8 +23,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from common import aws, schema
-from common.compaction import cells
+from common import aws, filestore
+from common.schema import requests
+from common.schema.aggregates import AGG_GRAINS
+from common.schema.compaction import cells
 from common.settings import Settings
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "compactor"))
@@ -32,7 +34,6 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "compactor"))
 DEFAULT_DAYS = 40
 #: The first day a run over "all" days reads from: before any upload.
 ALL_START = "2000-01-01"
-_BUSY = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
 #: Time left at which a run stops merging, well before Lambda's timeout.
 _MARGIN_MS = 30_000
 
@@ -57,7 +58,7 @@ class Report:
 
 
 def _items(ddb: Any, table: str, grain: str, start_day: str, end_day: str) -> Iterator[dict[str, Any]]:
-    request = schema.query_aggregates(table, grain, start_day, end_day)
+    request = requests.query_aggregates(table, grain, start_day, end_day)
     request["ConsistentRead"] = True  # the conditions compare with what was read: read the latest
     request["ScanIndexForward"] = False  # newest days first: the ones dashboards read most
     for page in ddb.get_paginator("query").paginate(**request):
@@ -65,7 +66,7 @@ def _items(ddb: Any, table: str, grain: str, start_day: str, end_day: str) -> It
 
 
 def compact(ddb: Any, table: str, start_day: str, end_day: str,
-            grains: tuple[str, ...] = schema.AGG_GRAINS,
+            grains: tuple[str, ...] = AGG_GRAINS,
             out_of_time: Callable[[], bool] = lambda: False) -> Report:
     """Merge the shards of every cell of ``grains`` from ``start_day`` to ``end_day`` (inclusive).
 
@@ -93,9 +94,7 @@ def compact(ddb: Any, table: str, start_day: str, end_day: str,
             try:
                 ddb.transact_write_items(**request)
             except ClientError as e:
-                codes = {r.get("Code") for r in e.response.get("CancellationReasons", [])}
-                cancelled = e.response.get("Error", {}).get("Code") == "TransactionCanceledException"
-                if not (cancelled and codes & _BUSY):
+                if filestore.cancelled(e) is None:  # not a cell that changed meanwhile
                     raise
                 report += Report(busy=1)
                 continue

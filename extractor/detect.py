@@ -16,6 +16,8 @@ from pathlib import Path
 
 import filetype
 
+from common.catalogue import MIME_TYPES
+
 #: Bytes of the file's start that detection looks at.
 HEAD_BYTES = 64 * 1024
 
@@ -27,30 +29,6 @@ class Detected:
     format: str
     mime_type: str
 
-
-MIME = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "docm": "application/vnd.ms-word.document.macroEnabled.12",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "pptm": "application/vnd.ms-powerpoint.presentation.macroEnabled.12",
-    "odt": "application/vnd.oasis.opendocument.text",
-    "ods": "application/vnd.oasis.opendocument.spreadsheet",
-    "odp": "application/vnd.oasis.opendocument.presentation",
-    "epub": "application/epub+zip",
-    "zip": "application/zip",
-    "ole": "application/x-ole-storage",
-    "jpg": "image/jpeg", "png": "image/png", "tif": "image/tiff", "gif": "image/gif",
-    "webp": "image/webp", "bmp": "image/bmp", "heic": "image/heic",
-    "mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg",
-    "mp4": "video/mp4", "mov": "video/quicktime",
-    "eml": "message/rfc822", "csv": "text/csv", "tsv": "text/tab-separated-values",
-    "json": "application/json", "xml": "application/xml", "html": "text/html",
-    "markdown": "text/markdown", "text": "text/plain",
-    "empty": "application/x-empty", "unknown": "application/octet-stream",
-}
 
 #: Formats the ``filetype`` library reports, renamed to ours.
 _FILETYPE = {
@@ -98,7 +76,7 @@ def detect(path: Path, extension: str = "") -> Detected:
 
 
 def _detected(fmt: str) -> Detected:
-    return Detected(fmt, MIME[fmt])
+    return Detected(fmt, MIME_TYPES[fmt])
 
 
 def _zip_kind(path: Path) -> str:
@@ -210,30 +188,3 @@ def _consistent_delimiter(text: str) -> str | None:
         if len(counts) == 1 and counts.pop() >= 1:
             return delimiter
     return None
-
-
-#: For each extension, the formats its content may have; others are a mismatch.
-_EXPECTED: dict[str, set[str]] = {
-    "pdf": {"pdf"}, "docx": {"docx"}, "docm": {"docm", "docx"}, "dotx": {"docx"},
-    "xlsx": {"xlsx"}, "xlsm": {"xlsm", "xlsx"}, "pptx": {"pptx"}, "pptm": {"pptm", "pptx"},
-    "odt": {"odt"}, "ods": {"ods"}, "odp": {"odp"}, "epub": {"epub"}, "zip": {"zip", "epub"},
-    "doc": {"ole"}, "xls": {"ole"}, "ppt": {"ole"}, "msg": {"ole"},
-    "jpg": {"jpg"}, "jpeg": {"jpg"}, "jpe": {"jpg"}, "png": {"png"}, "tif": {"tif"}, "tiff": {"tif"},
-    "gif": {"gif"}, "webp": {"webp"}, "bmp": {"bmp"}, "heic": {"heic"}, "heif": {"heic"},
-    "mp3": {"mp3"}, "wav": {"wav"}, "flac": {"flac"}, "ogg": {"ogg"}, "oga": {"ogg"},
-    "mp4": {"mp4"}, "m4a": {"mp4"}, "m4v": {"mp4"}, "mov": {"mov", "mp4"}, "qt": {"mov"},
-    "eml": {"eml", "text"},
-    "txt": {"text", "markdown", "csv", "tsv", "json", "xml", "html", "eml"},
-    "text": {"text", "markdown", "csv", "tsv"}, "log": {"text", "csv", "tsv", "json"},
-    "md": {"markdown", "text"}, "markdown": {"markdown", "text"},
-    "csv": {"csv", "tsv", "text"}, "tsv": {"tsv", "csv", "text"}, "tab": {"tsv", "text"},
-    "json": {"json"}, "geojson": {"json"}, "xml": {"xml"}, "svg": {"xml"},
-    "html": {"html", "xml"}, "htm": {"html", "xml"},
-}
-
-
-def mismatch(extension: str, fmt: str) -> bool:
-    """True when the name's extension promises other content than the file has."""
-    if fmt in ("unknown", "empty") or extension not in _EXPECTED:
-        return False
-    return fmt not in _EXPECTED[extension]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
-from common.schema import ObjectRef
+from common.schema.record import ObjectRef
 
 
 class InvalidEvent(ValueError):

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from common.schema import Extracted, safe_extension
-from extractor.detect import MIME, Detected, detect, mismatch
+from common.catalogue import MIME_TYPES, Flag, type_mismatch
+from common.schema.keys import safe_extension
+from common.schema.record import Extracted
+from extractor.detect import Detected, detect
 from extractor.formats import Limits, Parsed, ParseError
 from extractor.sandbox import Budget, MiB, run_isolated
+
+if TYPE_CHECKING:
+    from common.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +64,13 @@ class Config:
     max_parse_bytes: int = 512 * MiB
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
-        """``DOCPORTAL_PARSE_MEMORY_MB``, ``DOCPORTAL_PARSE_SECONDS``, ``DOCPORTAL_MAX_PARSE_MB``."""
-        env = os.environ if env is None else env
-        memory = int(env.get("DOCPORTAL_PARSE_MEMORY_MB", "512")) * MiB
+    def from_settings(cls, settings: Settings) -> Config:
+        """The limits the parse settings choose (memory, seconds, largest file parsed)."""
+        memory = settings.parse_memory_mb * MiB
         return cls(
             limits=Limits(max_unpacked_bytes=memory),
-            budget=Budget(memory_bytes=memory, seconds=float(env.get("DOCPORTAL_PARSE_SECONDS", "30"))),
-            max_parse_bytes=int(env.get("DOCPORTAL_MAX_PARSE_MB", "512")) * MiB,
+            budget=Budget(memory_bytes=memory, seconds=settings.parse_seconds),
+            max_parse_bytes=settings.max_parse_mb * MiB,
         )
 
 
@@ -101,7 +104,7 @@ def extract_file(path: Path, name: str, config: Config, *,
     started = time.perf_counter()
     size, sha256 = digest or file_digest(path)
     extension = safe_extension(name)
-    detected = Detected("unknown", MIME["unknown"])
+    detected = Detected("unknown", MIME_TYPES["unknown"])
     try:
         detected = detect(path, extension)
         flags, metadata, error = _describe(path, detected, extension, size, config)
@@ -124,9 +127,9 @@ def _describe(path: Path, detected: Detected, extension: str, size: int,
     if detected.format in _NOTES:
         metadata["note"] = _NOTES[detected.format]
     if size == 0:
-        flags.add("empty")
-    if mismatch(extension, detected.format):
-        flags.add("type_mismatch")
+        flags.add(Flag.EMPTY)
+    if type_mismatch(extension, detected.format):
+        flags.add(Flag.TYPE_MISMATCH)
     parser = parser_for(detected.format)
     if parser is not None and size > config.max_parse_bytes:
         error = (f"file exceeds the {config.max_parse_bytes // MiB} MiB parse limit: "

@@ -29,8 +29,8 @@ def _deps() -> Deps:
         s3=aws.client("s3"),
         ddb=aws.client("dynamodb"),
         table=settings.table,
-        max_receive_count=int(os.environ.get("DOCPORTAL_MAX_RECEIVE_COUNT", "5")),
-        config=Config.from_env(),
+        max_receive_count=settings.max_receive_count,
+        config=Config.from_settings(settings),
     )
 
 
@@ -45,8 +45,9 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Process an SQS batch and return the failed message ids."""
-    return process_partial_response(
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context)
+    return dict(response)
 
 
 def reset() -> None:

@@ -1,8 +1,8 @@
 """Process one S3 object: claim its item, read it, record the result.
 
 This module holds the I/O; what a file *is* is decided in
-:mod:`extractor.extract`, and every item request comes from
-:mod:`common.schema`. Clients are injected so tests choose where AWS is.
+:mod:`extractor.extract`, and every change of the file's item goes through
+:mod:`common.filestore`. Clients are injected so tests choose where AWS is.
 
 Errors fall in two kinds. A problem with the file itself (deleted, unreadable,
 unparseable) is *permanent*: the item ends ``failed`` with a reason and the
@@ -17,27 +17,29 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from common import schema
-from common.schema import Extracted, FileStatus, ObjectRef
+from common import aws_errors
+from common.catalogue import FileStatus
+from common.filestore import Cancelled, Contention, FileStore
+from common.schema import lifecycle
+from common.schema.keys import ORIGINAL_NAME_META, UploadKey, parse_upload_key, sequencer_order
+from common.schema.record import Extracted, FileRecord, ObjectRef, utc_now
 from extractor.events import ObjectCreated, parse_message
 from extractor.extract import Config, extract_file
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
-_CLAIM_ATTEMPTS = 5
-_CONFLICT_ATTEMPTS = 4
-_MISSING = {"404", "NoSuchKey", "NoSuchVersion", "NotFound"}
+#: How often finishing re-reads a duplicate marker that changed under it.
+_FINISH_ATTEMPTS = 5
 
 
 class Outcome(StrEnum):
@@ -59,7 +61,12 @@ class Deps:
     max_receive_count: int = 5
     config: Config = field(default_factory=Config)
     #: Timestamps; injected so tests can make runs comparable.
-    now: Callable[[], str] = schema.utc_now
+    now: Callable[[], str] = utc_now
+
+    @property
+    def files(self) -> FileStore:
+        """The table's file items."""
+        return FileStore(self.ddb, self.table)
 
 
 def process_message(body: str, receive_count: int, deps: Deps) -> list[Outcome]:
@@ -82,22 +89,25 @@ def process_expiry(event: ObjectCreated, deps: Deps) -> Outcome:
 
     An expiry older (by sequencer) than what the item knows changes nothing,
     nor does one for a file never seen or deleted.
+
+    Raises
+    ------
+    common.filestore.Contention
+        When the item kept changing; the message is retried later.
     """
     try:
-        ids = schema.parse_upload_key(event.ref.bucket, event.ref.key)
+        ids = parse_upload_key(event.ref.bucket, event.ref.key)
     except ValueError:
         return Outcome.SKIPPED
-    incoming = schema.sequencer_order(event.ref.sequencer)
-    for _ in range(_CLAIM_ATTEMPTS):
-        item = deps.ddb.get_item(TableName=deps.table, Key=schema.file_key(ids.file_id),
-                                 ConsistentRead=True).get("Item")
-        old = schema.from_item(item) if item else None
+    incoming = sequencer_order(event.ref.sequencer)
+
+    def decide(old: FileRecord | None) -> FileRecord | None:
         if old is None or old.status is FileStatus.DELETED or (old.sequencer and old.sequencer >= incoming):
-            return Outcome.SKIPPED
-        if _transact(deps, schema.transition(deps.table, old, schema.expired(
-                old, event.ref.sequencer, deps.now()))) is True:
-            return Outcome.EXPIRED
-    raise ClaimContention(f"file {ids.file_id} kept changing while it was being expired")
+            return None
+        return lifecycle.expired(old, event.ref.sequencer, deps.now())
+
+    change = deps.files.change(ids.file_id, decide)
+    return Outcome.SKIPPED if change.after is None else Outcome.EXPIRED
 
 
 def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outcome:
@@ -110,11 +120,11 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
     key, head = found if found else (event.ref.key, {})
     ref = replace(event.ref, key=key)  # the key that exists identifies the file
     try:
-        ids = schema.parse_upload_key(ref.bucket, ref.key)
+        ids = parse_upload_key(ref.bucket, ref.key)
     except ValueError as e:
         logger.warning("ignoring object outside the uploads layout: %s", e)
         return Outcome.SKIPPED
-    name = unquote(head.get("Metadata", {}).get(schema.ORIGINAL_NAME_META, "")) or key.rsplit("/", 1)[-1]
+    name = unquote(head.get("Metadata", {}).get(ORIGINAL_NAME_META, "")) or key.rsplit("/", 1)[-1]
     current = _claim(deps, ids, name, ref)
     if current is None:
         return Outcome.SKIPPED
@@ -134,13 +144,11 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
     return _finish(deps, current, result)
 
 
-def _claim(deps: Deps, ids: schema.UploadKey, name: str, ref: ObjectRef) -> schema.FileRecord | None:
+def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> FileRecord | None:
     """Take the file for ``ref``; None for a duplicate or older event, or a deleted file."""
-    incoming = schema.sequencer_order(ref.sequencer)
-    for _ in range(_CLAIM_ATTEMPTS):
-        item = deps.ddb.get_item(TableName=deps.table, Key=schema.file_key(ids.file_id),
-                                 ConsistentRead=True).get("Item")
-        old = schema.from_item(item) if item else None
+    incoming = sequencer_order(ref.sequencer)
+
+    def decide(old: FileRecord | None) -> FileRecord | None:
         if old is not None and old.status is FileStatus.DELETED:
             logger.info("event for deleted file %s ignored", ids.file_id)
             return None  # deletion is final: a late or newer event never brings a file back
@@ -151,75 +159,37 @@ def _claim(deps: Deps, ids: schema.UploadKey, name: str, ref: ObjectRef) -> sche
             if old.sequencer == incoming and old.status.terminal:
                 logger.info("duplicate event for %s ignored", ids.file_id)
                 return None
-        new = schema.claimed(old, ids.file_id, ids.owner, name, ref, deps.now())
-        if _transact(deps, schema.transition(deps.table, old, new)) is True:
-            return new
-    raise ClaimContention(f"file {ids.file_id} kept changing while it was being claimed")
+        return lifecycle.claimed(old, ids.file_id, ids.owner, name, ref, deps.now())
+
+    return deps.files.change(ids.file_id, decide).after
 
 
-def _finish(deps: Deps, current: schema.FileRecord, result: Extracted) -> Outcome:
+def _finish(deps: Deps, current: FileRecord, result: Extracted) -> Outcome:
     """Record the result, unless another delivery has taken the file over meanwhile."""
-    for _ in range(_CLAIM_ATTEMPTS):
+    for _ in range(_FINISH_ATTEMPTS):
         seen: int | None = None
         duplicate = False
         if result.sha256 and not result.error:
-            marker = deps.ddb.get_item(TableName=deps.table, ConsistentRead=True,
-                                       Key=schema.duplicate_key(current.owner, result.sha256)).get("Item")
-            seen = len(schema.marker_files(marker))
-            duplicate = schema.is_duplicate(marker, current.file_id)
-        final = schema.finished(current, result, deps.now(), duplicate=duplicate)
-        written = _transact(deps, schema.transition(deps.table, current, final, marker_seen=seen))
-        if written is _Cancelled.OTHER:
+            named = deps.files.duplicates(current.owner, result.sha256)
+            seen, duplicate = len(named), bool(named - {current.file_id})
+        final = lifecycle.finished(current, result, deps.now(), duplicate=duplicate)
+        why = deps.files.write(current, final, marker_seen=seen)
+        if why is Cancelled.OTHER:
             continue  # a copy of the same content finished meanwhile: decide the flag again
-        if written is _Cancelled.ITEM:
+        if why is Cancelled.ITEM:
             logger.info("file %s was taken over by another delivery; result dropped", current.file_id)
             return Outcome.SKIPPED
         if result.error:
             logger.info("file %s failed: %s", current.file_id, result.error)
             return Outcome.FAILED
         return Outcome.PROCESSED
-    raise ClaimContention(f"file {current.file_id}: its duplicate marker kept changing")
+    raise Contention(f"file {current.file_id}: its duplicate marker kept changing")
 
 
 def _failure(ref: ObjectRef, reason: str) -> Extracted:
     """A result for a file that could not be read at all."""
     return Extracted(size=ref.size, sha256="", mime_type="", format="", extension="", flags=(),
                      metadata={}, error=reason)
-
-
-class _Cancelled(Enum):
-    """Why a transition was not written."""
-
-    ITEM = "the file item changed since it was read"
-    OTHER = "another condition of the transaction failed"
-
-
-def _transact(deps: Deps, request: dict[str, Any]) -> bool | _Cancelled:
-    """Run a transition: True when written, else which condition failed.
-
-    A conflict with another transaction on a shared aggregate item is retried
-    briefly here; if it persists the error propagates and SQS retries later.
-    """
-    for attempt in range(_CONFLICT_ATTEMPTS):
-        try:
-            deps.ddb.transact_write_items(**request)
-            return True
-        except ClientError as e:
-            if _error_code(e) != "TransactionCanceledException":
-                raise
-            codes = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
-            if codes and codes[0] == "ConditionalCheckFailed":
-                return _Cancelled.ITEM
-            if "ConditionalCheckFailed" in codes:
-                return _Cancelled.OTHER
-            if "TransactionConflict" not in codes or attempt == _CONFLICT_ATTEMPTS - 1:
-                raise
-            time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
-
-
-class ClaimContention(RuntimeError):
-    """The item changed under every claim attempt; the message is retried later."""
 
 
 class _Permanent(Exception):
@@ -232,7 +202,7 @@ def _head(s3: Any, event: ObjectCreated) -> tuple[str, dict[str, Any]] | None:
         try:
             return key, s3.head_object(**_object_args(event.ref, key))
         except ClientError as e:
-            if _error_code(e) not in _MISSING:
+            if not aws_errors.is_missing(e):
                 raise
     return None
 
@@ -242,7 +212,7 @@ def _extract(deps: Deps, ref: ObjectRef, key: str, name: str) -> Extracted:
     try:
         body = deps.s3.get_object(**_object_args(ref, key))["Body"]
     except ClientError as e:
-        if _error_code(e) in _MISSING:
+        if aws_errors.is_missing(e):
             raise _Permanent("the file was deleted before it could be processed") from e
         raise
     with tempfile.TemporaryDirectory(prefix="docportal-") as tmp:
@@ -265,11 +235,7 @@ def _object_args(ref: ObjectRef, key: str) -> dict[str, str]:
     return args
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def _describe_error(error: Exception) -> str:
     if isinstance(error, ClientError):
-        return f"{_error_code(error)} from AWS"
+        return f"{aws_errors.code(error)} from AWS"
     return type(error).__name__

@@ -55,7 +55,8 @@ def resolve(target: Parser | str) -> Parser:
     if callable(target):
         return target
     module, function = target.split(":")
-    return getattr(importlib.import_module(module), function)
+    parser: Parser = getattr(importlib.import_module(module), function)
+    return parser
 
 
 def _parse_one(target: Parser | str, path: Path, limits: Limits) -> tuple[Any, ...]:

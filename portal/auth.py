@@ -16,7 +16,7 @@ in the Streamlit session. Its own weak spots are replaced here:
   access token is checked (``GetUser``). A session signed out elsewhere, a
   disabled or deleted account, or revoked tokens end the session with a
   clear message, within that time, in every browser;
-* a user who turned on an authenticator app (TOTP, see :mod:`portal.mfa`)
+* a user who turned on an authenticator app (TOTP, see :mod:`portal.users.mfa`)
   gets Cognito's ``SOFTWARE_TOKEN_MFA`` challenge after the password: a form
   asks for the 6-digit code and answers it (``RespondToAuthChallenge``); a
   wrong code may be typed again, an expired challenge goes back to sign-in.
@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +36,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from streamlit_cognito_auth import CognitoAuthenticator
 from streamlit_cognito_auth.auth import Credentials
 
-from common import aws
-from common.settings import Settings
-from portal.tokens import KeysUnavailable, TokenError, TokenExpired, TokenVerifier, User, jwks_resolver
-from portal.totp import SOFTWARE_TOKEN_MFA, InvalidCode, normalize_code
+from common import aws, aws_errors
+from common.settings import Settings, SettingsError
+from portal.access import User
+from portal.tokens import KeysUnavailable, TokenError, TokenExpired, TokenVerifier, jwks_resolver
+from portal.users.totp import SOFTWARE_TOKEN_MFA, InvalidCode, normalize_code
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ WRONG_CODE = ("That code is not right. Type the code your authenticator app show
 CODE_EXPIRED = "The sign-in took too long, so the code can no longer be accepted. Please sign in again."
 UNSUPPORTED = "Your account needs a sign-in step the portal does not offer. Please ask an admin."
 TOO_MANY = "Too many sign-in attempts. Please wait a minute."
+MISCONFIGURED = "DocPortal is not configured correctly, so nobody can sign in. Please tell an admin."
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def _verifier(settings: Settings) -> TokenVerifier:
                          resolve_key=jwks_resolver(settings.jwks_url))
 
 
-class _Authenticator(CognitoAuthenticator):
+class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package ships no types
     """The package's authenticator with our password check and token verification."""
 
     def __init__(self, settings: Settings, verifier: TokenVerifier, client: Any) -> None:
@@ -100,11 +103,12 @@ class _Authenticator(CognitoAuthenticator):
 
     def _initiate(self, username: str, password: str) -> dict[str, Any]:
         try:
-            return self.client.initiate_auth(
+            response: dict[str, Any] = self.client.initiate_auth(
                 ClientId=self.app_client_id, AuthFlow="USER_PASSWORD_AUTH",
                 AuthParameters={"USERNAME": username, "PASSWORD": password})
+            return response
         except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "")
+            code = aws_errors.code(e)
             if code in ("NotAuthorizedException", "UserNotFoundException"):
                 raise _Rejected(BAD_CREDENTIALS) from e
             if code == "PasswordResetRequiredException":
@@ -157,7 +161,7 @@ class _Authenticator(CognitoAuthenticator):
         challenge = st.session_state.get(_MFA)
         if challenge is not None:
             return self._answer_mfa(challenge)
-        return super().login()
+        return bool(super().login())
 
     def _show_mfa_form(self, placeholder: Any) -> tuple[bool, bool, str, Any]:
         with placeholder, st.columns([1, 2, 1])[1], st.form("mfa_form"):
@@ -192,7 +196,7 @@ class _Authenticator(CognitoAuthenticator):
                 ClientId=self.app_client_id, ChallengeName=SOFTWARE_TOKEN_MFA, Session=challenge.session,
                 ChallengeResponses={"USERNAME": challenge.username, "SOFTWARE_TOKEN_MFA_CODE": code})
         except ClientError as e:
-            error = e.response.get("Error", {}).get("Code", "")
+            error = aws_errors.code(e)
             if error == "CodeMismatchException":
                 status.error(WRONG_CODE)
                 return False
@@ -225,8 +229,7 @@ class _Authenticator(CognitoAuthenticator):
             st.session_state[_NOTICE] = str(e)
             return False
         except ClientError as e:
-            st.session_state[_NOTICE] = e.response.get("Error", {}).get(
-                "Message", "The new password was not accepted.")
+            st.session_state[_NOTICE] = aws_errors.message(e) or "The new password was not accepted."
             return False
         except BotoCoreError as e:
             raise SignInUnavailable(UNAVAILABLE) from e
@@ -298,7 +301,7 @@ class _Authenticator(CognitoAuthenticator):
                 expires_in=result["ExpiresIn"], token_type=result["TokenType"])
             self.client.get_user(AccessToken=renewed.access_token)  # revoked, disabled or deleted?
         except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "")
+            code = aws_errors.code(e)
             if code in ("NotAuthorizedException", "UserNotFoundException", "ResourceNotFoundException"):
                 logger.info("session ended by Cognito: %s", code)
                 st.session_state[_NOTICE] = ENDED
@@ -329,18 +332,36 @@ def require_user() -> User:
     except SignInUnavailable as e:
         st.error(str(e))
         st.stop()
+    except SettingsError:
+        logger.exception("the portal's settings are unusable")
+        st.error(MISCONFIGURED)
+        st.stop()
     if not signed_in:
         notice = st.session_state.pop(_NOTICE, None)
         if notice:
             st.warning(notice)
         st.stop()
-    return st.session_state[_USER]
+    return current_user()
 
 
 def current_user() -> User:
     """The user :func:`require_user` verified earlier in this run (for pages)."""
     user = st.session_state.get(_USER)
-    if user is None:
+    if not isinstance(user, User):
+        st.stop()
+        raise AssertionError("unreachable: st.stop() raises")
+    return user
+
+
+def page_user(allowed: Callable[[User], bool], refusal: str) -> User:
+    """The verified user when ``allowed`` says the page is theirs; otherwise ``refusal`` and the page stops.
+
+    Navigation hides the pages a role may not use; this check, on the page
+    itself, is the one that counts (and the services check again).
+    """
+    user = current_user()
+    if not allowed(user):
+        st.warning(refusal)
         st.stop()
     return user
 

@@ -1,7 +1,7 @@
 """Which pages a verified user gets: the one place that knows the portal's pages.
 
 ``app.py`` builds ``st.navigation`` from :func:`pages`; tests run a page
-inside the same navigation (``tests/portal/harness.py``), so links between
+inside the same navigation (``tests/helpers/harness.py``), so links between
 pages work there as they do in the app. Every page checks the user's role
 again itself: hiding a page is a convenience, not the access control.
 """
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from portal.export import may_export
-from portal.tokens import Role, User
+from portal import access
+from portal.access import User
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
-DEFAULT_PAGE = "my_files"
+DEFAULT_PAGE = "files"
 
 
 def page_path(name: str) -> str:
@@ -26,17 +26,17 @@ def page_path(name: str) -> str:
 
 def entries(user: User) -> list[tuple[str, str, str]]:
     """``(name, title, icon)`` of each page ``user``'s roles allow, in menu order."""
-    if not user.roles:
+    if not access.has_role(user):
         return [("no_access", "Access", ":material/lock:")]
     allowed = [
-        ("my_files", "Files", ":material/folder:"),
+        ("files", "Files", ":material/folder:"),
         ("upload", "Upload", ":material/upload:"),
         ("dashboard", "Dashboard", ":material/insights:"),
     ]
-    if may_export(user):
+    if access.may_export(user):
         allowed.append(("export", "Export", ":material/download:"))
-    if user.has(Role.ADMINS):
-        allowed.append(("admin_users", "Users", ":material/group:"))
+    if access.may_manage_users(user):
+        allowed.append(("users", "Users", ":material/group:"))
     allowed.append(("account", "Account", ":material/shield_person:"))
     return allowed
 

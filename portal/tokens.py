@@ -3,44 +3,19 @@
 streamlit-cognito-auth's own check fetches keys from the real AWS host and
 skips ``iss`` and ``token_use``; this module checks signature (RS256 against
 the pool's JWKS, cached), issuer, audience / client id, ``token_use`` and
-expiry, and turns the ID token into the :class:`User` the portal trusts.
+expiry, and turns the ID token into the :class:`~portal.access.User` the
+portal trusts. Who may do what is :mod:`portal.access`'s to say.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import jwt
 
-
-class Role(StrEnum):
-    """Cognito groups, which decide what a user may do."""
-
-    UPLOADERS = "uploaders"
-    ANALYSTS = "analysts"
-    ADMINS = "admins"
-
-
-@dataclass(frozen=True)
-class User:
-    """A signed-in user, as proven by a verified ID token."""
-
-    sub: str
-    email: str
-    groups: frozenset[str]
-    expires_at: int
-
-    @property
-    def roles(self) -> frozenset[Role]:
-        """The groups that are DocPortal roles."""
-        return frozenset(Role(g) for g in self.groups if g in Role._value2member_map_)
-
-    def has(self, role: Role) -> bool:
-        """True when the user belongs to ``role``'s group."""
-        return role in self.roles
+from portal.access import User
 
 
 class TokenError(Exception):

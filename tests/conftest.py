@@ -12,35 +12,21 @@ import functools
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
 
-from common import aws
-from common.settings import ENV_NAMES, Settings
+from common.settings import Settings
 from devstack import processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD, MOTO_SERVER_ENV, create_demo_users, provision
-from extractor import handler
-
-REGION = "us-east-1"
-ROOT = Path(__file__).resolve().parents[1]
-_AWS_VARS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE")
-_DOCPORTAL_VARS = tuple(v for v in ENV_NAMES.values() if v.startswith("DOCPORTAL_"))
-
-
-def _reset_clients() -> None:
-    aws.reset()
-    handler.reset()
+from tests.helpers.env import AWS_VARS, DOCPORTAL_VARS, REGION, Server, reset_clients, server_client
 
 
 @pytest.fixture(scope="session")
 def monkeypatch_env() -> Iterator[None]:
     """Session-wide fake credentials (hypothesis tests cannot use function-scoped fixtures)."""
     with pytest.MonkeyPatch.context() as mp:
-        for var in _AWS_VARS + _DOCPORTAL_VARS:
+        for var in AWS_VARS + DOCPORTAL_VARS:
             mp.delenv(var, raising=False)
         mp.setenv("AWS_ACCESS_KEY_ID", "testing")
         mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -52,45 +38,27 @@ def monkeypatch_env() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees a real AWS account, a developer's profile or a leftover stack."""
-    for var in _AWS_VARS + _DOCPORTAL_VARS:
+    for var in AWS_VARS + DOCPORTAL_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    _reset_clients()
+    reset_clients()
     yield
-    _reset_clients()
+    reset_clients()
 
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """The whole template provisioned in moto's in-process mock; env points at it."""
     with mock_aws():
-        _reset_clients()
+        reset_clients()
         settings = provision("", REGION)
         for name, value in settings.to_env().items():
             monkeypatch.setenv(name, value)
         yield settings
-    _reset_clients()
-
-
-def server_client(endpoint: str, service: str):
-    """A client bound to a moto server, whatever the environment says."""
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running moto server and the stack provisioned on it."""
-
-    endpoint: str
-    settings: Settings
-
-    def client(self, service: str):
-        """A client bound to this server."""
-        return server_client(self.endpoint, service)
+    reset_clients()
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +66,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real moto server over HTTP, with the template provisioned and demo users."""
     port = processes.free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS} | MOTO_SERVER_ENV
+    env = {k: v for k, v in os.environ.items() if k not in AWS_VARS} | MOTO_SERVER_ENV
     proc = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                            log=log, env=env)
     endpoint = f"http://127.0.0.1:{port}"
@@ -117,6 +85,6 @@ def on_server(moto_server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     """Point the environment (and so every shared client) at the moto server."""
     for name, value in moto_server.settings.to_env().items():
         monkeypatch.setenv(name, value)
-    _reset_clients()
+    reset_clients()
     yield moto_server
-    _reset_clients()
+    reset_clients()

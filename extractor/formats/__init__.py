@@ -19,9 +19,6 @@ from typing import Any
 
 MiB = 1024 * 1024
 
-#: Flags a parser may raise; the processor adds type_mismatch, duplicate, empty.
-PARSER_FLAGS = frozenset({"encrypted", "javascript", "macros", "gps", "scanned"})
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -52,7 +49,8 @@ class ParseError(Exception):
 
     ``metadata`` and ``flags`` carry whatever could be read before the problem,
     e.g. ``ParseError("encrypted PDF: metadata partially available",
-    metadata={"pages": 3}, flags={"encrypted"})``.
+    metadata={"pages": 3}, flags={Flag.ENCRYPTED})``. Flags are
+    :data:`common.catalogue.PARSER_FLAGS`.
     """
 
     def __init__(self, reason: str, *, metadata: Mapping[str, Any] | None = None,

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from common.catalogue import Flag
 from extractor.formats import Limits, Parsed
 from extractor.formats.safezip import SafeZip
 
@@ -57,7 +58,7 @@ def parse_zip(path: Path, limits: Limits) -> Parsed:
     }
     if not metadata["member_types"]:
         del metadata["member_types"]
-    return Parsed(metadata=metadata, flags=frozenset({"encrypted"} if encrypted else ()))
+    return Parsed(metadata=metadata, flags=frozenset({Flag.ENCRYPTED} if encrypted else ()))
 
 
 def _extension(name: str) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from email import policy
 from email.errors import MessageError
 from email.header import decode_header, make_header
+from email.headerregistry import AddressHeader
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
@@ -24,6 +25,8 @@ from extractor.formats import Limits, Parsed, ParseError
 #: What decoding a malformed header can raise in the stdlib (parser bugs included).
 _HEADER_ERRORS: tuple[type[Exception], ...] = (LookupError, AttributeError, TypeError, ValueError,
                                                MessageError)
+#: What reading a malformed message can raise: the header errors, or nesting too deep to follow.
+_READ_ERRORS: tuple[type[Exception], ...] = (*_HEADER_ERRORS, RecursionError)
 #: MIME parts visited, and how deep multiparts may nest, before the walk stops.
 _MAX_PARTS = 10_000
 _MAX_DEPTH = 100
@@ -56,7 +59,7 @@ def parse_eml(path: Path, limits: Limits) -> Parsed:
     try:
         with path.open("rb") as f:
             message = BytesParser(policy=policy.default).parse(f)
-    except (*_HEADER_ERRORS, RecursionError) as e:
+    except _READ_ERRORS as e:
         raise ParseError("damaged e-mail: the message structure cannot be read") from e
     metadata: dict[str, Any] = {}
     if senders := _addresses(message, "from"):
@@ -111,6 +114,8 @@ def _addresses(message: Message, name: str) -> list[str]:
     try:
         headers = message.get_all(name) or []
         for header in headers:
+            if not isinstance(header, AddressHeader):
+                raise TypeError("not an address header")
             parsed = list(header.addresses)
             if any(not address.domain for address in parsed):
                 raise ValueError("an address without a domain")
@@ -169,7 +174,8 @@ def _attachments(message: EmailMessage) -> tuple[list[dict[str, Any]], int]:
             if depth < _MAX_DEPTH:
                 children = part.get_payload()
                 if isinstance(children, list):
-                    stack += [(child, depth + 1) for child in reversed(children)]
+                    stack += [(child, depth + 1) for child in reversed(children)
+                              if isinstance(child, Message)]
             continue
         elif disposition == "attachment" or filename:
             entry = _describe(part, content_type, filename)
@@ -195,7 +201,7 @@ def _describe(part: Message, content_type: str, filename: str | None) -> dict[st
             payload = part.get_payload(decode=True)
             size = len(payload) if isinstance(payload, bytes) else 0
             del payload
-    except (*_HEADER_ERRORS, RecursionError):
+    except _READ_ERRORS:
         return entry
     entry["size"] = size
     return entry

@@ -26,6 +26,7 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
 from PIL import Image, UnidentifiedImageError
 
+from common.catalogue import Flag
 from extractor.formats import Limits, Parsed, ParseError
 
 #: Pillow plugins allowed to open an upload; anything else (EPS, PSD, ...) is refused,
@@ -103,7 +104,8 @@ def parse_image(path: Path, limits: Limits) -> Parsed:
                 _describe(im, metadata, flags)
                 complete = _tiff_complete(im, path.stat().st_size) if image_format == "TIFF" else True
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            size = {k: metadata[k] for k in ("width", "height") if k in metadata} or _declared_size(path)
+            size: dict[str, Any] = ({k: metadata[k] for k in ("width", "height") if k in metadata}
+                                    or _declared_size(path))
             raise ParseError(_BOMB, metadata=size) from e
         except UnidentifiedImageError as e:
             raise ParseError(f"damaged image: the file is not a readable {_KINDS} image") from e
@@ -192,7 +194,7 @@ def _describe(im: Image.Image, metadata: dict[str, Any], flags: set[str]) -> Non
     if "gps_latitude" in exif and "gps_longitude" in exif:
         metadata["gps_latitude"] = exif["gps_latitude"]
         metadata["gps_longitude"] = exif["gps_longitude"]
-        flags.add("gps")
+        flags.add(Flag.GPS)
 
 
 def _dpi(value: Any) -> list[float] | None:
@@ -254,7 +256,7 @@ def _degrees(value: Any, ref: Any, limit: float) -> float | None:
         return None
     if (_text(ref) or "").upper().startswith(("S", "W")):
         degrees = -degrees
-    return round(degrees, 6)
+    return round(float(degrees), 6)
 
 
 def _iso_time(value: Any) -> str | None:

@@ -118,7 +118,7 @@ def _parse_movie(path: Path, size: int) -> Parsed:
     metadata: dict[str, Any] = {}
     if safe:
         with contextlib.suppress(*_DAMAGED):  # the walk's findings decide whether the file is readable
-            metadata.update(_audio_fields(MP4(path)))
+            metadata.update(_audio_fields(MP4(path)))  # type: ignore[no-untyped-call]  # mutagen is untyped
     if movie.duration is not None:
         # The movie header's duration covers every track; mutagen's is the audio track's.
         metadata["duration_seconds"] = movie.duration
@@ -320,7 +320,8 @@ def _mvhd_duration(payload: bytes) -> float | None:
         return None
     if not timescale or not duration or duration in _UNKNOWN_DURATION:
         return None
-    return round(duration / timescale, 3)
+    seconds: float = round(duration / timescale, 3)
+    return seconds
 
 
 def _tkhd_size(payload: bytes) -> tuple[int | None, int | None]:

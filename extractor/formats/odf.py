@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from common.catalogue import Flag
 from extractor.formats import Limits, Parsed, ParseError
 from extractor.formats.office import clean_text, count_value, iso_date, iter_xml, with_partial
 from extractor.formats.safezip import SafeZip
@@ -132,10 +133,10 @@ def parse_odf(path: Path, limits: Limits) -> Parsed:
             raise ParseError("damaged document: it is not an OpenDocument file")
         kind = _kind(media_type)
         what = zf.what = _WHAT.get(kind or "", "document")  # name the kind in SafeZip's errors too
-        flags = frozenset({"macros"} if any(n.startswith(("Basic/", "Scripts/")) for n in zf.names())
+        flags = frozenset({Flag.MACROS} if any(n.startswith(("Basic/", "Scripts/")) for n in zf.names())
                           else ())
         if encrypted:
-            flags |= {"encrypted"}
+            flags |= {Flag.ENCRYPTED}
         found: dict[str, Any] = {}
         if zf.has("meta.xml") and "meta.xml" not in encrypted:
             found = _meta(zf.read("meta.xml"), limits, what)

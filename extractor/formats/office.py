@@ -17,6 +17,7 @@ import io
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -25,6 +26,7 @@ from xml.parsers import expat
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml import ElementTree as SafeET
 
+from common.catalogue import Flag
 from extractor.formats import Limits, Parsed, ParseError
 from extractor.formats.safezip import SafeZip
 
@@ -179,7 +181,7 @@ def _open(path: Path, limits: Limits, what: str) -> SafeZip:
     except ParseError as e:
         if _is_encrypted_ole(path):
             raise ParseError(f"encrypted {what}: it is password-protected, so its contents "
-                             "cannot be read", flags={"encrypted"}) from e
+                             "cannot be read", flags={Flag.ENCRYPTED}) from e
         raise
 
 
@@ -265,7 +267,7 @@ def _macro_flags(zf: SafeZip, limits: Limits, what: str) -> frozenset[str]:
     A renamed VBA part still has to be declared in the content types, so both
     the member name and the declared types are checked.
     """
-    macros = frozenset({"macros"})
+    macros = frozenset({Flag.MACROS})
     if any(posixpath.basename(n).lower() == "vbaproject.bin" for n in zf.names()):
         return macros
     if not zf.has("[Content_Types].xml"):
@@ -387,6 +389,19 @@ def _column_letters(number: int) -> str:
     return letters
 
 
+@dataclass
+class _SheetScan:
+    """Where a sheet scan is: cells seen, formulas, the current cell and row, nesting depth."""
+
+    cells: int = 0
+    formulas: bool = False
+    filled: bool = False
+    depth: int = 0
+    ref: str = ""
+    row: int = 0
+    col: int = 0
+
+
 def _scan_sheet(data: bytes, limits: Limits, name: str) -> tuple[int, bool, str]:
     """Non-empty cells, whether any has a formula, and the used range of one sheet part.
 
@@ -395,39 +410,38 @@ def _scan_sheet(data: bytes, limits: Limits, name: str) -> tuple[int, bool, str]
     refused before it could be expanded; the range is worked out from the
     cells, because the range a sheet declares can be wrong or hostile.
     """
-    state = {"cells": 0, "formulas": False, "filled": False, "depth": 0, "ref": "", "row": 0, "col": 0}
+    state = _SheetScan()
     bounds = [0, 0, 0, 0]  # min row, min col, max row, max col
 
-    def refuse(*_: Any) -> None:
+    def refuse(*_: Any) -> Any:
         raise ParseError(UNSAFE_XML)
 
     def start(tag: str, attrs: dict[str, str]) -> None:
-        state["depth"] += 1
-        if state["depth"] > limits.max_depth:
+        state.depth += 1
+        if state.depth > limits.max_depth:
             raise ParseError(f"spreadsheet XML is nested deeper than {limits.max_depth} levels")
         local = tag.rpartition("}")[2]
         if local == "c":
-            state["filled"], state["ref"] = False, attrs.get("r", "")
+            state.filled, state.ref = False, attrs.get("r", "")
         elif local in ("v", "is"):
-            state["filled"] = True
+            state.filled = True
         elif local == "f":
-            state["filled"] = state["formulas"] = True
+            state.filled = state.formulas = True
         elif local == "row":
-            state["row"] = int(attrs["r"]) if attrs.get("r", "").isdigit() else state["row"] + 1
-            state["col"] = 0
+            state.row = int(attrs["r"]) if attrs.get("r", "").isdigit() else state.row + 1
+            state.col = 0
 
     def end(tag: str) -> None:
-        state["depth"] -= 1
+        state.depth -= 1
         if not tag.endswith("}c") and tag != "c":
             return
-        match = _CELL_REF.fullmatch(state["ref"])
-        row, col = ((int(match[2]), _column_number(match[1])) if match
-                    else (state["row"], state["col"] + 1))
-        state["row"], state["col"] = row, col
-        if not state["filled"]:
+        match = _CELL_REF.fullmatch(state.ref)
+        row, col = ((int(match[2]), _column_number(match[1])) if match else (state.row, state.col + 1))
+        state.row, state.col = row, col
+        if not state.filled:
             return
-        state["cells"] += 1
-        if state["cells"] == 1:
+        state.cells += 1
+        if state.cells == 1:
             bounds[:] = [row, col, row, col]
         else:
             bounds[:] = [min(bounds[0], row), min(bounds[1], col), max(bounds[2], row), max(bounds[3], col)]
@@ -443,10 +457,10 @@ def _scan_sheet(data: bytes, limits: Limits, name: str) -> tuple[int, bool, str]
     except expat.ExpatError as e:
         raise ParseError(f"damaged spreadsheet: {name} is not well-formed XML") from e
     dimension = ""
-    if state["cells"]:
+    if state.cells:
         dimension = (f"{_column_letters(bounds[1])}{bounds[0]}:"
                      f"{_column_letters(bounds[3])}{bounds[2]}")
-    return state["cells"], bool(state["formulas"]), dimension
+    return state.cells, state.formulas, dimension
 
 
 def _relationships(zf: SafeZip, limits: Limits, part: str) -> dict[str, str]:

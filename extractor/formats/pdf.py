@@ -16,6 +16,7 @@ import xml.etree.ElementTree as StdET
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +34,7 @@ from pypdf.generic import (
     is_null_or_none,
 )
 
+from common.catalogue import Flag
 from extractor.formats import Limits, Parsed, ParseError
 
 #: What pypdf raises on damaged input besides its own errors; MemoryError is left to the sandbox.
@@ -101,7 +103,7 @@ def parse_pdf(path: Path, limits: Limits) -> Parsed:
     except _READ_ERRORS as e:
         raise ParseError("damaged PDF: its structure cannot be read", metadata=metadata) from e
     metadata["encrypted"] = encrypted
-    flags: set[str] = {"encrypted"} if encrypted else set()
+    flags: set[str] = {Flag.ENCRYPTED} if encrypted else set()
     if encrypted and not _decrypts_without_password(reader):
         if (pages := _declared_page_count(reader)) is not None:
             metadata["pages"] = pages
@@ -126,10 +128,10 @@ def parse_pdf(path: Path, limits: Limits) -> Parsed:
     if has_text is not None:
         metadata["has_text"] = has_text
         if page_count and not has_text:
-            flags.add("scanned")
+            flags.add(Flag.SCANNED)
     metadata["form_fields"] = _attempt(lambda: _form_field_count(root)) or 0
     if _attempt(lambda: _has_javascript(reader, root)):
-        flags.add("javascript")
+        flags.add(Flag.JAVASCRIPT)
     return Parsed(metadata=metadata, flags=frozenset(flags))
 
 
@@ -195,6 +197,16 @@ def _clean(text: str) -> str | None:
     return text[:_MAX_STRING] or None
 
 
+def _info_value(owner: DictionaryObject, key: str) -> Any:
+    """``owner[key]``, indirect references followed (may raise on a damaged file)."""
+    return _resolve(owner.get(key))
+
+
+def _info_text(owner: DictionaryObject, key: str) -> str | None:
+    """``owner[key]`` as clean text (may raise on a damaged file)."""
+    return _pdf_text(owner.get(key))
+
+
 def _pdf_text(value: Any) -> str | None:
     """A PDF string's text; names, numbers and other objects are not text."""
     value = _resolve(value)
@@ -250,10 +262,10 @@ def _info_fields(reader: PdfReader) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     for key, name in _INFO_TEXT.items():
-        if text := _attempt(lambda key=key: _pdf_text(info.get(key))):
+        if text := _attempt(partial(_info_text, info, key)):
             out[name] = text
     for key, name in _INFO_DATES.items():
-        text = _attempt(lambda key=key: _pdf_text(info.get(key)))
+        text = _attempt(partial(_info_text, info, key))
         if text and (date := _pdf_date(text)):
             out[name] = date
     return out
@@ -414,15 +426,15 @@ def _has_javascript(reader: PdfReader, root: DictionaryObject) -> bool:
         budget -= 1
         if budget < 0:
             break
-        if _attempt(lambda page=page: _has_javascript_actions(page)):
+        if _attempt(partial(_has_javascript_actions, page)):
             return True
-        annotations = _attempt(lambda page=page: _resolve(page.get("/Annots")))
+        annotations = _attempt(partial(_info_value, page, "/Annots"))
         if not isinstance(annotations, ArrayObject):
             continue
         for ref in annotations[: max(budget, 0)]:
             budget -= 1
-            annotation = _attempt(lambda ref=ref: _resolve(ref))
+            annotation = _attempt(partial(_resolve, ref))
             if isinstance(annotation, DictionaryObject) and _attempt(
-                    lambda a=annotation: _has_javascript_actions(a)):
+                    partial(_has_javascript_actions, annotation)):
                 return True
-    return any(_attempt(lambda f=field: _has_javascript_actions(f)) for field in _walk_fields(root))
+    return any(_attempt(partial(_has_javascript_actions, field)) for field in _walk_fields(root))

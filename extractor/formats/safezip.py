@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 from types import TracebackType
 
+from common.catalogue import Flag
 from extractor.formats import Limits, ParseError
 
 _CHUNK = 64 * 1024
@@ -70,7 +71,7 @@ class SafeZip:
             raise ParseError(f"damaged {self.what}: {name} is missing") from e
         except RuntimeError as e:  # zipfile raises this for encrypted members
             raise ParseError(f"encrypted {self.what}: its contents cannot be read",
-                             flags={"encrypted"}) from e
+                             flags={Flag.ENCRYPTED}) from e
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
             raise ParseError(f"damaged {self.what}: {name} cannot be decompressed") from e
         return bytes(out)

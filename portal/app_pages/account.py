@@ -3,18 +3,18 @@
 import streamlit as st
 
 from common import aws
-from portal import auth, mfa, totp
+from portal import access, auth
+from portal.access import NotAllowed
+from portal.users import mfa, totp
 
 _SECRET = "account_totp_secret"  # noqa: S105 - a session-state key, not a secret
 _NOTICE = "account_notice"
 #: Where streamlit-cognito-auth keeps the session's (verified) access token.
 _ACCESS_TOKEN = "auth_access_token"  # noqa: S105 - a session-state key
 
-user = auth.current_user()
 st.title("Account")
-if not user.roles:  # navigation hides the page too, but the check that counts is in portal.mfa
-    st.warning("Your account has no DocPortal role yet. Please ask an admin to add you to a group.")
-    st.stop()
+user = auth.page_user(access.has_role,
+                      "Your account has no DocPortal role yet. Please ask an admin to add you to a group.")
 
 st.text(user.email)
 st.caption("Roles: " + ", ".join(sorted(role.value for role in user.roles)))
@@ -40,7 +40,7 @@ if notice:
 st.subheader("Two-step sign-in")
 try:
     current = mfa.status(cognito, user, access_token)
-except (mfa.MfaError, mfa.NotAllowed) as e:
+except (mfa.MfaError, NotAllowed) as e:
     st.error(str(e))
     st.stop()
 
@@ -55,7 +55,7 @@ if current.asks_for_code:
             else:
                 try:
                     mfa.turn_off(cognito, user, access_token)
-                except (mfa.MfaError, mfa.NotAllowed) as e:
+                except (mfa.MfaError, NotAllowed) as e:
                     st.error(str(e))
                 else:
                     done("Two-step sign-in is off: signing in asks for your password only.")
@@ -69,7 +69,7 @@ if secret is None:
     if st.button("Set up an authenticator app", type="primary"):
         try:
             st.session_state[_SECRET] = mfa.start_setup(cognito, user, access_token)
-        except (mfa.MfaError, mfa.NotAllowed) as e:
+        except (mfa.MfaError, NotAllowed) as e:
             st.error(str(e))
         else:
             st.rerun()
@@ -90,7 +90,7 @@ with st.form("totp_on"):
     if st.form_submit_button("Turn on two-step sign-in", type="primary"):
         try:
             mfa.confirm_setup(cognito, user, access_token, code)
-        except (totp.InvalidCode, mfa.MfaError, mfa.NotAllowed) as e:
+        except (totp.InvalidCode, mfa.MfaError, NotAllowed) as e:
             st.error(str(e))
         else:
             done("Two-step sign-in is on: from your next sign-in, DocPortal asks for a code from the app.")

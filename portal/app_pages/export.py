@@ -2,7 +2,7 @@
 
 The filter bar is the dashboard's, bound to the same URL names, so the
 dashboard's "Export these files" link opens this page on the view's filters.
-The rows come from the file items (:mod:`portal.export`), page by page, and
+The rows come from the file items (:mod:`portal.export.service`), page by page, and
 go to S3 as the CSV is written; the user gets a short-lived link.
 """
 
@@ -13,21 +13,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from common import aws
 from common.settings import Settings
-from portal import auth
-from portal.app_pages import shared
-from portal.csv_shape import COMMON_COLUMNS, DEFAULT_COLUMNS, METADATA_COLUMNS, UnknownColumn
-from portal.export import LINK_SECONDS, ExportRequest, Progress, csv_chunks, export_to_s3, may_export
+from portal import access, auth
+from portal.app_pages.filter_bar import filter_bar
+from portal.export.csv_shape import COMMON_COLUMNS, DEFAULT_COLUMNS, METADATA_COLUMNS, UnknownColumn
+from portal.export.service import LINK_SECONDS, ExportRequest, Progress, csv_chunks, export_to_s3
 
 logger = logging.getLogger(__name__)
 
-user = auth.current_user()
 st.title("Export metadata")
-if not may_export(user):  # navigation hides the page too, but the check that counts is here
-    st.warning("Exports are for analysts and admins. Please ask an admin for access.")
-    st.stop()
+user = auth.page_user(access.may_export,
+                      "Exports are for analysts and admins. Please ask an admin for access.")
 
 settings = Settings.from_env()
-filters, _ = shared.filter_bar(user, settings)
+filters, _ = filter_bar(user, settings)
 st.caption(f"Files uploaded from {filters.start} to {filters.end}"
            + (f", formats {', '.join(sorted(filters.formats))}" if filters.formats else ", every format")
            + (", one uploader" if filters.owner else ", every uploader")

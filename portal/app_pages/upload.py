@@ -1,15 +1,15 @@
 """Upload documents: many at once, each checked first, with its own progress and result."""
 
 import logging
-import re
+from typing import Any
 
 import streamlit as st
 
 from common import aws
-from common.settings import Settings, SettingsError
+from common.settings import Settings
 from portal import auth
-from portal.files import UploadError, store_upload
-from portal.upload_policy import (
+from portal.access import NotAllowed
+from portal.files.upload_policy import (
     MAX_NOTES_CHARS,
     MAX_TAG_CHARS,
     MAX_TAGS,
@@ -18,26 +18,18 @@ from portal.upload_policy import (
     clean_notes,
     parse_tags,
 )
+from portal.files.uploads import UploadError, store_upload
+from portal.text import md_escape
 
 logger = logging.getLogger(__name__)
 _RESULTS = "upload_results"
 _ROUND = "upload_round"
 
 
-def md(text: str) -> str:
-    """``text`` shown literally: file names are the user's and may hold Markdown."""
-    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
-
-
 user = auth.current_user()
 settings = Settings.from_env()
 st.title("Upload documents")
-try:
-    policy = UploadPolicy.from_env(server_limit_mb=st.get_option("server.maxUploadSize"))
-except SettingsError as e:
-    logger.error("upload policy: %s", e)
-    st.error("Uploads are switched off until the portal's upload settings are fixed; please tell an admin.")
-    st.stop()
+policy = UploadPolicy.from_settings(settings, server_limit_mb=st.get_option("server.maxUploadSize"))
 
 st.caption(f"Files are stored privately; their metadata is extracted in the background. "
            f"Up to {policy.max_mb} MB each. Accepted: {policy.allowed_text}.")
@@ -47,12 +39,12 @@ if results:
     done = sum(1 for r in results if r["result"] == "✓ uploaded")
     if done:
         st.success(f"{done} file(s) uploaded. Extraction has started.")
-        st.page_link("app_pages/my_files.py", label="Watch them on My files", icon=":material/folder:")
+        st.page_link("app_pages/files.py", label="Watch them on My files", icon=":material/folder:")
     for row in results:
         if row["result"] == "✗ failed":
-            st.error(md(row["details"]))
+            st.error(md_escape(row["details"]))
         elif row["result"] == "⊘ refused":
-            st.warning(md(row["details"]), icon=":material/block:")
+            st.warning(md_escape(row["details"]), icon=":material/block:")
     st.dataframe(results, hide_index=True,
                  column_config={"file": "File", "result": "Result", "details": "Details"})
 
@@ -68,16 +60,16 @@ notes_text = st.text_area("Notes (optional)", key=f"notes-{round_}", max_chars=M
 try:
     tags, notes = parse_tags(tags_text), clean_notes(notes_text)
 except ValueError as e:
-    st.error(f"Please fix the tags or notes: {md(str(e))}.")
+    st.error(f"Please fix the tags or notes: {md_escape(str(e))}.")
     st.stop()
 if tags:
-    st.caption("Tags: " + md(", ".join(tags)))
+    st.caption("Tags: " + md_escape(", ".join(tags)))
 
 chosen = chosen or []
 verdicts = [policy.check(f.name, f.size) for f in chosen]
 for verdict in verdicts:
     if not verdict.accepted:
-        st.warning(md(verdict.message), icon=":material/block:")
+        st.warning(md_escape(verdict.message), icon=":material/block:")
 accepted = [f for f, v in zip(chosen, verdicts, strict=True) if v.accepted]
 
 if accepted and st.button(f"Upload {len(accepted)} file(s)", type="primary"):
@@ -87,28 +79,28 @@ if accepted and st.button(f"Upload {len(accepted)} file(s)", type="primary"):
         if not verdict.accepted:
             rows.append({"file": f.name, "result": "⊘ refused", "details": verdict.message})
             continue
-        bar = st.progress(0.0, text=f"{md(f.name)}: starting…")
+        bar = st.progress(0.0, text=f"{md_escape(f.name)}: starting…")
         counter = ByteProgress(f.size)
 
-        def show(sent: int, bar=bar, counter=counter, name=f.name) -> None:
+        def show(sent: int, bar: Any = bar, counter: ByteProgress = counter, name: str = f.name) -> None:
             fraction = counter.add(sent)
             if fraction is not None:
-                bar.progress(fraction, text=f"{md(name)}: {fraction:.0%}")
+                bar.progress(fraction, text=f"{md_escape(name)}: {fraction:.0%}")
 
         try:
             f.seek(0)
             store_upload(user=user, name=f.name, body=f, content_type=f.type or "", s3=s3, ddb=ddb,
                          settings=settings, tags=tags, notes=notes, progress=show)
-        except (UploadError, PermissionError) as e:
+        except (UploadError, NotAllowed) as e:
             rows.append({"file": f.name, "result": "✗ failed", "details": str(e)})
-            bar.progress(counter.fraction, text=f"{md(f.name)}: failed")
+            bar.progress(counter.fraction, text=f"{md_escape(f.name)}: failed")
         except Exception:  # never a traceback for the user; the log has it
             logger.exception("upload of %s failed", f.name)
             rows.append({"file": f.name, "result": "✗ failed",
                          "details": f"{f.name}: something went wrong; please upload the file again."})
         else:
             rows.append({"file": f.name, "result": "✓ uploaded", "details": ""})
-            bar.progress(1.0, text=f"{md(f.name)}: uploaded")
+            bar.progress(1.0, text=f"{md_escape(f.name)}: uploaded")
     st.session_state[_RESULTS] = rows
     st.session_state[_ROUND] = round_ + 1  # a fresh, empty uploader, tags and notes
     st.rerun()

@@ -8,12 +8,16 @@ from datetime import date
 import pytest
 from botocore.exceptions import ClientError
 
-from common import aws, schema
+from common import aws
+from common.schema import lifecycle, requests
+from common.schema.aggregates import aggregate_key, cell_counters, parse_aggregate_key
+from common.schema.keys import file_key
+from common.schema.record import from_item
 from devstack.worker import LambdaContext
 from extractor import compactor
-from portal import analytics
-from tests.aws.test_dashboard_data import aggregate_table, commit
-from tests.unit.test_analytics import DAYS, aggregate_items, make_records
+from portal.dashboard import analytics
+from tests.helpers.records import DAYS, aggregate_items, make_records
+from tests.helpers.tables import aggregate_table, commit
 
 ALL = ("2000-01-01", "2100-01-01")
 
@@ -27,7 +31,7 @@ def shard_items(table: str) -> dict[tuple[str, str, str], int]:
     """How many stored items each cell has."""
     out: dict[tuple[str, str, str], int] = {}
     for pk, sk in aggregate_table(table):
-        grain, day, dimension, _ = schema.parse_aggregate_key(pk, sk)
+        grain, day, dimension, _ = parse_aggregate_key(pk, sk)
         out[(grain, day, dimension)] = out.get((grain, day, dimension), 0) + 1
     return out
 
@@ -57,10 +61,10 @@ def test_writes_after_compaction_add_up_and_a_cell_of_deleted_files_disappears(s
     compactor.compact(ddb, stack.table, *ALL)
     # Delete every file of the first day, then add more files: shards come back next to shard 0.
     first_day = [r for r in records if r.uploaded_at.startswith(DAYS[0])]
-    stored = {r.file_id: schema.from_item(ddb.get_item(TableName=stack.table, Key=schema.file_key(r.file_id))["Item"])
+    stored = {r.file_id: from_item(ddb.get_item(TableName=stack.table, Key=file_key(r.file_id))["Item"])
               for r in first_day}
     for record in stored.values():
-        ddb.transact_write_items(**schema.delete_request(stack.table, record, "2026-12-01T00:00:00.000Z"))
+        ddb.transact_write_items(**requests.transition(stack.table, record, lifecycle.deleted(record, "2026-12-01T00:00:00.000Z")))
     more = make_records(30, seed=9, days=DAYS[1:2])
     commit(stack.table, more)
     survivors = [r for r in records if not r.uploaded_at.startswith(DAYS[0])] + more
@@ -94,7 +98,7 @@ class WriteBetweenReadAndMerge(Wrapped):
     def transact_write_items(self, **kwargs):
         if not self.done:
             self.done = True
-            self.ddb.transact_write_items(**schema.transition(self.table, None, self.record))
+            self.ddb.transact_write_items(**requests.transition(self.table, None, self.record))
         return self.ddb.transact_write_items(**kwargs)
 
 
@@ -117,11 +121,11 @@ def test_a_cell_written_while_being_merged_is_left_alone_and_nothing_is_lost(sta
 def test_cells_from_before_write_counting_are_merged_too(stack):
     ddb = aws.client("dynamodb")
     for shard, files in ((1, 2), (4, 3)):
-        pk, sk = schema.aggregate_key("DAY", DAYS[0], "", shard)
+        pk, sk = aggregate_key("DAY", DAYS[0], "", shard)
         ddb.put_item(TableName=stack.table, Item={"pk": {"S": pk}, "sk": {"S": sk}, "files": {"N": str(files)}})
     assert compactor.compact(ddb, stack.table, *ALL).compacted == 1
     (item,) = aggregate_table(stack.table).values()
-    assert item["sk"]["S"] == f"{DAYS[0]}#s0" and schema.cell_counters(item) == {"files": 5}
+    assert item["sk"]["S"] == f"{DAYS[0]}#s0" and cell_counters(item) == {"files": 5}
 
 
 class Throttled(Wrapped):

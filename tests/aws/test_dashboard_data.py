@@ -1,6 +1,6 @@
 """The dashboard's reads against the provisioned stack in moto (in-process).
 
-Aggregates are written by the real transactions (``schema.transition``, as
+Aggregates are written by the real transactions (``requests.transition``, as
 the extractor commits them) where the count is small; for hundreds of files
 the same cell items are put directly, and a test proves both ways leave the
 same items.
@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import pytest
 
-from common import aws, schema
-from common.schema import FileRecord, FileStatus
-from portal import analytics, dashboard_data
-from portal.analytics import Filters, Viewer
-from portal.dashboard_data import CallCounter, read_aggregates
-from tests.unit.test_analytics import DAYS, OWNERS, aggregate_items, make_records, recount_kpis
+from common import aws
+from common.catalogue import FileStatus
+from common.schema.aggregates import AGG_GRAINS, AGG_SHARDS, CELL_WRITES, document_people
+from common.schema.keys import upload_key
+from common.schema.record import FileRecord, to_item
+from portal.dashboard import analytics, data
+from portal.dashboard.data import CallCounter, read_aggregates
+from portal.dashboard.filters import DashboardFilters, Viewer
+from portal.users.service import owner_emails
+from tests.helpers.records import DAYS, OWNERS, aggregate_items, make_records
+from tests.helpers.recount import recount_kpis
+from tests.helpers.tables import aggregate_table, commit
 
 FORMATS = ("pdf", "png")
 
@@ -26,42 +32,30 @@ def files_in_fixed_cells(n: int) -> list[FileRecord]:
     base = make_records(n, seed=n, days=DAYS[:2], owners=OWNERS[:2])
     records = []
     for i, r in enumerate(base):
-        day, shard, k = DAYS[i % 2], (i // 2) % schema.AGG_SHARDS, (i // 16) % 2
+        day, shard, k = DAYS[i % 2], (i // 2) % AGG_SHARDS, (i // 16) % 2
         file_id = f"{shard:08x}{i:024x}"
         owner = OWNERS[(k + i // 32) % 2]
         records.append(FileRecord(**{
             **r.__dict__, "file_id": file_id, "owner": owner, "format": FORMATS[k],
             # no names: their cells would depend on which files happen to be processed
             "metadata": {k2: v for k2, v in r.metadata.items() if k2 not in ("author", "artist", "producer", "creator")},
-            "key": schema.upload_key(owner, file_id, "f.bin"),
+            "key": upload_key(owner, file_id, "f.bin"),
             "uploaded_at": day + r.uploaded_at[10:], "processed_at": day + r.processed_at[10:] if r.processed_at else ""}))
     return records
-
-
-def commit(table: str, records: list[FileRecord]) -> None:
-    """Each file's finishing transaction, as the extractor commits it."""
-    ddb = aws.client("dynamodb")
-    for record in records:
-        ddb.transact_write_items(**schema.transition(table, None, record))
 
 
 def put_directly(table: str, records: list[FileRecord]) -> None:
     """The file items and the summed cell items, written at once: what the transactions would leave."""
     ddb = aws.client("dynamodb")
-    requests = [{"PutRequest": {"Item": schema.to_item(r)}} for r in records]
+    requests = [{"PutRequest": {"Item": to_item(r)}} for r in records]
     requests += [{"PutRequest": {"Item": item}} for item in aggregate_items(records)]
     for i in range(0, len(requests), 25):
         ddb.batch_write_item(RequestItems={table: requests[i:i + 25]})
 
 
-def aggregate_table(table: str) -> dict[tuple[str, str], dict]:
-    items = aws.client("dynamodb").scan(TableName=table)["Items"]
-    return {(i["pk"]["S"], i["sk"]["S"]): i for i in items if i["pk"]["S"].startswith("AGG#")}
-
-
 def without_writes(items: dict[tuple[str, str], dict]) -> dict[tuple[str, str], dict]:
     """The items without ``writes``: how often each was updated, which direct puts do not say."""
-    return {key: {k: v for k, v in item.items() if k != schema.CELL_WRITES} for key, item in items.items()}
+    return {key: {k: v for k, v in item.items() if k != CELL_WRITES} for key, item in items.items()}
 
 
 def cell_keys(items: list[dict]) -> list[tuple[str, str]]:
@@ -81,7 +75,7 @@ def test_a_range_reads_exactly_its_days_and_nothing_else(stack):
     commit(stack.table, records)
     stored = aggregate_table(stack.table)
     ddb = aws.client("dynamodb")
-    for grain in schema.AGG_GRAINS:
+    for grain in AGG_GRAINS:
         counter = CallCounter()
         got = read_aggregates(ddb, stack.table, grain, DAYS[1], DAYS[3], counter=counter)
         want = [k for k in stored if k[0] == f"AGG#{grain}" and DAYS[1] <= k[1][:10] <= DAYS[3]]
@@ -115,7 +109,7 @@ def test_small_pages_are_followed_to_the_end(stack):
     put_directly(stack.table, records)
     ddb = aws.client("dynamodb")
     whole = read_aggregates(ddb, stack.table, "DAY_FORMAT", DAYS[0], DAYS[1])
-    assert len(whole) == 2 * 2 * schema.AGG_SHARDS
+    assert len(whole) == 2 * 2 * AGG_SHARDS
     counter = CallCounter()
     paged = read_aggregates(ddb, stack.table, "DAY_FORMAT", DAYS[0], DAYS[1], page_size=5, counter=counter)
     assert cell_keys(paged) == cell_keys(whole)
@@ -132,9 +126,9 @@ def test_the_number_of_calls_does_not_depend_on_the_number_of_files(stack, page_
         _recreate(stack.table)
         records = files_in_fixed_cells(n)
         put_directly(stack.table, records)
-        loaded = dashboard_data.load(ddb, stack.table, analyst, DAYS[0], DAYS[1], page_size=page_size)
-        board = analytics.build_dashboard(loaded.frame, Filters(DAYS[0], DAYS[1]), analyst)
-        assert board.kpis.files == n == recount_kpis(records, Filters(DAYS[0], DAYS[1])).files
+        loaded = data.load(ddb, stack.table, analyst, DAYS[0], DAYS[1], page_size=page_size)
+        board = analytics.build_dashboard(loaded.frame, DashboardFilters(DAYS[0], DAYS[1]), analyst)
+        assert board.kpis.files == n == recount_kpis(records, DashboardFilters(DAYS[0], DAYS[1])).files
         outcomes.append((loaded.calls, len(loaded.frame)))
     assert outcomes[0] == outcomes[1]
     calls, _ = outcomes[0]
@@ -154,15 +148,15 @@ def test_an_uploader_reads_only_their_own_cells(stack):
     records = make_records(40, seed=9, days=DAYS[:3])
     commit(stack.table, records)
     ddb = aws.client("dynamodb")
-    loaded = dashboard_data.load(ddb, stack.table, Viewer(OWNERS[2], sees_everyone=False), DAYS[0], DAYS[2])
+    loaded = data.load(ddb, stack.table, Viewer(OWNERS[2], sees_everyone=False), DAYS[0], DAYS[2])
     assert loaded.grains == ("DAY_OWNER", "DAY_PEOPLE")
     assert set(loaded.frame["grain"]) == {"DAY_OWNER", "DAY_PEOPLE"}
     assert {d.partition("#")[0] for d in loaded.frame["dimension"]} == {OWNERS[2]}  # no one else's names
     assert loaded.calls == 2
-    analyst = dashboard_data.load(ddb, stack.table, Viewer("x", sees_everyone=True), DAYS[0], DAYS[2])
+    analyst = data.load(ddb, stack.table, Viewer("x", sees_everyone=True), DAYS[0], DAYS[2])
     assert analyst.grains == ("DAY_FORMAT", "DAY_OWNER", "DAY_PEOPLE") and analyst.calls == 3
     assert {d.partition("#")[0] for d in analyst.frame["dimension"][analyst.frame["grain"] == "DAY_PEOPLE"]} == {
-        r.owner for r in records if r.status is FileStatus.PROCESSED and schema.document_people(r.metadata)}
+        r.owner for r in records if r.status is FileStatus.PROCESSED and document_people(r.metadata)}
     assert set(analyst.frame["dimension"][analyst.frame["grain"] == "DAY_OWNER"]) == {r.owner for r in records}
 
 
@@ -170,10 +164,10 @@ def test_the_dashboard_for_a_viewer_is_the_recount(stack):
     records = make_records(40, seed=13, days=DAYS[:3])
     commit(stack.table, records)
     ddb = aws.client("dynamodb")
-    asked = Filters(DAYS[0], DAYS[2], owner=OWNERS[3])  # an uploader asking for someone else's numbers
-    board, calls = dashboard_data.dashboard(ddb, stack.table, Viewer(OWNERS[0], sees_everyone=False), asked)
+    asked = DashboardFilters(DAYS[0], DAYS[2], owner=OWNERS[3])  # an uploader asking for someone else's numbers
+    board, calls = data.dashboard(ddb, stack.table, Viewer(OWNERS[0], sees_everyone=False), asked)
     assert board.filters.owner == OWNERS[0] and calls == 2
-    want = recount_kpis(records, Filters(DAYS[0], DAYS[2], owner=OWNERS[0]))
+    want = recount_kpis(records, DashboardFilters(DAYS[0], DAYS[2], owner=OWNERS[0]))
     assert (board.kpis.files, board.kpis.failures, board.kpis.storage_bytes) == (
         want.files, want.failures, want.storage_bytes)
 
@@ -183,8 +177,8 @@ def test_uploaders_are_named_by_their_e_mail(stack):
     for email in ("ann@example.com", "bob@example.com"):
         cognito.admin_create_user(UserPoolId=stack.user_pool_id, Username=email, MessageAction="SUPPRESS",
                                   UserAttributes=[{"Name": "email", "Value": email}])
-    names = dashboard_data.owner_emails(cognito, stack.user_pool_id)
+    names = owner_emails(cognito, stack.user_pool_id)
     assert sorted(names.values()) == ["ann@example.com", "bob@example.com"]
     assert all(len(sub) == 36 for sub in names)
-    assert dashboard_data.owner_emails(cognito, "us-east-1_nosuchpool") == {}
-    assert dashboard_data.owner_emails(cognito, "") == {}
+    assert owner_emails(cognito, "us-east-1_nosuchpool") == {}
+    assert owner_emails(cognito, "") == {}

@@ -13,11 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from common import aws, schema
-from common.schema import FileRecord, FileStatus
+from common import aws
+from common.catalogue import FileStatus
+from common.schema import requests
+from common.schema.aggregates import CELL_WRITES, cell_counters, contributions
+from common.schema.keys import sequencer_order, upload_key
+from common.schema.record import FileRecord, from_item
 from devstack import template as tpl
 from extractor.processor import Deps, Outcome, process_message
-from tests.fixtures import eventbridge_body
+from tests.helpers.events import eventbridge_body
 
 TABLE, BUCKET = "files", "uploads"
 OWNERS = ("aaaaaaaa-1111-4222-8333-444455556666", "bbbbbbbb-1111-4222-8333-444455556666")
@@ -49,8 +53,8 @@ def upload_files(n_files: int, versions: list[int]) -> list[tuple[str, str]]:
     for i in range(n_files):
         file_id = f"{i:02x}" + "0" * 29 + "1"
         owner = OWNERS[i % 2]
-        key = schema.upload_key(owner, file_id, "data.bin")
-        ddb.put_item(**schema.put_new_file(TABLE, FileRecord(
+        key = upload_key(owner, file_id, "data.bin")
+        ddb.put_item(**requests.put_new_file(TABLE, FileRecord(
             file_id=file_id, owner=owner, name=f"file {i}.bin", bucket=BUCKET, key=key,
             status=FileStatus.UPLOADED, uploaded_at="2026-11-22T10:00:00.000Z",
             updated_at="2026-11-22T10:00:00.000Z")))
@@ -108,7 +112,7 @@ def test_any_order_with_duplicates_ends_like_ordered_single_delivery(monkeypatch
         aws.reset()
         make_stack()
         events = upload_files(n_files, versions)
-        expected_order = sorted(range(len(events)), key=lambda i: schema.sequencer_order(events[i][0]))
+        expected_order = sorted(range(len(events)), key=lambda i: sequencer_order(events[i][0]))
         expected = run(events, expected_order)
     with mock_aws():
         aws.reset()
@@ -118,19 +122,19 @@ def test_any_order_with_duplicates_ends_like_ordered_single_delivery(monkeypatch
     aws.reset()
 
     def counted(table: dict) -> dict:  # how often a cell was written depends on the order; its counts do not
-        return {k: {n: v for n, v in item.items() if n != schema.CELL_WRITES} for k, item in table.items()}
+        return {k: {n: v for n, v in item.items() if n != CELL_WRITES} for k, item in table.items()}
 
     assert counted(actual) == counted(expected)
     # And the aggregates are exactly a recount of the final file items.
-    files = [schema.from_item(v) for k, v in actual.items() if k.startswith("FILE#")]
+    files = [from_item(v) for k, v in actual.items() if k.startswith("FILE#")]
     recount: dict[str, int] = {}
     for record in files:
-        for (pk, sk), counts in schema.contributions(record).items():
+        for (pk, sk), counts in contributions(record).items():
             for name, value in counts.items():
                 key = f"{pk}|{sk}|{name}"
                 recount[key] = recount.get(key, 0) + value
     stored = {f"{k}|{name}": v for k, item in actual.items() if k.startswith("AGG#")
-              for name, v in schema.cell_counters(item).items()}
+              for name, v in cell_counters(item).items()}
     assert stored == {k: v for k, v in recount.items() if v}
     assert all(r.status is FileStatus.PROCESSED for r in files)
     json.dumps(actual)  # plain data throughout

@@ -7,11 +7,13 @@ import urllib.parse
 
 import pytest
 
-from common import aws, schema
-from common.schema import FileRecord, FileStatus
-from portal import export
-from portal.export import ExportRequest, Progress, csv_chunks, export_to_s3, iter_files
-from portal.tokens import User
+from common import aws
+from common.catalogue import FileStatus
+from common.schema.record import FileRecord, to_item
+from portal.access import NotAllowed, User
+from portal.export import __main__ as command
+from portal.export import service
+from portal.export.service import ExportRequest, Progress, csv_chunks, export_to_s3, iter_files
 
 ANALYST = User(sub="analyst-1", email="an@example.com", groups=frozenset({"analysts"}), expires_at=0)
 UPLOADER = User(sub="owner-a", email="a@example.com", groups=frozenset({"uploaders"}), expires_at=0)
@@ -20,7 +22,7 @@ UPLOADER = User(sub="owner-a", email="a@example.com", groups=frozenset({"uploade
 def put_files(settings, specs):
     ddb = aws.client("dynamodb")
     for i, (owner, day, fmt, status) in enumerate(specs):
-        ddb.put_item(TableName=settings.table, Item=schema.to_item(FileRecord(
+        ddb.put_item(TableName=settings.table, Item=to_item(FileRecord(
             file_id=f"{i:032x}", owner=owner, name=f"=file{i}.{fmt}", bucket="b", key="k", status=status,
             uploaded_at=f"{day}T12:00:00.000Z", updated_at=f"{day}T12:00:01.000Z", size=100 + i, format=fmt,
             metadata={"title": f"Title {i}", "pages": i})))
@@ -63,7 +65,7 @@ def test_every_page_is_read(stack):
 
 def test_uploaders_may_not_export(stack):
     request = ExportRequest(start_day="2026-11-01", end_day="2026-11-30")
-    with pytest.raises(PermissionError, match="analysts and admins"):
+    with pytest.raises(NotAllowed, match="analysts and admins"):
         csv_chunks(aws.client("dynamodb"), stack.table, request, user=UPLOADER)
 
 
@@ -89,7 +91,7 @@ def test_large_exports_go_to_s3_with_a_short_lived_link(stack):
     assert key.startswith(f"exports/{ANALYST.sub}/") and key.endswith(".csv")
     assert s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read() == expected
     query = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)
-    assert query["X-Amz-Expires"] == [str(export.LINK_SECONDS)]
+    assert query["X-Amz-Expires"] == [str(service.LINK_SECONDS)]
 
 
 def test_an_export_to_s3_reads_its_rows_on_the_calling_thread(stack):
@@ -110,7 +112,7 @@ def test_an_export_to_s3_reads_its_rows_on_the_calling_thread(stack):
 def test_the_command_line_writes_the_same_export(stack, tmp_path, capsys):
     put_files(stack, SPECS)
     out = tmp_path / "export.csv"
-    assert export.main(["--from", "2026-11-01", "--to", "2026-11-30", "--format", "pdf", "--columns", "name,pages",
+    assert command.main(["--from", "2026-11-01", "--to", "2026-11-30", "--format", "pdf", "--columns", "name,pages",
                         "--out", str(out)]) == 0
     rows = list(csv.reader(out.open(encoding="utf-8")))
     assert rows[0] == ["name", "pages"] and sorted(rows[1:]) == [["'=file0.pdf", "0"], ["'=file2.pdf", "2"], ["'=file3.pdf", "3"]]
@@ -123,7 +125,7 @@ def test_the_command_line_writes_the_same_export(stack, tmp_path, capsys):
 ])
 def test_the_command_line_explains_bad_input(stack, args, message, capsys):
     with pytest.raises(SystemExit) as exit_:
-        export.main(args)
+        command.main(args)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -152,15 +154,15 @@ class Recording:
 
 def test_the_projection_names_the_columns_and_what_the_filters_read():
     plain = ExportRequest(start_day="2026-11-01", end_day="2026-11-30", columns=("name", "title", "from", "size"))
-    assert export.projection(plain) == {
+    assert service.projection(plain) == {
         "ProjectionExpression": "#x0, #x1.#x2, #x1.#x3, #x4, #x5",
         "ExpressionAttributeNames": {"#x0": "name", "#x1": "metadata", "#x2": "title", "#x3": "from",
                                      "#x4": "size", "#x5": "status"}}
     by_format = ExportRequest(start_day="2026-11-01", end_day="2026-11-30", columns=("status", "format"),
                               formats=frozenset({"pdf"}))
-    assert export.projection(by_format) == {"ProjectionExpression": "#x0, #x1",
+    assert service.projection(by_format) == {"ProjectionExpression": "#x0, #x1",
                                             "ExpressionAttributeNames": {"#x0": "status", "#x1": "format"}}
-    assert export.projection(ExportRequest(start_day="2026-11-01", end_day="2026-11-30", columns=("name",),
+    assert service.projection(ExportRequest(start_day="2026-11-01", end_day="2026-11-30", columns=("name",),
                                            formats=frozenset({"pdf"})))["ProjectionExpression"] == "#x0, #x1, #x2"
 
 
@@ -178,7 +180,7 @@ def test_exports_ask_for_their_attributes_only_and_filter_on_them(stack, owner):
     assert rows[0] == ["name", "pages"] and sorted(rows[1:]) == expected
     assert progress.rows == len(expected) and seen == []  # told every 500 rows only
     assert len(ddb.calls) > 1  # several pages, each with the projection
-    wanted = export.projection(request)
+    wanted = service.projection(request)
     assert {method for method, _ in ddb.calls} == {"query" if owner else "scan"}
     for _, call in ddb.calls:
         assert call["ProjectionExpression"] == wanted["ProjectionExpression"]
@@ -190,11 +192,11 @@ def test_exports_ask_for_their_attributes_only_and_filter_on_them(stack, owner):
 
 
 def test_an_export_of_every_column_is_the_shape_of_the_whole_items(stack):
-    from portal.csv_shape import COMMON_COLUMNS, METADATA_COLUMNS, encode
+    from portal.export.csv_shape import COMMON_COLUMNS, METADATA_COLUMNS, encode
 
     ddb = aws.client("dynamodb")
     for i, name in enumerate(["plain.pdf", "=cmd|' /C calc'!A0", "a, \"quoted\"\nname", "-1"]):
-        ddb.put_item(TableName=stack.table, Item=schema.to_item(FileRecord(
+        ddb.put_item(TableName=stack.table, Item=to_item(FileRecord(
             file_id=f"{i:032x}", owner="owner-a", owner_email="a@example.com", name=name, bucket="b", key="k",
             status=FileStatus.PROCESSED, uploaded_at="2026-11-02T12:00:00.000Z", updated_at="2026-11-02T12:00:01.000Z",
             processed_at="2026-11-02T12:00:02.000Z", size=100 + i, sha256="ab" * 32, format="pdf", flags=("gps",),
@@ -213,5 +215,5 @@ def test_progress_hears_of_every_so_many_rows_page_by_page():
     seen = []
     progress = Progress(on_page=seen.append)
     pages = [[1, 2, 3], [], [4], [5, 6, 7, 8], [9]]
-    assert list(export._counted(pages, progress, every=2)) == pages
+    assert list(service._counted(pages, progress, every=2)) == pages
     assert progress.rows == 9 and seen == [3, 4, 8]

@@ -1,6 +1,6 @@
 """The Files explorer's I/O against the template in moto: who may do what, and exact counters.
 
-Files are stored with :func:`portal.files.store_upload` and processed by the
+Files are stored with :func:`portal.files.uploads.store_upload` and processed by the
 extractor's own code (events built from the stored object), so items, counters
 and duplicate markers are exactly what production writes.
 """
@@ -17,15 +17,20 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from common import aws, schema
-from common.schema import FileRecord, FileStatus
+from common import aws
+from common.catalogue import FileStatus
+from common.schema.aggregates import cell_counters, contributions
+from common.schema.keys import ORIGINAL_NAME_META, RETRIED_AT_META, duplicate_key, file_key
+from common.schema.record import FileRecord, from_item, marker_files
 from extractor import processor
 from extractor.processor import Deps, Outcome, process_message
-from portal import explorer, files
-from portal.explorer import Filters
-from portal.files import ActionRefused, NotAllowed, NotFound
-from portal.tokens import User
-from tests.fixtures import eventbridge_body, tiny_pdf, tiny_png
+from portal.access import NotAllowed, User
+from portal.files import explorer, preview, service
+from portal.files.explorer import FileFilters
+from portal.files.service import ActionRefused, NotFound
+from portal.files.uploads import store_upload
+from tests.helpers.events import eventbridge_body
+from tests.helpers.files import tiny_pdf, tiny_png
 
 ANN = User(sub="aaaaaaaa-1111-4222-8333-000000000001", email="ann@example.com",
            groups=frozenset({"uploaders"}), expires_at=2**40)
@@ -58,7 +63,7 @@ def event_for(stack, key: str, version_id: str | None = None) -> str:
 
 
 def upload(stack, user: User, name: str, data: bytes, *, process: bool = True) -> FileRecord:
-    record = files.store_upload(user=user, name=name, body=io.BytesIO(data), content_type="", s3=aws.client("s3"),
+    record = store_upload(user=user, name=name, body=io.BytesIO(data), content_type="", s3=aws.client("s3"),
                                 ddb=aws.client("dynamodb"), settings=stack)
     if process:
         process_message(event_for(stack, record.key), 1, deps(stack))
@@ -66,9 +71,9 @@ def upload(stack, user: User, name: str, data: bytes, *, process: bool = True) -
 
 
 def current(stack, file_id: str) -> FileRecord:
-    item = aws.client("dynamodb").get_item(TableName=stack.table, Key=schema.file_key(file_id),
+    item = aws.client("dynamodb").get_item(TableName=stack.table, Key=file_key(file_id),
                                            ConsistentRead=True)["Item"]
-    return schema.from_item(item)
+    return from_item(item)
 
 
 def fail_next_extraction(monkeypatch) -> None:
@@ -90,14 +95,14 @@ def counters_and_recount(stack) -> tuple[dict, dict]:
     for item in table_items(stack):
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if pk.startswith("AGG#"):
-            counts = {k: v for k, v in schema.cell_counters(item).items() if v}
+            counts = {k: v for k, v in cell_counters(item).items() if v}
             if counts:
                 stored[(pk, sk)] = counts
         elif pk.startswith("FILE#"):
-            record = schema.from_item(item)
+            record = from_item(item)
             if not record.rev and record.status is FileStatus.FAILED:
                 continue  # failed by the portal itself (upload did not complete): never counted
-            for cell, counts in schema.contributions(record).items():
+            for cell, counts in contributions(record).items():
                 target = recount.setdefault(cell, {})
                 for name, value in counts.items():
                     target[name] = target.get(name, 0) + value
@@ -110,10 +115,10 @@ def assert_exact(stack) -> None:
     assert stored == recount
 
 
-def marker_files(stack, record: FileRecord) -> frozenset[str]:
+def marker_of(stack, record: FileRecord) -> frozenset[str]:
     item = aws.client("dynamodb").get_item(TableName=stack.table, ConsistentRead=True,
-                                           Key=schema.duplicate_key(record.owner, record.sha256)).get("Item")
-    return schema.marker_files(item)
+                                           Key=duplicate_key(record.owner, record.sha256)).get("Item")
+    return marker_files(item)
 
 
 def object_exists(stack, key: str) -> bool:
@@ -140,7 +145,7 @@ def world(stack):
 
 
 def listed(user: User, stack, **filters) -> set[str]:
-    page = files.list_files(user=user, ddb=aws.client("dynamodb"), settings=stack, filters=Filters(**filters),
+    page = service.list_files(user=user, ddb=aws.client("dynamodb"), settings=stack, filters=FileFilters(**filters),
                             page_size=100)
     return {r.file_id for r in page.records}
 
@@ -171,7 +176,7 @@ def test_pages_are_bounded_and_follow_on_without_repeats(stack):
     token = None
     sizes = []
     for _ in range(5):
-        page = files.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack, filters=Filters(),
+        page = service.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack, filters=FileFilters(),
                                 page_token=token, page_size=3)
         sizes.append(len(page.records))
         seen += [r.file_id for r in page.records]
@@ -187,31 +192,31 @@ def test_pages_are_bounded_and_follow_on_without_repeats(stack):
 def test_a_page_looks_at_no_more_than_its_budget_and_can_go_on(stack):
     for i in range(6):
         upload(stack, ANN, f"f{i}.txt", b"x", process=False)
-    page = files.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack,
-                            filters=Filters(text="no such name"), page_size=3, max_examined=4)
+    page = service.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack,
+                            filters=FileFilters(text="no such name"), page_size=3, max_examined=4)
     assert page.records == () and page.examined <= 4
     assert page.next_token is not None  # the search can continue where it stopped
-    rest = files.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack,
-                            filters=Filters(text="no such name"), page_token=page.next_token, page_size=3)
+    rest = service.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack,
+                            filters=FileFilters(text="no such name"), page_token=page.next_token, page_size=3)
     assert rest.records == () and rest.next_token is None
 
 
 def test_a_page_token_works_only_for_the_user_and_filters_it_was_made_for(stack):
     for i in range(3):
         upload(stack, ANN, f"f{i}.txt", b"x", process=False)
-    first = files.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack, filters=Filters(), page_size=1)
+    first = service.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack, filters=FileFilters(), page_size=1)
     assert first.next_token
     with pytest.raises(explorer.BadPageToken):
-        files.list_files(user=BOB, ddb=aws.client("dynamodb"), settings=stack, filters=Filters(),
+        service.list_files(user=BOB, ddb=aws.client("dynamodb"), settings=stack, filters=FileFilters(),
                          page_token=first.next_token, page_size=1)
     with pytest.raises(explorer.BadPageToken):
-        files.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack, filters=Filters(text="f"),
+        service.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack, filters=FileFilters(text="f"),
                          page_token=first.next_token, page_size=1)
     # A token naming another owner's partition, bound correctly, is refused too.
     forged = explorer.encode_token({"pk": {"S": "FILE#x"}, "sk": {"S": "FILE"}, "gsi1pk": {"S": f"OWNER#{BOB.sub}"},
-                                    "gsi1sk": {"S": "9"}}, explorer.fingerprint(files._scope(ANN), Filters()))
+                                    "gsi1sk": {"S": "9"}}, explorer.fingerprint(service._scope(ANN), FileFilters()))
     with pytest.raises(explorer.BadPageToken):
-        files.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack, filters=Filters(),
+        service.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack, filters=FileFilters(),
                          page_token=forged, page_size=1)
 
 
@@ -220,27 +225,27 @@ def test_a_page_token_works_only_for_the_user_and_filters_it_was_made_for(stack)
 
 def test_get_file_role_matrix(stack, world):
     bob_id = world["bob_pdf"].file_id
-    assert files.get_file(user=BOB, settings=stack, file_id=bob_id, ddb=aws.client("dynamodb")).name == "bob.pdf"
+    assert service.get_file(user=BOB, settings=stack, file_id=bob_id, ddb=aws.client("dynamodb")).name == "bob.pdf"
     for user, allowed in ((ANN, False), (NOBODY, False), (ANALYST, True), (ADMIN, True)):
         if allowed:
-            assert files.get_file(user=user, ddb=aws.client("dynamodb"), settings=stack, file_id=bob_id).owner == BOB.sub
+            assert service.get_file(user=user, ddb=aws.client("dynamodb"), settings=stack, file_id=bob_id).owner == BOB.sub
         else:
             with pytest.raises(NotAllowed):
-                files.get_file(user=user, ddb=aws.client("dynamodb"), settings=stack, file_id=bob_id)
+                service.get_file(user=user, ddb=aws.client("dynamodb"), settings=stack, file_id=bob_id)
     for bad in ("0" * 32, "not-an-id", "../" + bob_id, ""):
         with pytest.raises(NotFound):
-            files.get_file(user=ADMIN, ddb=aws.client("dynamodb"), settings=stack, file_id=bad)
+            service.get_file(user=ADMIN, ddb=aws.client("dynamodb"), settings=stack, file_id=bad)
 
 
 def test_an_uploader_cannot_download_or_preview_another_users_file(stack, world):
-    for call in (files.download_url, files.preview_bytes):
+    for call in (service.download_url, service.preview_bytes):
         with pytest.raises(NotAllowed):
             call(user=BOB, settings=stack, file_id=world["ann_png"].file_id, **clients())
 
 
 def test_the_download_link_is_short_lived_signed_for_the_item_key_and_names_the_file(stack, world):
     record = world["ann_pdf"]
-    url = files.download_url(user=ANALYST, settings=stack, file_id=record.file_id, **clients())
+    url = service.download_url(user=ANALYST, settings=stack, file_id=record.file_id, **clients())
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     assert parts.path.endswith(record.key)
@@ -256,12 +261,12 @@ def test_the_download_link_is_short_lived_signed_for_the_item_key_and_names_the_
 def test_an_image_gets_a_small_thumbnail_and_a_pdf_its_first_page(stack, world):
     from PIL import Image
 
-    thumb = files.preview_bytes(user=ANN, settings=stack, file_id=world["ann_png"].file_id, **clients())
+    thumb = service.preview_bytes(user=ANN, settings=stack, file_id=world["ann_png"].file_id, **clients())
     with Image.open(io.BytesIO(thumb)) as im:
         assert im.format == "PNG" and im.size == (40, 30)
-    page = files.preview_bytes(user=ANN, settings=stack, file_id=world["ann_pdf"].file_id, **clients())
+    page = service.preview_bytes(user=ANN, settings=stack, file_id=world["ann_pdf"].file_id, **clients())
     with Image.open(io.BytesIO(page)) as im:
-        assert im.format == "PNG" and max(im.size) == explorer.THUMBNAIL_SIDE
+        assert im.format == "PNG" and max(im.size) == preview.THUMBNAIL_SIDE
 
 
 # --- deleting -----------------------------------------------------------------------
@@ -271,19 +276,19 @@ def test_only_the_owner_or_an_admin_deletes(stack, world):
     ann_pdf = world["ann_pdf"]
     for user in (BOB, ANALYST, NOBODY):
         with pytest.raises(NotAllowed):
-            files.delete_file(user=user, settings=stack, file_id=ann_pdf.file_id, **clients())
+            service.delete_file(user=user, settings=stack, file_id=ann_pdf.file_id, **clients())
     assert current(stack, ann_pdf.file_id) == ann_pdf
     assert object_exists(stack, ann_pdf.key)
-    deleted = files.delete_file(user=ANALYST, settings=stack, file_id=world["ana_txt"].file_id, **clients())
+    deleted = service.delete_file(user=ANALYST, settings=stack, file_id=world["ana_txt"].file_id, **clients())
     assert deleted.status is FileStatus.DELETED  # an analyst deletes their own file
     assert_exact(stack)
 
 
 def test_an_admin_deletes_a_file_the_object_goes_and_the_counters_follow(stack, world):
     record = world["bob_pdf"]
-    assert marker_files(stack, record) == {record.file_id}
+    assert marker_of(stack, record) == {record.file_id}
     stored_before, _ = counters_and_recount(stack)
-    files.delete_file(user=ADMIN, settings=stack, file_id=record.file_id, **clients())
+    service.delete_file(user=ADMIN, settings=stack, file_id=record.file_id, **clients())
     after = current(stack, record.file_id)
     assert after.status is FileStatus.DELETED
     assert after.name == record.name and after.sha256 == record.sha256  # the tombstone keeps its metadata
@@ -291,25 +296,25 @@ def test_an_admin_deletes_a_file_the_object_goes_and_the_counters_follow(stack, 
     assert_exact(stack)
     stored_after, _ = counters_and_recount(stack)
     expected = {cell: dict(counts) for cell, counts in stored_before.items()}
-    for cell, counts in schema.contributions(record).items():  # exactly the file's share comes off
+    for cell, counts in contributions(record).items():  # exactly the file's share comes off
         for name, value in counts.items():
             expected[cell][name] -= value
     expected = {cell: {k: v for k, v in c.items() if v} for cell, c in expected.items()}
     assert stored_after == {cell: c for cell, c in expected.items() if c} != stored_before
-    assert marker_files(stack, record) == frozenset()
+    assert marker_of(stack, record) == frozenset()
     assert record.file_id not in listed(ADMIN, stack)
     assert listed(ADMIN, stack, statuses=frozenset({FileStatus.DELETED})) == {record.file_id}
     with pytest.raises(NotFound):
-        files.download_url(user=BOB, settings=stack, file_id=record.file_id, **clients())
+        service.download_url(user=BOB, settings=stack, file_id=record.file_id, **clients())
     with pytest.raises(ActionRefused):
-        files.retry_file(user=BOB, settings=stack, file_id=record.file_id, **clients())
-    assert files.delete_file(user=BOB, settings=stack, file_id=record.file_id, **clients()) == after  # idempotent
+        service.retry_file(user=BOB, settings=stack, file_id=record.file_id, **clients())
+    assert service.delete_file(user=BOB, settings=stack, file_id=record.file_id, **clients()) == after  # idempotent
     assert_exact(stack)
 
 
 def test_a_late_object_created_event_never_brings_a_deleted_file_back(stack, world):
     record = world["ann_pdf"]
-    files.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+    service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
     before = current(stack, record.file_id)
     late = event_for(stack, record.key, version_id=record.version_id)  # the old version still exists
     assert process_message(late, 1, deps(stack)) == [Outcome.SKIPPED]
@@ -322,7 +327,7 @@ def test_deleting_a_file_while_it_is_being_extracted_drops_the_result(stack, mon
     real = processor.extract_file
 
     def delete_meanwhile(*args, **kwargs):
-        files.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+        service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
         return real(*args, **kwargs)
 
     monkeypatch.setattr(processor, "extract_file", delete_meanwhile)
@@ -340,16 +345,16 @@ def test_deleting_a_file_whose_upload_failed_moves_no_counters(stack, world):
             raise OSError("connection reset by the browser")
 
     with pytest.raises(OSError):  # the portal ends the item failed by itself, outside any transition
-        files.store_upload(user=ANN, name="lost.pdf", body=Broken(), content_type="", s3=aws.client("s3"),
+        store_upload(user=ANN, name="lost.pdf", body=Broken(), content_type="", s3=aws.client("s3"),
                            ddb=aws.client("dynamodb"), settings=stack)
-    (record,) = files.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack,
-                                 filters=Filters(text="lost.pdf")).records
+    (record,) = service.list_files(user=ANN, ddb=aws.client("dynamodb"), settings=stack,
+                                 filters=FileFilters(text="lost.pdf")).records
     assert (record.status, record.rev) == (FileStatus.FAILED, "")
     assert not object_exists(stack, record.key)
     stored_before, _ = counters_and_recount(stack)
     with pytest.raises(ActionRefused):  # nothing to process again: the original was never stored
-        files.retry_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
-    files.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+        service.retry_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+    service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
     assert current(stack, record.file_id).status is FileStatus.DELETED
     assert counters_and_recount(stack)[0] == stored_before
     assert_exact(stack)
@@ -366,22 +371,22 @@ def test_a_failed_file_is_retried_by_its_owner_and_counted_exactly_once(stack, w
     assert_exact(stack)
     for user in (BOB, ANALYST):
         with pytest.raises(NotAllowed):
-            files.retry_file(user=user, settings=stack, file_id=failed.file_id, **clients())
+            service.retry_file(user=user, settings=stack, file_id=failed.file_id, **clients())
     with pytest.raises(ActionRefused):
-        files.retry_file(user=ANN, settings=stack, file_id=world["ann_pdf"].file_id, **clients())
+        service.retry_file(user=ANN, settings=stack, file_id=world["ann_pdf"].file_id, **clients())
     versions_before = aws.client("s3").list_object_versions(Bucket=stack.bucket, Prefix=failed.key)["Versions"]
 
-    queued = files.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
+    queued = service.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
     assert current(stack, failed.file_id) == queued
     assert (queued.status, queued.reason) == (FileStatus.UPLOADED, "")  # in flight again: the page refreshes
     assert_exact(stack)  # the failed contribution is already taken back
     with pytest.raises(ActionRefused):  # a second press finds it no longer failed
-        files.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
+        service.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
     versions = aws.client("s3").list_object_versions(Bucket=stack.bucket, Prefix=failed.key)["Versions"]
     assert len(versions) == len(versions_before) + 1
     head = aws.client("s3").head_object(Bucket=stack.bucket, Key=failed.key)
-    assert head["Metadata"][schema.ORIGINAL_NAME_META] == "retry%20me.json"
-    assert schema.RETRIED_AT_META in head["Metadata"]
+    assert head["Metadata"][ORIGINAL_NAME_META] == "retry%20me.json"
+    assert RETRIED_AT_META in head["Metadata"]
 
     assert process_message(event_for(stack, failed.key), 1, deps(stack)) == [Outcome.PROCESSED]
     again = current(stack, failed.file_id)
@@ -396,7 +401,7 @@ def test_an_admin_retries_anyones_failed_file(stack, monkeypatch):
     with monkeypatch.context() as m:
         fail_next_extraction(m)
         failed = upload(stack, BOB, "x.txt", b"text")
-    files.retry_file(user=ADMIN, settings=stack, file_id=failed.file_id, **clients())
+    service.retry_file(user=ADMIN, settings=stack, file_id=failed.file_id, **clients())
     assert process_message(event_for(stack, failed.key), 1, deps(stack)) == [Outcome.PROCESSED]
     assert current(stack, failed.file_id).status is FileStatus.PROCESSED
     assert_exact(stack)
@@ -407,7 +412,7 @@ def test_a_retry_works_even_when_the_new_event_repeats_the_old_sequencer(stack, 
     with monkeypatch.context() as m:
         fail_next_extraction(m)
         failed = upload(stack, ANN, "same.txt", b"text")
-    files.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
+    service.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
     head = aws.client("s3").head_object(Bucket=stack.bucket, Key=failed.key)
     same = eventbridge_body(stack.bucket, failed.key, sequencer=failed.sequencer.lstrip("0"),
                             size=head["ContentLength"], etag=head["ETag"].strip('"'), version_id=head["VersionId"])
@@ -435,13 +440,13 @@ def test_a_retry_whose_copy_fails_leaves_the_file_failed_and_the_counters_exact(
         fail_next_extraction(m)
         failed = upload(stack, ANN, "stuck.txt", b"text")
     stored_before, _ = counters_and_recount(stack)
-    with pytest.raises(files.FilesUnavailable):
-        files.retry_file(user=ANN, s3=_CopyFails(aws.client("s3")), ddb=aws.client("dynamodb"), settings=stack,
+    with pytest.raises(service.FilesUnavailable):
+        service.retry_file(user=ANN, s3=_CopyFails(aws.client("s3")), ddb=aws.client("dynamodb"), settings=stack,
                          file_id=failed.file_id)
     after = current(stack, failed.file_id)
     assert (after.status, after.reason) == (FileStatus.FAILED, failed.reason)
     assert counters_and_recount(stack)[0] == stored_before
     assert_exact(stack)
-    files.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())  # and it can be retried later
+    service.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())  # and it can be retried later
     assert process_message(event_for(stack, failed.key), 1, deps(stack)) == [Outcome.PROCESSED]
     assert_exact(stack)

@@ -1,10 +1,13 @@
 """The Lambda handler: one bad record never fails its batch-mates."""
 
-from common import aws, schema
+from common import aws
+from common.schema.keys import file_key
 from devstack.worker import LambdaContext
 from extractor.handler import lambda_handler
-from tests.aws.test_processor import OWNER
-from tests.fixtures import eventbridge_body, sqs_record
+from tests.helpers.events import eventbridge_body, sqs_record
+from tests.helpers.records import OWNERS
+
+OWNER = OWNERS[0]
 
 
 def test_only_the_bad_record_is_reported(stack):
@@ -18,7 +21,7 @@ def test_only_the_bad_record_is_reported(stack):
     response = lambda_handler(event, LambdaContext())
     assert response == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
     for i in range(2):
-        item = aws.client("dynamodb").get_item(TableName=stack.table, Key=schema.file_key(str(i) * 32))["Item"]
+        item = aws.client("dynamodb").get_item(TableName=stack.table, Key=file_key(str(i) * 32))["Item"]
         assert item["status"] == {"S": "processed"}
 
 

@@ -16,12 +16,13 @@ from botocore.stub import Stubber
 
 from common import aws
 from devstack.provision import MOTO_SERVER_ENV
-from portal import mfa
-from portal.tokens import User
-from portal.totp import InvalidCode
-from tests import totp as codes
+from portal.access import NotAllowed, User
+from portal.users import mfa
+from portal.users.totp import InvalidCode
+from tests.helpers import totp as codes
+from tests.helpers.users import MFA_PASSWORD
 
-PASSWORD = "Two-step-test-2026"
+PASSWORD = MFA_PASSWORD
 
 
 @pytest.fixture(autouse=True)
@@ -126,9 +127,9 @@ def test_a_user_without_a_role_is_refused_before_cognito_is_asked(person):
     nobody = User(sub=person.user.sub, email=person.email, groups=frozenset(), expires_at=2**40)
     with Stubber(person.cognito):  # any call would fail: the stub has no responses
         for call in (mfa.status, mfa.start_setup, mfa.turn_off):
-            with pytest.raises(mfa.NotAllowed):
+            with pytest.raises(NotAllowed):
                 call(person.cognito, nobody, person.access_token)
-        with pytest.raises(mfa.NotAllowed):
+        with pytest.raises(NotAllowed):
             mfa.confirm_setup(person.cognito, nobody, person.access_token, "123456")
 
 

@@ -5,11 +5,15 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from common import aws, schema
-from common.schema import FileStatus
+from common import aws
+from common.catalogue import FileStatus
+from common.schema.aggregates import contributions
+from common.schema.keys import ORIGINAL_NAME_META, duplicate_key, file_key, parse_upload_key
+from common.schema.record import from_item, marker_files
 from extractor.events import parse_message
 from extractor.processor import Deps, Outcome, process_message, process_object
-from tests.fixtures import eventbridge_body, tiny_pdf
+from tests.helpers.events import eventbridge_body
+from tests.helpers.files import tiny_pdf
 
 OWNER = "3f1c2b9e-1111-4222-8333-444455556666"
 
@@ -19,12 +23,12 @@ def deps(settings, **kw) -> Deps:
 
 
 def put(settings, key: str, data: bytes, name: str = "") -> dict[str, Any]:
-    meta = {schema.ORIGINAL_NAME_META: name} if name else {}
+    meta = {ORIGINAL_NAME_META: name} if name else {}
     return aws.client("s3").put_object(Bucket=settings.bucket, Key=key, Body=data, Metadata=meta)
 
 
 def item(settings, file_id: str) -> dict[str, Any]:
-    return aws.client("dynamodb").get_item(TableName=settings.table, Key=schema.file_key(file_id))["Item"]
+    return aws.client("dynamodb").get_item(TableName=settings.table, Key=file_key(file_id))["Item"]
 
 
 def body_for(settings, key, response, sequencer, data) -> str:
@@ -38,7 +42,7 @@ def test_a_direct_upload_is_processed_with_size_hash_and_type(stack):
     response = put(stack, key, data, name="Q3%20report.pdf")
     outcomes = process_message(body_for(stack, key, response, "0A1", data), 1, deps(stack))
     assert outcomes == [Outcome.PROCESSED]
-    record = schema.from_item(item(stack, "a" * 32))
+    record = from_item(item(stack, "a" * 32))
     assert record.status is FileStatus.PROCESSED
     assert record.name == "Q3 report.pdf"
     assert record.owner == OWNER
@@ -66,7 +70,7 @@ def test_an_older_event_never_overwrites_a_newer_result(stack):
     older_body = body_for(stack, key, old, "FE", b"old text")  # shorter but smaller: compare padded
     assert process_message(newer_body, 1, deps(stack)) == [Outcome.PROCESSED]
     assert process_message(older_body, 1, deps(stack)) == [Outcome.SKIPPED]
-    record = schema.from_item(item(stack, "c" * 32))
+    record = from_item(item(stack, "c" * 32))
     assert record.size == len(b"new text, longer")
     assert record.version_id == new["VersionId"]
 
@@ -76,7 +80,7 @@ def test_a_file_deleted_before_processing_fails_with_a_reason(stack):
     response = put(stack, key, b"%PDF-1.4")
     aws.client("s3").delete_object(Bucket=stack.bucket, Key=key, VersionId=response["VersionId"])
     assert process_message(body_for(stack, key, response, "1", b"%PDF-1.4"), 1, deps(stack)) == [Outcome.FAILED]
-    record = schema.from_item(item(stack, "d" * 32))
+    record = from_item(item(stack, "d" * 32))
     assert record.status is FileStatus.FAILED
     assert record.reason == "the file was deleted before it could be processed"
 
@@ -86,8 +90,8 @@ def test_a_raw_key_with_plus_is_found_when_the_decoded_one_does_not_exist(stack)
     response = put(stack, key, b"hello")
     (outcome,) = process_message(body_for(stack, key, response, "1", b"hello"), 1, deps(stack))
     assert outcome is Outcome.PROCESSED
-    file_id = schema.parse_upload_key(stack.bucket, key).file_id
-    assert schema.from_item(item(stack, file_id)).key == key
+    file_id = parse_upload_key(stack.bucket, key).file_id
+    assert from_item(item(stack, file_id)).key == key
 
 
 def test_objects_outside_the_uploads_layout_are_skipped(stack):
@@ -117,10 +121,10 @@ def test_transient_errors_are_retried_then_end_as_failed_on_the_last_delivery(st
     (event,) = parse_message(body)
     with pytest.raises(ClientError):
         process_object(event, 1, flaky)
-    assert schema.from_item(item(stack, "e" * 32)).status is FileStatus.PROCESSING
+    assert from_item(item(stack, "e" * 32)).status is FileStatus.PROCESSING
     with pytest.raises(ClientError):
         process_object(event, 3, flaky)
-    record = schema.from_item(item(stack, "e" * 32))
+    record = from_item(item(stack, "e" * 32))
     assert record.status is FileStatus.FAILED
     assert record.reason == "processing failed 3 times; last error: SlowDown from AWS"
 
@@ -133,7 +137,7 @@ def test_a_parser_crash_fails_the_file_with_a_readable_reason(stack, monkeypatch
     key = f"uploads/{OWNER}/{'f' * 32}.json"
     body = body_for(stack, key, put(stack, key, b"[[[[]]]]"), "1", b"[[[[]]]]")
     assert process_message(body, 1, deps(stack)) == [Outcome.FAILED]
-    assert schema.from_item(item(stack, "f" * 32)).reason == "the file's metadata could not be read (RecursionError)"
+    assert from_item(item(stack, "f" * 32)).reason == "the file's metadata could not be read (RecursionError)"
 
 
 class _StaleMarkerOnce:
@@ -163,11 +167,11 @@ def test_two_copies_finishing_at_once_still_flag_the_second(stack):
     racing = Deps(s3=aws.client("s3"), ddb=_StaleMarkerOnce(aws.client("dynamodb")), table=stack.table)
     assert process_message(bodies[1], 1, racing) == [Outcome.PROCESSED]
     assert racing.ddb.stale_reads == 1  # it did decide once on the stale marker, and was made to look again
-    assert schema.from_item(item(stack, "1" * 32)).flags == ()
-    assert schema.from_item(item(stack, "2" * 32)).flags == ("duplicate",)
-    marker = aws.client("dynamodb").get_item(TableName=stack.table, Key=schema.duplicate_key(
-        OWNER, schema.from_item(item(stack, "1" * 32)).sha256))["Item"]
-    assert schema.marker_files(marker) == {"1" * 32, "2" * 32}
+    assert from_item(item(stack, "1" * 32)).flags == ()
+    assert from_item(item(stack, "2" * 32)).flags == ("duplicate",)
+    marker = aws.client("dynamodb").get_item(TableName=stack.table, Key=duplicate_key(
+        OWNER, from_item(item(stack, "1" * 32)).sha256))["Item"]
+    assert marker_files(marker) == {"1" * 32, "2" * 32}
 
 
 def test_a_lifecycle_expiry_marks_the_file_expired_and_keeps_its_metadata(stack):
@@ -176,17 +180,17 @@ def test_a_lifecycle_expiry_marks_the_file_expired_and_keeps_its_metadata(stack)
     data = tiny_pdf()
     key = f"uploads/{OWNER}/{'9' * 32}.pdf"
     assert process_message(body_for(stack, key, put(stack, key, data), "10", data), 1, deps(stack)) == [Outcome.PROCESSED]
-    before = schema.from_item(item(stack, "9" * 32))
+    before = from_item(item(stack, "9" * 32))
     expiry = json.loads(eventbridge_body(stack.bucket, key, sequencer="20"))
     expiry["detail-type"], expiry["detail"]["reason"] = "Object Deleted", "Lifecycle Expiration"
     assert process_message(json.dumps(expiry), 1, deps(stack)) == [Outcome.EXPIRED]
-    after = schema.from_item(item(stack, "9" * 32))
+    after = from_item(item(stack, "9" * 32))
     assert after.status is FileStatus.EXPIRED
     assert (after.sha256, after.metadata, after.size) == (before.sha256, before.metadata, before.size)
     assert process_message(json.dumps(expiry), 2, deps(stack)) == [Outcome.SKIPPED]  # a duplicate changes nothing
     stale = body_for(stack, key, {"ETag": '"e"', "VersionId": "v"}, "15", data)
     assert process_message(stale, 1, deps(stack)) == [Outcome.SKIPPED]  # nor does an older creation
     counts = {}
-    for cell in schema.contributions(after).values():
+    for cell in contributions(after).values():
         counts.update(cell)
     assert counts["status_expired"] == 1 and "status_processed" not in counts

@@ -8,13 +8,16 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from common import aws, schema
-from common.schema import FileStatus
+from common import aws
+from common.catalogue import FileStatus
+from common.schema.keys import ORIGINAL_NAME_META, UPLOAD_PREFIX, file_key
+from common.schema.record import from_item
 from devstack.worker import Worker
 from extractor.handler import lambda_handler
-from portal.files import UploadError, list_own_files, store_upload
-from portal.tokens import User
-from tests.fixtures import tiny_pdf
+from portal.access import NotAllowed, User
+from portal.files.uploads import UploadError, store_upload
+from tests.helpers.files import tiny_pdf
+from tests.helpers.tables import files_of
 
 ALICE = User(sub="aaaaaaaa-1111-4222-8333-444455556666", email="alice@example.com",
              groups=frozenset({"uploaders"}), expires_at=0)
@@ -33,8 +36,8 @@ def upload(settings, user, name, data=b"%PDF-1.4 x", s3=None, **kw):
 
 
 def stored(settings, file_id):
-    item = aws.client("dynamodb").get_item(TableName=settings.table, Key=schema.file_key(file_id))["Item"]
-    return schema.from_item(item)
+    item = aws.client("dynamodb").get_item(TableName=settings.table, Key=file_key(file_id))["Item"]
+    return from_item(item)
 
 
 def run_extractor(settings) -> int:
@@ -53,16 +56,16 @@ def queue_depth(settings) -> tuple[int, int]:
 
 
 def object_count(settings) -> int:
-    return aws.client("s3").list_objects_v2(Bucket=settings.bucket, Prefix=schema.UPLOAD_PREFIX)["KeyCount"]
+    return aws.client("s3").list_objects_v2(Bucket=settings.bucket, Prefix=UPLOAD_PREFIX)["KeyCount"]
 
 
 def test_upload_stores_object_under_owner_prefix_and_item_as_uploaded(stack):
     record = upload(stack, ALICE, "../../Q3 rapport été.pdf")
     assert record.key == f"uploads/{ALICE.sub}/{record.file_id}.pdf"
     head = aws.client("s3").head_object(Bucket=stack.bucket, Key=record.key)
-    assert head["Metadata"][schema.ORIGINAL_NAME_META] == "..%2F..%2FQ3%20rapport%20%C3%A9t%C3%A9.pdf"
-    item = aws.client("dynamodb").get_item(TableName=stack.table, Key=schema.file_key(record.file_id))["Item"]
-    stored = schema.from_item(item)
+    assert head["Metadata"][ORIGINAL_NAME_META] == "..%2F..%2FQ3%20rapport%20%C3%A9t%C3%A9.pdf"
+    item = aws.client("dynamodb").get_item(TableName=stack.table, Key=file_key(record.file_id))["Item"]
+    stored = from_item(item)
     assert stored.status is FileStatus.UPLOADED
     assert stored.name == "../../Q3 rapport été.pdf"
     assert (stored.owner, stored.owner_email) == (ALICE.sub, ALICE.email)
@@ -76,7 +79,7 @@ class _BrokenS3:
 def test_a_failed_object_upload_ends_the_item_as_failed(stack):
     with pytest.raises(UploadError, match="did not complete"):
         upload(stack, ALICE, "a.pdf", s3=_BrokenS3())
-    (record,) = list_own_files(user=ALICE, ddb=aws.client("dynamodb"), settings=stack)
+    (record,) = files_of(stack.table, ALICE.sub)
     assert record.status is FileStatus.FAILED
     assert record.reason == "the upload did not complete; please upload the file again"
 
@@ -86,9 +89,9 @@ def test_users_list_only_their_own_files_newest_first(stack):
     time.sleep(0.01)
     second = upload(stack, ALICE, "second.pdf")
     upload(stack, BOB, "bobs.pdf")
-    mine = list_own_files(user=ALICE, ddb=aws.client("dynamodb"), settings=stack)
+    mine = files_of(stack.table, ALICE.sub)
     assert [r.file_id for r in mine] == [second.file_id, first.file_id]
-    assert [r.name for r in list_own_files(user=BOB, ddb=aws.client("dynamodb"), settings=stack)] == ["bobs.pdf"]
+    assert [r.name for r in files_of(stack.table, BOB.sub)] == ["bobs.pdf"]
 
 
 def test_tags_and_notes_are_stored_and_survive_extraction(stack):
@@ -108,14 +111,14 @@ def test_refused_tags_store_nothing(stack):
         upload(stack, ALICE, "a.pdf", tags=[f"t{i}" for i in range(11)])
     with pytest.raises(UploadError, match="the limit is 1,000"):
         upload(stack, ALICE, "a.pdf", notes="x" * 1001)
-    assert list_own_files(user=ALICE, ddb=aws.client("dynamodb"), settings=stack) == []
+    assert files_of(stack.table, ALICE.sub) == []
     assert object_count(stack) == 0
 
 
 def test_a_user_without_a_role_cannot_upload(stack):
-    with pytest.raises(PermissionError):
+    with pytest.raises(NotAllowed):
         upload(stack, NOBODY, "a.pdf")
-    assert list_own_files(user=NOBODY, ddb=aws.client("dynamodb"), settings=stack) == []
+    assert files_of(stack.table, NOBODY.sub) == []
     assert object_count(stack) == 0
 
 
@@ -136,7 +139,7 @@ def test_a_large_upload_is_multipart_reports_progress_and_ends_as_one_item(stack
     assert head["ContentLength"] == len(data)
     run_extractor(stack)
     assert queue_depth(stack) == (0, 0)
-    (only,) = list_own_files(user=ALICE, ddb=aws.client("dynamodb"), settings=stack)
+    (only,) = files_of(stack.table, ALICE.sub)
     assert only.file_id == record.file_id
     assert only.status is FileStatus.PROCESSED
     assert only.size == len(data)
@@ -153,7 +156,7 @@ def test_an_interrupted_upload_ends_the_item_as_failed_and_leaves_no_object(stac
 
     with pytest.raises(_Rerun):
         upload(stack, ALICE, "big.bin", data=bytes(9 * MiB), progress=interrupt)
-    (record,) = list_own_files(user=ALICE, ddb=aws.client("dynamodb"), settings=stack)
+    (record,) = files_of(stack.table, ALICE.sub)
     assert (record.status, record.reason) == (FileStatus.FAILED, "the upload did not complete; please upload "
                                                                  "the file again")
     assert object_count(stack) == 0

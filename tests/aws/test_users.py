@@ -13,12 +13,13 @@ from botocore.stub import ANY, Stubber
 
 from common import aws
 from devstack import processes
-from portal import users
-from portal.accounts import Delivery
-from portal.tokens import Role, User
-from portal.users import NotAllowed, UserAdminError, WouldLockOut
+from portal.access import NotAllowed, Role, User
+from portal.users import service
+from portal.users.accounts import Delivery
+from portal.users.service import UserAdminError, WouldLockOut
+from tests.helpers.users import CHOSEN_PASSWORD, SECOND_PASSWORD
 
-PASSWORD = "Chosen-password-2026"
+PASSWORD = CHOSEN_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,12 @@ def as_user(account, *groups: str) -> User:
 def admin(pool) -> User:
     """An admin who exists in the pool (so the lock-out guard can recognise them)."""
     bootstrap = User(sub="bootstrap", email="root@example.com", groups=frozenset({"admins"}), expires_at=2**40)
-    invited = users.invite(pool.cognito, pool.pool_id, bootstrap, "boss@example.com", ["admins"], Delivery.SHOW)
+    invited = service.invite(pool.cognito, pool.pool_id, bootstrap, "boss@example.com", ["admins"], Delivery.SHOW)
     return as_user(invited.account, "admins")
 
 
 def invite(pool: Pool, admin: User, email: str, *groups: str):
-    return users.invite(pool.cognito, pool.pool_id, admin, email, groups, Delivery.SHOW)
+    return service.invite(pool.cognito, pool.pool_id, admin, email, groups, Delivery.SHOW)
 
 
 def active(pool: Pool, admin: User, email: str, *groups: str):
@@ -97,7 +98,7 @@ def test_an_invited_user_must_choose_a_password_at_first_sign_in(pool, admin):
 
 
 def test_with_email_delivery_cognito_makes_up_the_password(pool, admin):
-    invitation = users.invite(pool.cognito, pool.pool_id, admin, "mailed@example.com", [], Delivery.EMAIL)
+    invitation = service.invite(pool.cognito, pool.pool_id, admin, "mailed@example.com", [], Delivery.EMAIL)
     assert invitation.temporary_password is None
     assert pool.user(invitation.account.username)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
     assert pool.groups(invitation.account.username) == set()
@@ -135,8 +136,8 @@ def test_the_list_has_every_user_with_groups_status_and_enabled(pool, admin):
     up = invite(pool, admin, "up@example.com", "uploaders").account
     both = active(pool, admin, "both@example.com", "uploaders", "analysts")
     none = invite(pool, admin, "none@example.com").account
-    users.set_enabled(pool.cognito, pool.pool_id, admin, none.username, enabled=False)
-    listed = users.list_users(pool.cognito, pool.pool_id, admin)
+    service.set_enabled(pool.cognito, pool.pool_id, admin, none.username, enabled=False)
+    listed = service.list_users(pool.cognito, pool.pool_id, admin)
     assert not listed.truncated
     by_email = {a.email: a for a in listed.accounts}
     assert set(by_email) == {"boss@example.com", "up@example.com", "both@example.com", "none@example.com"}
@@ -155,11 +156,11 @@ def test_the_list_has_every_user_with_groups_status_and_enabled(pool, admin):
 def test_the_list_follows_pages_and_stops_at_the_limit(pool, admin):
     for i in range(64):  # more than one ListUsers / ListUsersInGroup page of 60
         invite(pool, admin, f"user{i:02d}@example.com", "uploaders")
-    listed = users.list_users(pool.cognito, pool.pool_id, admin)
+    listed = service.list_users(pool.cognito, pool.pool_id, admin)
     assert len(listed.accounts) == 65
     assert not listed.truncated
     assert sum(Role.UPLOADERS in a.roles for a in listed.accounts) == 64
-    few = users.list_users(pool.cognito, pool.pool_id, admin, limit=10)
+    few = service.list_users(pool.cognito, pool.pool_id, admin, limit=10)
     assert len(few.accounts) == 10
     assert few.truncated
 
@@ -169,42 +170,42 @@ def test_groups_are_set_exactly_and_other_groups_are_left_alone(pool, admin):
     pool.cognito.create_group(UserPoolId=pool.pool_id, GroupName="auditors")
     pool.cognito.admin_add_user_to_group(UserPoolId=pool.pool_id, Username=account.username,
                                          GroupName="auditors")
-    changed = users.set_groups(pool.cognito, pool.pool_id, admin, account.username, ["analysts", "admins"])
+    changed = service.set_groups(pool.cognito, pool.pool_id, admin, account.username, ["analysts", "admins"])
     assert changed.roles == {Role.ANALYSTS, Role.ADMINS}
     assert pool.groups(account.username) == {"analysts", "admins", "auditors"}
-    emptied = users.set_groups(pool.cognito, pool.pool_id, admin, account.username, [])
+    emptied = service.set_groups(pool.cognito, pool.pool_id, admin, account.username, [])
     assert emptied.roles == frozenset()
     assert pool.groups(account.username) == {"auditors"}
     with pytest.raises(UserAdminError, match="not a DocPortal group"):
-        users.set_groups(pool.cognito, pool.pool_id, admin, account.username, ["auditors"])
+        service.set_groups(pool.cognito, pool.pool_id, admin, account.username, ["auditors"])
 
 
 def test_a_disabled_user_cannot_sign_in_until_enabled_again(pool, admin):
     account = active(pool, admin, "leaver@example.com", "uploaders")
     assert "AuthenticationResult" in pool.sign_in("leaver@example.com", PASSWORD)
-    disabled = users.set_enabled(pool.cognito, pool.pool_id, admin, account.username, enabled=False)
+    disabled = service.set_enabled(pool.cognito, pool.pool_id, admin, account.username, enabled=False)
     assert disabled.enabled is False
     with pytest.raises(pool.cognito.exceptions.NotAuthorizedException):
         pool.sign_in("leaver@example.com", PASSWORD)
-    enabled = users.set_enabled(pool.cognito, pool.pool_id, admin, account.username, enabled=True)
+    enabled = service.set_enabled(pool.cognito, pool.pool_id, admin, account.username, enabled=True)
     assert enabled.enabled is True
     assert "AuthenticationResult" in pool.sign_in("leaver@example.com", PASSWORD)
 
 
 def test_a_reset_gives_a_new_temporary_password_and_the_old_one_stops_working(pool, admin):
     account = active(pool, admin, "forgetful@example.com", "analysts")
-    temporary = users.reset_password(pool.cognito, pool.pool_id, admin, account.username, Delivery.SHOW)
+    temporary = service.reset_password(pool.cognito, pool.pool_id, admin, account.username, Delivery.SHOW)
     assert temporary and temporary != PASSWORD
     assert pool.user(account.username)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
     with pytest.raises(pool.cognito.exceptions.NotAuthorizedException):
         pool.sign_in("forgetful@example.com", PASSWORD)
-    pool.choose_password("forgetful@example.com", temporary, new="Another-password-2027")
-    assert "AuthenticationResult" in pool.sign_in("forgetful@example.com", "Another-password-2027")
+    pool.choose_password("forgetful@example.com", temporary, new=SECOND_PASSWORD)
+    assert "AuthenticationResult" in pool.sign_in("forgetful@example.com", SECOND_PASSWORD)
 
 
 def test_a_reset_resends_a_lost_invitation(pool, admin):
     invitation = invite(pool, admin, "lost@example.com", "uploaders")
-    temporary = users.reset_password(pool.cognito, pool.pool_id, admin, invitation.account.username,
+    temporary = service.reset_password(pool.cognito, pool.pool_id, admin, invitation.account.username,
                                      Delivery.SHOW)
     assert temporary != invitation.temporary_password
     with pytest.raises(pool.cognito.exceptions.NotAuthorizedException):
@@ -214,17 +215,17 @@ def test_a_reset_resends_a_lost_invitation(pool, admin):
 
 def test_a_disabled_user_is_not_reset(pool, admin):
     account = active(pool, admin, "off@example.com", "uploaders")
-    users.set_enabled(pool.cognito, pool.pool_id, admin, account.username, enabled=False)
+    service.set_enabled(pool.cognito, pool.pool_id, admin, account.username, enabled=False)
     with pytest.raises(UserAdminError, match="disabled"):
-        users.reset_password(pool.cognito, pool.pool_id, admin, account.username, Delivery.SHOW)
+        service.reset_password(pool.cognito, pool.pool_id, admin, account.username, Delivery.SHOW)
     assert pool.user(account.username)["UserStatus"] == "CONFIRMED"
 
 
 def test_actions_on_a_user_who_is_gone_say_so(pool, admin):
     calls = [
-        lambda: users.set_groups(pool.cognito, pool.pool_id, admin, "no-such-user", ["uploaders"]),
-        lambda: users.set_enabled(pool.cognito, pool.pool_id, admin, "no-such-user", enabled=False),
-        lambda: users.reset_password(pool.cognito, pool.pool_id, admin, "no-such-user", Delivery.SHOW),
+        lambda: service.set_groups(pool.cognito, pool.pool_id, admin, "no-such-user", ["uploaders"]),
+        lambda: service.set_enabled(pool.cognito, pool.pool_id, admin, "no-such-user", enabled=False),
+        lambda: service.reset_password(pool.cognito, pool.pool_id, admin, "no-such-user", Delivery.SHOW),
     ]
     for call in calls:
         with pytest.raises(UserAdminError) as caught:
@@ -234,13 +235,13 @@ def test_actions_on_a_user_who_is_gone_say_so(pool, admin):
 
 def _every_function(pool: Pool, actor: User, target: str) -> dict[str, Any]:
     return {
-        "list_users": lambda: users.list_users(pool.cognito, pool.pool_id, actor),
-        "invite": lambda: users.invite(pool.cognito, pool.pool_id, actor, "intruder@example.com", ["admins"],
+        "list_users": lambda: service.list_users(pool.cognito, pool.pool_id, actor),
+        "invite": lambda: service.invite(pool.cognito, pool.pool_id, actor, "intruder@example.com", ["admins"],
                                        Delivery.SHOW),
-        "set_groups": lambda: users.set_groups(pool.cognito, pool.pool_id, actor, target, ["admins"]),
-        "disable": lambda: users.set_enabled(pool.cognito, pool.pool_id, actor, target, enabled=False),
-        "enable": lambda: users.set_enabled(pool.cognito, pool.pool_id, actor, target, enabled=True),
-        "reset_password": lambda: users.reset_password(pool.cognito, pool.pool_id, actor, target,
+        "set_groups": lambda: service.set_groups(pool.cognito, pool.pool_id, actor, target, ["admins"]),
+        "disable": lambda: service.set_enabled(pool.cognito, pool.pool_id, actor, target, enabled=False),
+        "enable": lambda: service.set_enabled(pool.cognito, pool.pool_id, actor, target, enabled=True),
+        "reset_password": lambda: service.reset_password(pool.cognito, pool.pool_id, actor, target,
                                                        Delivery.SHOW),
     }
 
@@ -250,14 +251,14 @@ def _every_function(pool: Pool, actor: User, target: str) -> dict[str, Any]:
 def test_only_admins_may_do_anything(pool, admin, groups):
     target = active(pool, admin, "target@example.com", "uploaders")
     actor = as_user(target, *groups)  # even acting on themselves
-    before = users.list_users(pool.cognito, pool.pool_id, admin)
+    before = service.list_users(pool.cognito, pool.pool_id, admin)
     functions = _every_function(pool, actor, target.username)
     assert len(functions) == 6
     for name, call in functions.items():
         with pytest.raises(NotAllowed):
             call()
             pytest.fail(f"{name} did not refuse {groups}")
-    assert users.list_users(pool.cognito, pool.pool_id, admin) == before
+    assert service.list_users(pool.cognito, pool.pool_id, admin) == before
     assert "AuthenticationResult" in pool.sign_in("target@example.com", PASSWORD)
 
 
@@ -265,7 +266,7 @@ def test_an_admin_may_do_everything(pool, admin):
     target = active(pool, admin, "target@example.com", "uploaders")
     for call in _every_function(pool, admin, target.username).values():
         call()
-    assert "intruder@example.com" in {a.email for a in users.list_users(pool.cognito, pool.pool_id, admin).accounts}
+    assert "intruder@example.com" in {a.email for a in service.list_users(pool.cognito, pool.pool_id, admin).accounts}
     assert pool.groups(target.username) == {"admins"}
     assert pool.user(target.username)["Enabled"] is True
     assert pool.user(target.username)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
@@ -274,17 +275,17 @@ def test_an_admin_may_do_everything(pool, admin):
 def test_an_admin_cannot_lock_themselves_out(pool, admin):
     me = admin.sub
     with pytest.raises(WouldLockOut):
-        users.set_enabled(pool.cognito, pool.pool_id, admin, me, enabled=False)
+        service.set_enabled(pool.cognito, pool.pool_id, admin, me, enabled=False)
     with pytest.raises(WouldLockOut):
-        users.set_groups(pool.cognito, pool.pool_id, admin, me, ["uploaders", "analysts"])
+        service.set_groups(pool.cognito, pool.pool_id, admin, me, ["uploaders", "analysts"])
     assert pool.user(me)["Enabled"] is True
     assert pool.groups(me) == {"admins"}
     # Adding other groups to oneself is fine, and so is another admin removing them.
-    assert users.set_groups(pool.cognito, pool.pool_id, admin, me, ["admins", "analysts"]).roles \
+    assert service.set_groups(pool.cognito, pool.pool_id, admin, me, ["admins", "analysts"]).roles \
         == {Role.ADMINS, Role.ANALYSTS}
     other = as_user(invite(pool, admin, "second@example.com", "admins").account, "admins")
-    assert users.set_groups(pool.cognito, pool.pool_id, other, me, ["analysts"]).roles == {Role.ANALYSTS}
-    assert users.set_enabled(pool.cognito, pool.pool_id, other, me, enabled=False).enabled is False
+    assert service.set_groups(pool.cognito, pool.pool_id, other, me, ["analysts"]).roles == {Role.ANALYSTS}
+    assert service.set_enabled(pool.cognito, pool.pool_id, other, me, enabled=False).enabled is False
 
 
 # --- The e-mail delivery path, as real Cognito sees it (moto's RESEND would create a second user). ---
@@ -310,7 +311,7 @@ def test_email_invitation_asks_cognito_to_send_the_mail():
                       {"UserPoolId": "pool", "Username": "u-1", "GroupName": "uploaders"})
     admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40)
     with stub:
-        invitation = users.invite(client, "pool", admin, "x@example.com", ["uploaders"], Delivery.EMAIL)
+        invitation = service.invite(client, "pool", admin, "x@example.com", ["uploaders"], Delivery.EMAIL)
     stub.assert_no_pending_responses()
     assert invitation.temporary_password is None
 
@@ -327,7 +328,7 @@ def test_email_reset_sets_a_temporary_password_then_has_cognito_resend_one():
     stub.add_response("admin_user_global_sign_out", {}, {"UserPoolId": "pool", "Username": "u-1"})
     admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40)
     with stub:
-        assert users.reset_password(client, "pool", admin, "u-1", Delivery.EMAIL) is None
+        assert service.reset_password(client, "pool", admin, "u-1", Delivery.EMAIL) is None
     stub.assert_no_pending_responses()
 
 
@@ -336,7 +337,7 @@ def test_an_unexpected_cognito_error_gets_a_message_for_people():
     stub.add_client_error("list_users", service_error_code="InternalErrorException", http_status_code=500)
     admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40)
     with stub, pytest.raises(UserAdminError) as caught:
-        users.list_users(client, "pool", admin)
+        service.list_users(client, "pool", admin)
     assert caught.value.code == "InternalErrorException"
     assert "Could not list the users" in str(caught.value)
 
@@ -347,5 +348,5 @@ def test_an_unreachable_cognito_gets_a_message_for_people():
                           config=Config(retries={"max_attempts": 1}, connect_timeout=2))
     admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40)
     with pytest.raises(UserAdminError) as caught:
-        users.invite(client, "pool", admin, f"{uuid.uuid4().hex}@example.com", [], Delivery.SHOW)
-    assert str(caught.value) == users.UNREACHABLE
+        service.invite(client, "pool", admin, f"{uuid.uuid4().hex}@example.com", [], Delivery.SHOW)
+    assert str(caught.value) == service.UNREACHABLE

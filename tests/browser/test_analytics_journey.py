@@ -16,9 +16,9 @@ import pytest
 from playwright.sync_api import expect
 
 from devstack.provision import DEFAULT_DEMO_PASSWORD
-from portal.csv_shape import DEFAULT_COLUMNS
-from tests.browser.test_journey import browser, page, sign_in, system  # noqa: F401 - fixtures
-from tests.fixtures import tiny_pdf, tiny_png
+from portal.export.csv_shape import DEFAULT_COLUMNS
+from tests.helpers.browser import sign_in
+from tests.helpers.files import tiny_pdf, tiny_png
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +34,7 @@ def metric(tab, label: str):
     return tab.get_by_test_id("stMetric").filter(has_text=label)
 
 
-def test_upload_several_watch_dashboard_then_analyst_exports_csv(page, tmp_path):  # noqa: F811
+def test_upload_several_watch_dashboard_then_analyst_exports_csv(page, tmp_path):
     paths = []
     for name, data in FILES.items():
         path = tmp_path / name

@@ -1,61 +1,15 @@
 """The uploader's journey in a real browser (Debian's chromium) against `make run`'s system."""
 
 import hashlib
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from devstack.provision import DEFAULT_DEMO_PASSWORD
-from tests.fixtures import tiny_pdf
-from tests.system import System
+from tests.helpers.browser import sign_in
+from tests.helpers.files import tiny_pdf
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Chromium must not phone home on this closed network (see the README).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-WAIT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Debian's chromium is missing at /usr/bin/chromium; .ci/run installs it")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory):
-    running = System(tmp_path_factory.mktemp("system") / "state").start()
-    yield running
-    assert running.stop() == 0
-
-
-@pytest.fixture
-def page(browser, system):
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(f"http://localhost:{system.portal_port}")
-    yield page
-    context.close()
-
-
-def sign_in(page, email: str, password: str) -> None:
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
 
 def file_id_of(system, name: str) -> str:
     """The id of the file with ``name``, read from the running stack's table."""

@@ -23,7 +23,7 @@ from common import aws
 from common import stack as stack_module
 from common.settings import Settings, SettingsError
 from devstack import deploy, package, processes
-from tests.conftest import REGION, server_client
+from tests.helpers.env import REGION, server_client
 
 STACK = "docportal-deploy-test"
 ACCOUNT = "123456789012"  # moto's default account
@@ -125,7 +125,8 @@ def test_deploy_again_and_destroy(on_moto: str, fake_zip: bytes, capsys: pytest.
     assert _env_lines(out)["DOCPORTAL_BUCKET"] == settings.bucket
     # The portal configured by the stack's name alone reads the same settings.
     stack_module.cached_settings.cache_clear()
-    assert Settings.from_env() == settings  # only DOCPORTAL_STACK and AWS_ENDPOINT_URL are set
+    # Only DOCPORTAL_STACK, the deploy's parameters and AWS_ENDPOINT_URL are set.
+    assert Settings.from_env().to_env() == settings.to_env()
     stack_module.cached_settings.cache_clear()
 
     # Same package, same template, same parameters: nothing to change, and no error.
@@ -229,8 +230,9 @@ def test_each_fallback_resource_is_what_its_output_references():
 
 
 def test_parameters_come_only_from_set_variables():
-    assert deploy.stack_parameters({"DOCPORTAL_ENVIRONMENT": "prod", "DOCPORTAL_ALARM_EMAIL": " ",
-                                    "UNRELATED": "x"}) == {"Environment": "prod"}
+    chosen = Settings.from_env({"DOCPORTAL_ENVIRONMENT": "prod", "DOCPORTAL_ALARM_EMAIL": " ", "UNRELATED": "x"},
+                               need_stack=False)
+    assert chosen.template_parameters() == {"Environment": "prod"}
 
 
 def test_artifacts_bucket_names_fit_s3():

@@ -5,7 +5,7 @@ import signal
 import pytest
 
 from devstack import processes
-from tests.system import System, alive
+from tests.helpers.system import System, alive
 
 pytestmark = pytest.mark.e2e
 

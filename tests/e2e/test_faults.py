@@ -29,13 +29,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.httpsession import URLLib3Session
 
 from bench import pipeline
-from common import schema
-from common.schema import FileStatus
+from common.catalogue import FileStatus
+from common.schema.keys import sequencer_order
+from common.schema.record import from_item
 from devstack import processes
 from devstack.worker import Worker
 from extractor.processor import Deps, process_message
-from tests.conftest import ROOT
-from tests.fixtures import eventbridge_body
+from tests.helpers.env import ROOT
+from tests.helpers.events import eventbridge_body
 
 pytestmark = pytest.mark.e2e
 OWNER = "f0000000-1111-4222-8333-444455556666"
@@ -50,7 +51,7 @@ def stack(tmp_path_factory):
 
 
 def files_of(stack, prefix):
-    return {i["file_id"]["S"]: schema.from_item(i) for i in pipeline.scan(stack.client("dynamodb"), stack.settings.table)
+    return {i["file_id"]["S"]: from_item(i) for i in pipeline.scan(stack.client("dynamodb"), stack.settings.table)
             if i["pk"]["S"].startswith("FILE#") and i["file_id"]["S"].startswith(prefix)}
 
 
@@ -520,7 +521,7 @@ def test_duplicate_and_out_of_order_deliveries_at_volume_end_as_the_newest_versi
                 {"Id": str(n), "MessageBody": b} for n, b in enumerate(bodies[start:start + 10])])
             assert not sent.get("Failed")
         with pipeline.workers(stack, 2, prefix="disorder"):
-            newest = {f"e5{i:030x}": schema.sequencer_order(_sequencer(i, VERSIONS - 1)) for i in range(FILES)}
+            newest = {f"e5{i:030x}": sequencer_order(_sequencer(i, VERSIONS - 1)) for i in range(FILES)}
 
             def settled():
                 if pipeline.queue_depth(sqs, stack.settings.queue_url):
@@ -538,6 +539,6 @@ def test_duplicate_and_out_of_order_deliveries_at_volume_end_as_the_newest_versi
         assert record.status is FileStatus.PROCESSED, record.reason
         assert (record.version_id, record.size, record.sha256, record.sequencer) == (
             latest["version_id"], len(latest["body"]), hashlib.sha256(latest["body"]).hexdigest(),
-            schema.sequencer_order(latest["sequencer"]))
+            sequencer_order(latest["sequencer"]))
     assert_counters_match_recount(stack)
     assert_queues_empty(stack, dead_before)

@@ -21,7 +21,7 @@ import pytest
 
 from bench import pipeline
 from bench.corpus import HOSTILE, MB, generate
-from common.schema import FileStatus
+from common.catalogue import FileStatus
 
 pytestmark = pytest.mark.e2e
 

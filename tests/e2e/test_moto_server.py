@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack import processes
-from tests.conftest import ROOT, server_client
+from tests.helpers.env import ROOT, server_client
 
 pytestmark = pytest.mark.e2e
 TABLE = "t"
@@ -95,9 +95,10 @@ def test_compaction_racing_the_extractors_transactions_loses_and_doubles_nothing
     import threading
 
     from bench.pipeline import recount, stored_counters
-    from common import schema
+    from common.schema import requests
+    from common.schema.aggregates import parse_aggregate_key
     from extractor import compactor
-    from tests.unit.test_analytics import DAYS, make_records
+    from tests.helpers.records import DAYS, make_records
 
     table = "agg"
     ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
@@ -112,7 +113,7 @@ def test_compaction_racing_the_extractors_transactions_loses_and_doubles_nothing
         for record in part:
             for _ in range(20):  # a conflict with the job is retried, as the extractor does
                 try:
-                    ddb.transact_write_items(**schema.transition(table, None, record))
+                    ddb.transact_write_items(**requests.transition(table, None, record))
                     break
                 except ClientError as e:
                     assert e.response["Error"]["Code"] == "TransactionCanceledException"
@@ -141,4 +142,4 @@ def test_compaction_racing_the_extractors_transactions_loses_and_doubles_nothing
     assert sum(r.compacted for r in reports) > 0  # the job did merge while the writers ran
     assert final.busy == 0
     agg = [i for i in items if i["pk"]["S"].startswith("AGG#")]
-    assert len(agg) == len({schema.parse_aggregate_key(i["pk"]["S"], i["sk"]["S"])[:3] for i in agg})
+    assert len(agg) == len({parse_aggregate_key(i["pk"]["S"], i["sk"]["S"])[:3] for i in agg})

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 from devstack import package
-from tests.conftest import ROOT
+from tests.helpers.env import ROOT
 
 
 def test_the_package_is_small_complete_and_importable(tmp_path):
@@ -20,7 +20,7 @@ def test_the_package_is_small_complete_and_importable(tmp_path):
     with zipfile.ZipFile(out) as z:
         names = z.namelist()
         z.extractall(tmp_path / "unzipped")
-    assert "extractor/handler.py" in names and "common/schema.py" in names
+    assert "extractor/handler.py" in names and "common/schema/record.py" in names
     assert not any(n.startswith(("boto3/", "botocore/", "portal/", "devstack/", "tests/")) for n in names)
     # Import the handler and every parser from the zip alone, as Lambda would,
     # with only boto3 (which the runtime provides) from outside it.
@@ -31,7 +31,7 @@ def test_the_package_is_small_complete_and_importable(tmp_path):
         source = origin.parent if origin.name == "__init__.py" else origin
         (runtime / source.name).symlink_to(source)
     unzipped = tmp_path / "unzipped"
-    code = ("import importlib, extractor.handler as h; from extractor.extract import PARSERS; "
+    code = ("import importlib, extractor.handler as h, extractor.compactor; from extractor.extract import PARSERS; "
             "[importlib.import_module('extractor.formats.' + t.split(':')[0]) for t in PARSERS.values()]; "
             f"assert h.__file__.startswith({str(unzipped)!r})")
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join([str(unzipped), str(runtime)]),

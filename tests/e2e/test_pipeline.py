@@ -7,13 +7,15 @@ import time
 
 import pytest
 
-from common import aws, schema
-from common.schema import FileStatus
+from common import aws
+from common.catalogue import FileStatus
+from common.schema.keys import file_key, new_file_id, upload_key
+from common.schema.record import FileRecord, from_item
 from devstack.worker import Worker
 from extractor.handler import lambda_handler
-from portal.files import store_upload
-from portal.tokens import User
-from tests.fixtures import tiny_pdf
+from portal.access import User
+from portal.files.uploads import store_upload
+from tests.helpers.files import tiny_pdf
 
 pytestmark = pytest.mark.e2e
 
@@ -32,21 +34,21 @@ def worker(on_server):
     assert not thread.is_alive()
 
 
-def wait_for_terminal(settings, file_id: str, attempts: int = 150) -> schema.FileRecord:
+def wait_for_terminal(settings, file_id: str, attempts: int = 150) -> FileRecord:
     """Poll the item until its status is terminal (bounded; no time is asserted)."""
     ddb = aws.client("dynamodb")
     for _ in range(attempts):
-        item = ddb.get_item(TableName=settings.table, Key=schema.file_key(file_id)).get("Item")
-        if item and schema.from_item(item).status.terminal:
-            return schema.from_item(item)
+        item = ddb.get_item(TableName=settings.table, Key=file_key(file_id)).get("Item")
+        if item and from_item(item).status.terminal:
+            return from_item(item)
         time.sleep(0.2)
     raise AssertionError(f"file {file_id} never reached a terminal status; last item: {item}")
 
 
 def test_a_boto3_upload_reaches_processed(on_server, worker):
     data = tiny_pdf()
-    owner, file_id = "e2e-owner", schema.new_file_id()
-    key = schema.upload_key(owner, file_id, "report.pdf")
+    owner, file_id = "e2e-owner", new_file_id()
+    key = upload_key(owner, file_id, "report.pdf")
     aws.client("s3").put_object(Bucket=on_server.settings.bucket, Key=key, Body=data)
     record = wait_for_terminal(on_server.settings, file_id)
     assert record.status is FileStatus.PROCESSED
@@ -68,14 +70,14 @@ def test_a_portal_upload_goes_uploaded_then_processed(on_server, worker):
 
 def test_a_redelivered_message_changes_nothing(on_server, worker):
     data = b"%PDF-1.4 duplicate"
-    file_id = schema.new_file_id()
-    key = schema.upload_key("e2e-owner", file_id, "dup.pdf")
+    file_id = new_file_id()
+    key = upload_key("e2e-owner", file_id, "dup.pdf")
     sqs = aws.client("sqs")
     aws.client("s3").put_object(Bucket=on_server.settings.bucket, Key=key, Body=data)
     wait_for_terminal(on_server.settings, file_id)
-    before = aws.client("dynamodb").get_item(TableName=on_server.settings.table, Key=schema.file_key(file_id))["Item"]
+    before = aws.client("dynamodb").get_item(TableName=on_server.settings.table, Key=file_key(file_id))["Item"]
     # Re-send the same event as a different message, as S3/EventBridge may.
-    from tests.fixtures import eventbridge_body
+    from tests.helpers.events import eventbridge_body
 
     body = eventbridge_body(on_server.settings.bucket, key, sequencer=before["sequencer"]["S"].lstrip("0"),
                             version_id=before["version_id"]["S"])
@@ -85,5 +87,5 @@ def test_a_redelivered_message_changes_nothing(on_server, worker):
         if attrs["ApproximateNumberOfMessages"] == "0" and attrs["ApproximateNumberOfMessagesNotVisible"] == "0":
             break
         time.sleep(0.2)
-    after = aws.client("dynamodb").get_item(TableName=on_server.settings.table, Key=schema.file_key(file_id))["Item"]
+    after = aws.client("dynamodb").get_item(TableName=on_server.settings.table, Key=file_key(file_id))["Item"]
     assert after == before

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from common import schema
+from common.schema.aggregates import AGG_GRAINS, aggregate_key
+from common.schema.keys import INDEXES, PK, SK, UPLOAD_PREFIX
 from common.settings import ENV_NAMES
 from devstack import template as tpl
 from devstack.provision import PARAMETERS
@@ -31,18 +32,18 @@ def test_cfn_lint_reports_nothing():
 
 def test_table_keys_and_indexes_are_the_schemas():
     table = props("FilesTable")
-    assert table["KeySchema"] == [{"AttributeName": schema.PK, "KeyType": "HASH"},
-                                  {"AttributeName": schema.SK, "KeyType": "RANGE"}]
+    assert table["KeySchema"] == [{"AttributeName": PK, "KeyType": "HASH"},
+                                  {"AttributeName": SK, "KeyType": "RANGE"}]
     indexes = {
         (i["IndexName"], i["KeySchema"][0]["AttributeName"], i["KeySchema"][1]["AttributeName"])
         for i in table["GlobalSecondaryIndexes"]
     }
-    assert indexes == {(i.name, i.partition_key, i.sort_key) for i in schema.INDEXES}
+    assert indexes == {(i.name, i.partition_key, i.sort_key) for i in INDEXES}
 
 
 def test_the_rule_matches_exactly_the_uploads_prefix():
     pattern = props("ObjectCreatedRule")["EventPattern"]
-    assert pattern["detail"]["object"]["key"] == [{"prefix": schema.UPLOAD_PREFIX}]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": UPLOAD_PREFIX}]
     assert pattern["detail-type"] == ["Object Created"]
 
 
@@ -205,7 +206,7 @@ def test_the_expired_rule_matches_lifecycle_expirations_under_uploads():
     # Not the permanent deletion of an old version: that file still exists.
     assert pattern["detail"]["deletion-type"] == ["Delete Marker Created"]
     assert props("UploadsBucket")["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert pattern["detail"]["object"]["key"] == [{"prefix": schema.UPLOAD_PREFIX}]
+    assert pattern["detail"]["object"]["key"] == [{"prefix": UPLOAD_PREFIX}]
     assert pattern["detail"]["bucket"] == props("ObjectCreatedRule")["EventPattern"]["detail"]["bucket"]
 
 
@@ -220,7 +221,7 @@ def test_retention_expires_uploads_only_when_asked():
             assert rule == {"Status": "Enabled", "Days": int(days)}
     rules = {r["Id"]: r for r in props("UploadsBucket")["LifecycleConfiguration"]["Rules"]}
     expire = rules["expire-uploads"]
-    assert expire["Prefix"] == schema.UPLOAD_PREFIX
+    assert expire["Prefix"] == UPLOAD_PREFIX
     assert expire["Status"] == {"Fn::FindInMap": ["RetentionRule", {"Ref": "RetentionDays"}, "Status"]}
     assert expire["ExpirationInDays"] == {"Fn::FindInMap": ["RetentionRule", {"Ref": "RetentionDays"}, "Days"]}
     tidy = rules["tidy-versions-and-multipart"]
@@ -283,7 +284,7 @@ def test_the_compactor_runs_the_code_hourly_and_nightly_on_aggregate_items_only(
     assert sorted(statement["Action"]) == ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Query"]
     assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["AGG#*"]}}
     # Readers and the extractor agree: every aggregate partition key starts with AGG#.
-    assert all(schema.aggregate_key(g, "2026-11-30", "x", 0)[0].startswith("AGG#") for g in schema.AGG_GRAINS)
+    assert all(aggregate_key(g, "2026-11-30", "x", 0)[0].startswith("AGG#") for g in AGG_GRAINS)
 
 
 def test_every_alarm_notifies_the_topic():
@@ -426,7 +427,7 @@ def test_provisioning_again_reads_the_same_stack_back(local):
     import functools
 
     from devstack.provision import provision
-    from tests.conftest import server_client
+    from tests.helpers.env import server_client
 
     again = provision(local.endpoint, "us-east-1", client=functools.partial(server_client, local.endpoint))
     assert again == local.settings

@@ -1,7 +1,7 @@
 """The Users page in AppTest, against the stack's Cognito pool in moto (in-process).
 
 As in test_dashboard.py, the page file runs alone with the verified
-:class:`portal.tokens.User` placed in ``session_state["docportal_user"]``.
+:class:`portal.access.User` placed in ``session_state["docportal_user"]``.
 The in-process stack has no endpoint URL, so the page delivers temporary
 passwords by e-mail (``Delivery.EMAIL``); tests of the local stand-in's
 behaviour (the password shown to the admin) patch ``delivery_for``.
@@ -13,13 +13,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from common import aws
-from portal import accounts, users
-from portal.accounts import Delivery
-from portal.tokens import User
-from tests.conftest import ROOT
-from tests.portal.pages import page_as
+from portal.access import User
+from portal.users import accounts, service
+from portal.users.accounts import Delivery
+from tests.helpers.env import ROOT
+from tests.helpers.pages import page_as
 
-PAGE = str(ROOT / "portal" / "app_pages" / "admin_users.py")
+PAGE = str(ROOT / "portal" / "app_pages" / "users.py")
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def cognito(stack):
 def admin(stack, cognito) -> User:
     """An admin who exists in the pool, as the page's actor."""
     bootstrap = User(sub="bootstrap", email="root@example.com", groups=frozenset({"admins"}), expires_at=2**40)
-    account = users.invite(cognito, stack.user_pool_id, bootstrap, "boss@example.com", ["admins"],
+    account = service.invite(cognito, stack.user_pool_id, bootstrap, "boss@example.com", ["admins"],
                            Delivery.SHOW).account
     return User(sub=account.sub, email=account.email, groups=frozenset({"admins"}), expires_at=2**40)
 
@@ -100,15 +100,15 @@ def test_everyone_but_admins_is_turned_away_politely(stack, admin, groups):
 
 
 def test_the_navigation_offers_the_page_to_admins_only(stack, admin):
-    path = str(ROOT / "portal" / "app_pages" / "admin_users.py")
-    at = page_as(admin, "admin_users")
+    path = str(ROOT / "portal" / "app_pages" / "users.py")
+    at = page_as(admin, "users")
     assert not at.exception, at.exception
     assert at.title[0].value == "Users"
     assert at.dataframe
     at.switch_page(path)  # listed for an admin
     for groups in [("uploaders",), ("analysts",), ("uploaders", "analysts")]:
         other = page_as(User(sub="someone", email="someone@example.com", groups=frozenset(groups),
-                             expires_at=2**40), "admin_users")
+                             expires_at=2**40), "users")
         assert not other.exception, other.exception
         assert "Users" not in [t.value for t in other.title]
         with pytest.raises(ValueError, match="Could not find a navigation page"):
@@ -116,9 +116,9 @@ def test_the_navigation_offers_the_page_to_admins_only(stack, admin):
 
 
 def test_an_admin_sees_everyone_with_groups_status_and_enabled(stack, cognito, admin):
-    users.invite(cognito, stack.user_pool_id, admin, "ann@example.com", ["uploaders", "analysts"], Delivery.SHOW)
-    gone = users.invite(cognito, stack.user_pool_id, admin, "gone@example.com", [], Delivery.SHOW)
-    users.set_enabled(cognito, stack.user_pool_id, admin, gone.account.username, enabled=False)
+    service.invite(cognito, stack.user_pool_id, admin, "ann@example.com", ["uploaders", "analysts"], Delivery.SHOW)
+    gone = service.invite(cognito, stack.user_pool_id, admin, "gone@example.com", [], Delivery.SHOW)
+    service.set_enabled(cognito, stack.user_pool_id, admin, gone.account.username, enabled=False)
     rows = table(page(admin))
     assert set(rows) == {"ann@example.com", "boss@example.com", "gone@example.com"}
     assert rows["ann@example.com"]["Groups"] == "analysts, uploaders"
@@ -174,7 +174,7 @@ def test_a_refused_invitation_says_why_and_keeps_the_form(stack, cognito, admin,
 
 
 def test_an_admin_changes_someones_groups(stack, cognito, admin):
-    users.invite(cognito, stack.user_pool_id, admin, "ann@example.com", ["uploaders"], Delivery.SHOW)
+    service.invite(cognito, stack.user_pool_id, admin, "ann@example.com", ["uploaders"], Delivery.SHOW)
     at = manage(page(admin), "ann@example.com")
     groups = their_groups(at)
     assert groups.value == ["uploaders"]
@@ -187,7 +187,7 @@ def test_an_admin_changes_someones_groups(stack, cognito, admin):
 
 
 def test_an_admin_disables_and_enables_someone(stack, cognito, admin):
-    users.invite(cognito, stack.user_pool_id, admin, "ann@example.com", ["uploaders"], Delivery.SHOW)
+    service.invite(cognito, stack.user_pool_id, admin, "ann@example.com", ["uploaders"], Delivery.SHOW)
     at = manage(page(admin), "ann@example.com")
     button(at, "Disable").click()
     run(at)
@@ -201,7 +201,7 @@ def test_an_admin_disables_and_enables_someone(stack, cognito, admin):
 
 
 def test_a_reset_needs_a_tick_then_shows_the_new_password_locally(stack, cognito, admin, shown_locally):
-    old = users.invite(cognito, stack.user_pool_id, admin, "ann@example.com", ["uploaders"], Delivery.SHOW)
+    old = service.invite(cognito, stack.user_pool_id, admin, "ann@example.com", ["uploaders"], Delivery.SHOW)
     at = manage(page(admin), "ann@example.com")
     button(at, "Reset password").click()
     run(at)

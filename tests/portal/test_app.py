@@ -3,34 +3,14 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from common import aws, schema
+from common import aws
 from devstack import processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from portal.auth import UNAVAILABLE
-from tests.conftest import ROOT
-from tests.fixtures import tiny_pdf
-
-APP = str(ROOT / "portal" / "app.py")
-TIMEOUT = 60
-
-
-def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    return at
-
-
-def sign_in(at: AppTest, email: str, password: str) -> AppTest:
-    next(t for t in at.text_input if t.label == "E-mail").input(email)
-    next(t for t in at.text_input if t.label == "Password").input(password)
-    next(b for b in at.button if b.label == "Sign in").click()
-    return at.run()
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("error", "warning", "info", "success", "title", "markdown", "caption", "text")
-             for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+from tests.helpers.env import ROOT
+from tests.helpers.files import tiny_pdf
+from tests.helpers.signin import TIMEOUT, app, sign_in, texts
+from tests.helpers.tables import files_of
 
 
 def test_sign_in_form_is_all_an_anonymous_visitor_sees(on_server):
@@ -106,8 +86,7 @@ def test_upload_page_stores_several_files_for_the_signed_in_user(on_server):
     assert not at.exception
     assert "2 file(s) uploaded" in texts(at)
     user = at.session_state["docportal_user"]
-    items = aws.client("dynamodb").query(**schema.query_owner_files(on_server.settings.table, user.sub))["Items"]
-    assert {schema.from_item(i).name for i in items} >= {"a.pdf", "notes.txt"}
+    assert {r.name for r in files_of(on_server.settings.table, user.sub)} >= {"a.pdf", "notes.txt"}
 
 
 def test_uploaders_get_no_export_page_and_are_refused_if_they_go_there(on_server):

@@ -1,7 +1,7 @@
 """The dashboard page in AppTest, against the stack in moto (in-process).
 
-The page runs inside the app's navigation (``tests/portal/harness.py``), after ``st.session_state["docportal_user"]`` is set to the
-:class:`portal.tokens.User` that ``portal.auth.require_user`` would have put
+The page runs inside the app's navigation (``tests/helpers/harness.py``), after ``st.session_state["docportal_user"]`` is set to the
+:class:`portal.access.User` that ``portal.auth.require_user`` would have put
 there after a verified sign-in (sign-in itself is tested in test_app.py).
 Query parameters are set on the AppTest, as a shared URL would set them.
 """
@@ -12,13 +12,17 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from common.schema import FileRecord
-from portal import analytics, charts
-from portal.analytics import Filters
-from portal.tokens import User
-from tests.portal.conftest import DAYS, ME, OTHER
-from tests.portal.pages import page_as
-from tests.unit.test_analytics import recount_kpis
+from common.schema.record import FileRecord
+from portal.access import User
+from portal.dashboard import analytics, charts
+from portal.dashboard.filters import DashboardFilters
+from portal.dashboard.labels import kpi_tiles
+from tests.helpers.pages import page_as
+from tests.helpers.records import OWNERS, RECENT_DAYS
+from tests.helpers.recount import recount_kpis
+
+DAYS = RECENT_DAYS
+ME, OTHER = OWNERS[0], OWNERS[1]
 
 
 def page(*groups: str, sub: str = ME, **params: str | list[str]) -> AppTest:
@@ -32,8 +36,8 @@ def shown(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def expected(records: list[FileRecord], f: Filters) -> dict[str, str]:
-    return {t.label: t.value for t in analytics.kpi_tiles(recount_kpis(records, f))}
+def expected(records: list[FileRecord], f: DashboardFilters) -> dict[str, str]:
+    return {t.label: t.value for t in kpi_tiles(recount_kpis(records, f))}
 
 
 def chart_titles(at: AppTest) -> list[str]:
@@ -43,7 +47,7 @@ def chart_titles(at: AppTest) -> list[str]:
 def test_an_uploader_sees_their_own_numbers(files):
     at = page("uploaders")
     assert at.title[0].value == "Dashboard"
-    mine = Filters(DAYS[0], DAYS[-1], owner=ME)
+    mine = DashboardFilters(DAYS[0], DAYS[-1], owner=ME)
     assert shown(at) == expected(files, mine)
     assert int(shown(at)["Files"]) == sum(r.owner == ME for r in files) > 0
     assert "Uploader" not in [s.label for s in at.selectbox]
@@ -53,25 +57,25 @@ def test_an_uploader_sees_their_own_numbers(files):
 
 def test_an_uploader_cannot_see_another_uploader_through_the_url(files):
     at = page("uploaders", owner=OTHER, format="pdf")
-    assert shown(at) == expected(files, Filters(DAYS[0], DAYS[-1], owner=ME))
-    assert shown(at) != expected(files, Filters(DAYS[0], DAYS[-1], owner=OTHER))
+    assert shown(at) == expected(files, DashboardFilters(DAYS[0], DAYS[-1], owner=ME))
+    assert shown(at) != expected(files, DashboardFilters(DAYS[0], DAYS[-1], owner=OTHER))
 
 
 def test_an_analyst_sees_everyone_and_can_pick_an_uploader(files):
     at = page("analysts")
-    assert shown(at) == expected(files, Filters(DAYS[0], DAYS[-1]))
+    assert shown(at) == expected(files, DashboardFilters(DAYS[0], DAYS[-1]))
     assert shown(at)["Files"] == str(len(files))
     uploader = next(s for s in at.selectbox if s.label == "Uploader")
     assert set(uploader.options) >= {"Everyone"}
     assert len(uploader.options) == 1 + len({r.owner for r in files})
     assert charts.TITLES["uploaders"] in chart_titles(at)
     picked = page("analysts", owner=OTHER)
-    assert shown(picked) == expected(files, Filters(DAYS[0], DAYS[-1], owner=OTHER))
+    assert shown(picked) == expected(files, DashboardFilters(DAYS[0], DAYS[-1], owner=OTHER))
 
 
 def test_an_admin_filters_by_format_and_status_from_the_url(files):
     at = page("admins", format=["pdf", "docx"], status="Failed")  # the URL holds the labels shown
-    f = Filters(DAYS[0], DAYS[-1], frozenset({"pdf", "docx"}), status="failed")
+    f = DashboardFilters(DAYS[0], DAYS[-1], frozenset({"pdf", "docx"}), status="failed")
     assert shown(at) == expected(files, f)
     assert shown(at)["Volume"] == "—"
     assert analytics.NOTE_STATUS_PARTIAL in " ".join(c.value for c in at.caption)
@@ -79,7 +83,7 @@ def test_an_admin_filters_by_format_and_status_from_the_url(files):
 
 def test_a_custom_range_from_the_url(files):
     at = page("analysts", range="Custom", dates=[DAYS[1], DAYS[1]])
-    assert shown(at) == expected(files, Filters(DAYS[1], DAYS[1]))
+    assert shown(at) == expected(files, DashboardFilters(DAYS[1], DAYS[1]))
 
 
 def test_a_period_without_files_shows_the_empty_state(files):

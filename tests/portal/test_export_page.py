@@ -13,11 +13,13 @@ import urllib.parse
 from streamlit.testing.v1 import AppTest
 
 from common import aws
-from common.schema import FileRecord
+from common.schema.record import FileRecord
 from portal import navigation
-from portal.tokens import User
-from tests.portal.conftest import ME
-from tests.portal.pages import page_as
+from portal.access import User
+from tests.helpers.pages import page_as
+from tests.helpers.records import OWNERS
+
+ME = OWNERS[0]
 
 ANALYST = User(sub="analyst-x", email="an@example.com", groups=frozenset({"analysts"}), expires_at=2**40)
 UPLOADER = User(sub=ME, email="me@example.com", groups=frozenset({"uploaders"}), expires_at=2**40)

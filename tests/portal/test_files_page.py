@@ -1,8 +1,8 @@
 """The Files explorer page in AppTest, against the stack in moto (in-process).
 
 The page file runs alone (see test_dashboard.py) with a verified
-:class:`portal.tokens.User` in ``st.session_state["docportal_user"]``; files are
-stored by :func:`portal.files.store_upload` and processed by the extractor's
+:class:`portal.access.User` in ``st.session_state["docportal_user"]``; files are
+stored by :func:`portal.files.uploads.store_upload` and processed by the extractor's
 own code, so the page reads what production writes.
 """
 
@@ -16,15 +16,21 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from common import aws, schema
-from common.schema import FileRecord, FileStatus
+from common import aws
+from common.catalogue import FileStatus
+from common.schema import requests
+from common.schema.keys import file_key, upload_key
+from common.schema.record import FileRecord, from_item
 from extractor.processor import Deps, process_message
-from portal import explorer, files, pdf_preview
-from portal.tokens import User
-from tests.conftest import ROOT
-from tests.fixtures import eventbridge_body, tiny_pdf, tiny_png
+from portal import text
+from portal.access import NotAllowed, User
+from portal.files import pdf_preview, preview, service, views
+from portal.files.uploads import store_upload
+from tests.helpers.env import ROOT
+from tests.helpers.events import eventbridge_body
+from tests.helpers.files import tiny_pdf, tiny_png
 
-PAGE = str(ROOT / "portal" / "app_pages" / "my_files.py")
+PAGE = str(ROOT / "portal" / "app_pages" / "files.py")
 _SEQUENCERS = itertools.count(0x5000)
 
 
@@ -39,7 +45,7 @@ def cognito_user(stack, email: str, group: str) -> User:
 
 def upload(stack, user: User, name: str, data: bytes, *, process: bool = True) -> FileRecord:
     s3, ddb = aws.client("s3"), aws.client("dynamodb")
-    record = files.store_upload(user=user, name=name, body=io.BytesIO(data), content_type="", s3=s3, ddb=ddb,
+    record = store_upload(user=user, name=name, body=io.BytesIO(data), content_type="", s3=s3, ddb=ddb,
                                 settings=stack)
     if process:
         head = s3.head_object(Bucket=stack.bucket, Key=record.key)
@@ -50,7 +56,7 @@ def upload(stack, user: User, name: str, data: bytes, *, process: bool = True) -
 
 
 def current(stack, file_id: str) -> FileRecord:
-    return schema.from_item(aws.client("dynamodb").get_item(TableName=stack.table, Key=schema.file_key(file_id),
+    return from_item(aws.client("dynamodb").get_item(TableName=stack.table, Key=file_key(file_id),
                                                             ConsistentRead=True)["Item"])
 
 
@@ -125,7 +131,7 @@ def test_an_uploader_sees_only_their_own_files_with_badges(stack, people, world)
     assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "photo.png"]
     assert "Uploader" not in {s.label for s in at.selectbox}
     statuses = at.table[0].value["Status"].tolist()
-    assert statuses == [explorer.md_escape(explorer.status_badge(FileStatus.PROCESSED).label)] * 2
+    assert statuses == [text.md_escape(views.status_badge(FileStatus.PROCESSED).label)] * 2
     assert "all done" in texts(at)
 
 
@@ -140,8 +146,8 @@ def test_an_analyst_sees_everyone_reads_any_file_but_cannot_change_others(stack,
     at = page(people["ana"])
     assert at.title[0].value == "Files"
     assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "bob.pdf", "photo.png"]
-    assert set(at.table[0].value["Uploader"]) == {explorer.md_escape("ann@example.com"),
-                                                   explorer.md_escape("bob@example.com")}
+    assert set(at.table[0].value["Uploader"]) == {text.md_escape("ann@example.com"),
+                                                   text.md_escape("bob@example.com")}
     select(at, "Uploader").select(people["bob"].sub).run()
     assert listed(at) == ["bob.pdf"]
     at = page(people["ana"], file=world["ann_pdf"].file_id)
@@ -191,41 +197,41 @@ def encrypted_pdf(password: str) -> bytes:
 def stored_as_processed_pdf(stack, user: User, data: bytes, size: int | None = None) -> FileRecord:
     """A PDF whose item says processed (and ``size``), whatever its bytes (the extractor would fail them)."""
     file_id = "cd" * 16
-    key = schema.upload_key(user.sub, file_id, "odd.pdf")
+    key = upload_key(user.sub, file_id, "odd.pdf")
     aws.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data)
     record = FileRecord(file_id=file_id, owner=user.sub, owner_email=user.email, name="odd.pdf", bucket=stack.bucket,
                         key=key, status=FileStatus.PROCESSED, uploaded_at="2026-11-22T10:00:00.000Z",
                         updated_at="2026-11-22T10:00:01.000Z", size=len(data) if size is None else size,
                         format="pdf",
                         sequencer="0" * 63 + "1", rev="0" * 63 + "1#finished")
-    aws.client("dynamodb").transact_write_items(**schema.transition(stack.table, None, record))
+    aws.client("dynamodb").transact_write_items(**requests.transition(stack.table, None, record))
     return record
 
 
-def preview(stack, user: User, record: FileRecord) -> bytes | None:
-    return files.preview_bytes(user=user, s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack,
+def preview_of(stack, user: User, record: FileRecord) -> bytes | None:
+    return service.preview_bytes(user=user, s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack,
                                file_id=record.file_id)
 
 
 def test_a_processed_pdf_is_previewed_by_its_first_page(stack, people, world):
     from PIL import Image
 
-    png = preview(stack, people["ann"], world["ann_pdf"])
+    png = preview_of(stack, people["ann"], world["ann_pdf"])
     with Image.open(io.BytesIO(png)) as im:
-        assert im.format == "PNG" and max(im.size) == explorer.THUMBNAIL_SIDE
+        assert im.format == "PNG" and max(im.size) == preview.THUMBNAIL_SIDE
         assert im.size == (371, 480), "a US Letter page, portrait"
         assert im.convert("L").getextrema()[0] < 64, "its text is drawn"
-    assert preview(stack, people["ana"], world["ann_pdf"]) == png, "an analyst sees the same page"
-    with pytest.raises(files.NotAllowed):
-        preview(stack, people["bob"], world["ann_pdf"])
+    assert preview_of(stack, people["ana"], world["ann_pdf"]) == png, "an analyst sees the same page"
+    with pytest.raises(NotAllowed):
+        preview_of(stack, people["bob"], world["ann_pdf"])
 
 
 def test_a_password_protected_pdf_gets_a_note_and_is_never_drawn(stack, people, monkeypatch):
     record = upload(stack, people["ann"], "locked.pdf", encrypted_pdf("secret"))
     assert record.status is FileStatus.FAILED and "encrypted" in record.flags  # as the extractor records it
     monkeypatch.setattr(pdf_preview, "first_page", lambda *a, **k: pytest.fail("the renderer was called"))
-    assert explorer.preview_note(record) == pdf_preview.NOTE_ENCRYPTED
-    assert preview(stack, people["ann"], record) is None
+    assert preview.preview_note(record) == pdf_preview.NOTE_ENCRYPTED
+    assert preview_of(stack, people["ann"], record) is None
     at = page(people["ann"], file=record.file_id)
     assert not image_captions(at) and pdf_preview.NOTE_ENCRYPTED in texts(at)
 
@@ -233,33 +239,33 @@ def test_a_password_protected_pdf_gets_a_note_and_is_never_drawn(stack, people, 
 def test_a_pdf_that_opens_without_a_password_is_previewed(stack, people):
     record = upload(stack, people["ann"], "restricted.pdf", encrypted_pdf(""))
     assert record.status is FileStatus.PROCESSED and "encrypted" in record.flags
-    assert preview(stack, people["ann"], record).startswith(pdf_preview.PNG_SIGNATURE)
+    assert preview_of(stack, people["ann"], record).startswith(pdf_preview.PNG_SIGNATURE)
 
 
 def test_a_pdf_over_the_cap_is_neither_read_nor_drawn(stack, people, world, monkeypatch):
-    monkeypatch.setattr(explorer, "PREVIEW_MAX_BYTES", world["ann_pdf"].size - 1)
+    monkeypatch.setattr(preview, "PREVIEW_MAX_BYTES", world["ann_pdf"].size - 1)
     monkeypatch.setattr(pdf_preview, "first_page", lambda *a, **k: pytest.fail("the renderer was called"))
-    assert explorer.preview_note(world["ann_pdf"]).startswith("No preview for PDFs over")
-    assert preview(stack, people["ann"], world["ann_pdf"]) is None
+    assert preview.preview_note(world["ann_pdf"]).startswith("No preview for PDFs over")
+    assert preview_of(stack, people["ann"], world["ann_pdf"]) is None
 
 
 def test_an_object_larger_than_its_item_says_is_not_drawn(stack, people, monkeypatch):
     # The item says small, the object is over the cap: the ranged GET reads cap + 1 bytes and stops.
     record = stored_as_processed_pdf(stack, people["ann"], tiny_pdf() + b"%" * 4096, size=len(tiny_pdf()))
-    monkeypatch.setattr(explorer, "PREVIEW_MAX_BYTES", len(tiny_pdf()) + 100)
-    assert explorer.preview_note(record) == ""
+    monkeypatch.setattr(preview, "PREVIEW_MAX_BYTES", len(tiny_pdf()) + 100)
+    assert preview.preview_note(record) == ""
     drawn = []
     monkeypatch.setattr(pdf_preview, "first_page",
                         lambda data, **k: drawn.append(data) or pdf_preview.Preview(None, "stub"))
-    assert preview(stack, people["ann"], record) is None and drawn == []
-    monkeypatch.setattr(explorer, "PREVIEW_MAX_BYTES", len(tiny_pdf()) + 4096)  # now it fits: it is read whole
-    assert preview(stack, people["ann"], record) is None and drawn == [tiny_pdf() + b"%" * 4096]
+    assert preview_of(stack, people["ann"], record) is None and drawn == []
+    monkeypatch.setattr(preview, "PREVIEW_MAX_BYTES", len(tiny_pdf()) + 4096)  # now it fits: it is read whole
+    assert preview_of(stack, people["ann"], record) is None and drawn == [tiny_pdf() + b"%" * 4096]
 
 
 def test_a_pdf_that_cannot_be_drawn_says_so_on_the_page(stack, people):
     record = stored_as_processed_pdf(stack, people["ann"], b"%PDF-1.7\n" + b"\x00" * 500)
-    assert explorer.preview_note(record) == ""
-    assert preview(stack, people["ann"], record) is None
+    assert preview.preview_note(record) == ""
+    assert preview_of(stack, people["ann"], record) is None
     at = page(people["ann"], file=record.file_id)
     assert not image_captions(at) and "No preview could be made for this PDF." in texts(at)
 
@@ -271,12 +277,12 @@ def test_an_image_keeps_its_preview_caption(stack, people, world):
 def test_a_file_with_gps_is_shown_on_a_map(stack, people):
     ann = people["ann"]
     record = FileRecord(file_id="ab" * 16, owner=ann.sub, owner_email=ann.email, name="trip.jpg", bucket=stack.bucket,
-                        key=schema.upload_key(ann.sub, "ab" * 16, "trip.jpg"), status=FileStatus.PROCESSED,
+                        key=upload_key(ann.sub, "ab" * 16, "trip.jpg"), status=FileStatus.PROCESSED,
                         uploaded_at="2026-11-22T10:00:00.000Z", updated_at="2026-11-22T10:00:01.000Z",
                         format="jpg", flags=("gps",), metadata={"gps_latitude": 48.8584, "gps_longitude": 2.2945,
                                                                "taken_at": "2026-11-21T09:30:00"},
                         sequencer="0" * 63 + "1", rev="0" * 63 + "1#finished")
-    aws.client("dynamodb").transact_write_items(**schema.transition(stack.table, None, record))
+    aws.client("dynamodb").transact_write_items(**requests.transition(stack.table, None, record))
     at = page(ann, file=record.file_id)
     assert at.get("deck_gl_json_chart"), "st.map draws the point"
     assert "48.85840, 2.29450" in texts(at)

@@ -12,19 +12,20 @@ import uuid
 
 from streamlit.testing.v1 import AppTest
 
-from portal import users
-from portal.accounts import Delivery
-from portal.tokens import User
-from tests.portal.test_app import app, sign_in, texts
+from portal.access import User
+from portal.users import service
+from portal.users.accounts import Delivery
+from tests.helpers.signin import app, sign_in, texts
+from tests.helpers.users import FIRST_SIGN_IN_PASSWORD
 
-NEW_PASSWORD = "My-own-password-2026"
+NEW_PASSWORD = FIRST_SIGN_IN_PASSWORD
 ADMIN = User(sub="an-admin", email="admin@example.com", groups=frozenset({"admins"}), expires_at=2**40)
 
 
 def invited(on_server, *groups: str) -> tuple[str, str]:
     """A freshly invited user's e-mail and temporary password (the server is shared by the session)."""
     email = f"first-{uuid.uuid4().hex[:8]}@example.com"
-    invitation = users.invite(on_server.client("cognito-idp"), on_server.settings.user_pool_id, ADMIN, email,
+    invitation = service.invite(on_server.client("cognito-idp"), on_server.settings.user_pool_id, ADMIN, email,
                               groups, Delivery.SHOW)
     assert invitation.temporary_password
     return email, invitation.temporary_password

@@ -21,14 +21,15 @@ from streamlit.testing.v1 import AppTest
 from common import aws
 from devstack import processes
 from devstack.provision import MOTO_SERVER_ENV, provision
-from portal import auth, mfa
-from portal.tokens import User
-from tests import totp as codes
-from tests.conftest import _AWS_VARS, REGION, ROOT, Server, server_client
-from tests.portal.conftest import new_uploader
-from tests.portal.test_app import app, sign_in, texts
+from portal import auth
+from portal.access import User
+from portal.users import mfa
+from tests.helpers import totp as codes
+from tests.helpers.env import AWS_VARS, REGION, ROOT, Server, server_client
+from tests.helpers.signin import app, sign_in, texts
+from tests.helpers.users import MFA_SIGN_IN_PASSWORD, new_uploader
 
-PASSWORD = "Two-step-sign-in-2026"
+PASSWORD = MFA_SIGN_IN_PASSWORD
 ACCOUNT_PAGE = "app_pages/account.py"
 
 
@@ -37,7 +38,7 @@ def totp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A moto server that checks authenticator codes, with the template provisioned."""
     port = processes.free_port()
     log = tmp_path_factory.mktemp("moto-totp") / "moto.log"
-    env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS} | dict(MOTO_SERVER_ENV)
+    env = {k: v for k, v in os.environ.items() if k not in AWS_VARS} | dict(MOTO_SERVER_ENV)
     proc = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                            log=log, env=env)
     endpoint = f"http://127.0.0.1:{port}"
@@ -222,7 +223,7 @@ def test_every_user_with_a_role_gets_the_account_page(groups):
 
 
 def test_without_an_access_token_the_page_asks_to_sign_in_again():
-    from tests.portal.pages import page_as
+    from tests.helpers.pages import page_as
 
     at = page_as(User(sub="s", email="a@example.com", groups=frozenset({"uploaders"}), expires_at=2**40), "account")
     assert not at.exception

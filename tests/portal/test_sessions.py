@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from portal import auth
-from tests.portal.conftest import new_uploader
-from tests.portal.test_app import app, sign_in, texts
+from tests.helpers.signin import app, sign_in, texts
+from tests.helpers.users import SESSION_PASSWORD, new_uploader
 
-PASSWORD = "Session-test-2026!"
+PASSWORD = SESSION_PASSWORD
 
 
 @pytest.fixture

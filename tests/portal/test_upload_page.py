@@ -13,18 +13,22 @@ import pytest
 from botocore.exceptions import ClientError
 from streamlit.testing.v1 import AppTest
 
-from common import aws, schema
-from common.schema import FileRecord, FileStatus
-from portal import upload_policy
-from portal.tokens import User
-from tests.conftest import ROOT
-from tests.fixtures import tiny_pdf
+from common import aws
+from common.catalogue import FileStatus
+from common.schema.keys import UPLOAD_PREFIX
+from common.schema.record import FileRecord
+from common.settings import ENV_NAMES
+from portal.access import User
+from portal.files import upload_policy
+from tests.helpers.env import ROOT
+from tests.helpers.files import tiny_pdf
+from tests.helpers.tables import files_of
 
 ENTRY = """
 import streamlit as st
 
 st.navigation([st.Page("app_pages/upload.py", title="Upload", default=True),
-               st.Page("app_pages/my_files.py", title="My files")]).run()
+               st.Page("app_pages/files.py", title="My files")]).run()
 """
 ME = User(sub="eeeeeeee-1111-4222-8333-444455556666", email="me@example.com",
           groups=frozenset({"uploaders"}), expires_at=2**40)
@@ -33,7 +37,7 @@ ME = User(sub="eeeeeeee-1111-4222-8333-444455556666", email="me@example.com",
 @pytest.fixture(autouse=True)
 def default_policy(monkeypatch):
     """No developer's upload settings leak in; tests that need one set it."""
-    for var in (upload_policy.MAX_MB_ENV, upload_policy.FORMATS_ENV, upload_policy.PARSE_MB_ENV):
+    for var in (ENV_NAMES["upload_max_mb"], ENV_NAMES["upload_formats"], ENV_NAMES["max_parse_mb"]):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -94,8 +98,7 @@ def press_upload(at: AppTest) -> AppTest:
 
 
 def my_items(stack) -> list[FileRecord]:
-    items = aws.client("dynamodb").query(**schema.query_owner_files(stack.table, ME.sub))["Items"]
-    return [schema.from_item(i) for i in items]
+    return files_of(stack.table, ME.sub)
 
 
 def result_rows(at: AppTest) -> list[dict[str, str]]:
@@ -125,13 +128,13 @@ def test_a_refused_type_is_explained_and_not_stored_while_the_rest_go(stack, pag
     ]
     (item,) = my_items(stack)
     assert (item.name, item.status) == ("a.pdf", FileStatus.UPLOADED)
-    objects = aws.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix=schema.UPLOAD_PREFIX)
+    objects = aws.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix=UPLOAD_PREFIX)
     assert [o["Key"] for o in objects["Contents"]] == [item.key]
     assert at.file_uploader[0].value in (None, [])  # a fresh uploader for the next batch
 
 
 def test_a_file_over_the_limit_is_refused_with_both_sizes(stack, page, monkeypatch):
-    monkeypatch.setenv(upload_policy.MAX_MB_ENV, "1")
+    monkeypatch.setenv(ENV_NAMES["upload_max_mb"], "1")
     data = b"%PDF-1.7\n".ljust(3 * upload_policy.MiB // 2, b"\0")  # 1.5 MB
     at = upload(page(), [("big.pdf", data, "application/pdf")])
     assert warnings(at) == ["big.pdf is 1.5 MB; the limit is 1 MB"]

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from portal import accounts
-from portal.accounts import Account, Delivery, InvalidEmail
-from portal.tokens import Role, User
+from portal.access import Role
+from portal.users import accounts
+from portal.users.accounts import Account, Delivery, InvalidEmail
 
 
 @pytest.mark.parametrize(("raw", "email"), [
@@ -44,23 +44,6 @@ def test_temporary_passwords_meet_the_pool_policy_and_differ():
         assert re.search(r"[A-Z]", password) and re.search(r"[a-z]", password) and re.search(r"\d", password)
         assert not set(password) & set("0O1lI")
     assert len(accounts.temporary_password(4).replace("-", "")) == 12  # never below the policy's 12
-
-
-def test_roles_are_parsed_and_others_refused():
-    assert accounts.parse_roles(["analysts", Role.ADMINS, "analysts"]) == {Role.ANALYSTS, Role.ADMINS}
-    assert accounts.parse_roles([]) == frozenset()
-    with pytest.raises(ValueError, match="“Admins” is not a DocPortal group"):
-        accounts.parse_roles(["uploaders", "Admins"])
-
-
-def test_only_admins_manage_users():
-    def user(*groups: str) -> User:
-        return User(sub="s", email="e@example.com", groups=frozenset(groups), expires_at=0)
-
-    assert accounts.may_manage_users(user("admins"))
-    assert accounts.may_manage_users(user("uploaders", "admins"))
-    for groups in [(), ("uploaders",), ("analysts",), ("uploaders", "analysts"), ("admin",)]:
-        assert not accounts.may_manage_users(user(*groups))
 
 
 def test_a_local_stand_in_shows_the_password_and_aws_mails_it():

@@ -8,13 +8,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from common import schema
-from portal import analytics, charts
-from portal.analytics import Filters
-from tests.unit.test_analytics import DAYS, FRAME, FULL, OWNERS, RECORDS, day_of, format_of, selected
+from common.schema.aggregates import latency_buckets
+from portal.dashboard import analytics, charts
+from portal.dashboard.filters import DashboardFilters
+from portal.dashboard.labels import bucket_label
+from tests.helpers.records import DAYS, OWNERS, aggregate_items, day_of, format_of, make_records
+from tests.helpers.recount import selected
 
+RECORDS = make_records()
+FRAME = analytics.aggregate_frame(aggregate_items(RECORDS))
+FULL = DashboardFilters(DAYS[0], DAYS[-1])
 EMPTY = analytics.aggregate_frame([])
-OWNER = Filters(DAYS[0], DAYS[-1], owner=OWNERS[0])
+OWNER = DashboardFilters(DAYS[0], DAYS[-1], owner=OWNERS[0])
 
 
 def title(fig: go.Figure) -> str:
@@ -40,7 +45,7 @@ def builders(series: dict[str, analytics.Series]) -> dict[str, go.Figure]:
     }
 
 
-def all_series(frame, f: Filters) -> dict[str, analytics.Series]:
+def all_series(frame, f: DashboardFilters) -> dict[str, analytics.Series]:
     return {"uploads": analytics.uploads_over_time(frame, f), "formats": analytics.format_mix(frame, f),
             "pages": analytics.pages_distribution(frame, f), "latency": analytics.latency_trend(frame, f),
             "failures": analytics.failures_by_reason(frame, f), "flags": analytics.risk_flags(frame, f),
@@ -93,7 +98,7 @@ def test_latency_chart_has_every_bucket_and_the_mean():
     frame = analytics.latency_trend(FRAME, FULL).frame
     fig = charts.latency(frame, (DAYS[0], DAYS[-1]))
     names = [t.name for t in fig.data]
-    assert names == [analytics.bucket_label(n) for n, _ in schema.latency_buckets()] + ["mean"]
+    assert names == [bucket_label(n) for n, _ in latency_buckets()] + ["mean"]
     for day_index in range(len(frame)):
         assert sum(t.y[day_index] for t in fig.data[:-1]) == pytest.approx(1.0)
     assert list(fig.data[-1].y) == pytest.approx(list(frame["mean_latency_ms"] / 1000))
@@ -119,7 +124,7 @@ def test_pages_chart_plots_pages_per_document():
     assert list(fig.data[0].y) == pytest.approx(list(frame["pages_per_file"]))
 
 
-@pytest.mark.parametrize("f", [FULL, Filters("2027-01-01", "2027-01-31"), OWNER], ids=["empty read", "no files",
+@pytest.mark.parametrize("f", [FULL, DashboardFilters("2027-01-01", "2027-01-31"), OWNER], ids=["empty read", "no files",
                                                                                        "one uploader"])
 def test_no_data_gives_the_empty_state(f):
     frame = EMPTY if f is FULL else FRAME
@@ -165,12 +170,12 @@ def test_charts_of_what_may_rightly_be_absent_say_what_is_absent():
 
 
 def test_size_and_name_charts_draw_their_series():
-    sizes = analytics.size_distribution(FRAME, Filters(DAYS[0], DAYS[-1])).frame
+    sizes = analytics.size_distribution(FRAME, DashboardFilters(DAYS[0], DAYS[-1])).frame
     fig = charts.size_distribution(sizes)
     (bar,) = fig.data
     assert list(bar.x) == list(sizes["bucket"]) and list(bar.y) == list(sizes["files"])
     assert title(fig) == "File sizes"
-    authors = analytics.top_names(FRAME, Filters(DAYS[0], DAYS[-1]), "author").frame
+    authors = analytics.top_names(FRAME, DashboardFilters(DAYS[0], DAYS[-1]), "author").frame
     fig = charts.names(authors, "authors")
     assert title(fig) == "Top authors" and list(fig.data[0].y) == list(authors["name"])[::-1]  # largest on top
     empty = charts.names(authors.iloc[0:0], "producers")
@@ -179,7 +184,7 @@ def test_size_and_name_charts_draw_their_series():
 
 
 def test_the_document_length_chart_draws_its_buckets():
-    series = analytics.pages_histogram(FRAME, Filters(DAYS[0], DAYS[-1])).frame
+    series = analytics.pages_histogram(FRAME, DashboardFilters(DAYS[0], DAYS[-1])).frame
     fig = charts.pages_histogram(series)
     assert title(fig) == "Document length" and list(fig.data[0].y) == list(series["files"])
     assert charts.pages_histogram(series.iloc[0:0]).layout.annotations[0].text == "No paged documents in this period"

@@ -4,8 +4,8 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import ROOT
-from tests.fixtures import tiny_pdf, tiny_png
+from tests.helpers.env import ROOT
+from tests.helpers.files import tiny_pdf, tiny_png
 
 
 def test_records_for_a_walked_directory_and_an_unreadable_path(tmp_path):

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from common import compaction, schema
-from common.compaction import Cell, ShardItem, cells
+from common.schema import compaction
+from common.schema.aggregates import aggregate_key, cell_counters, pack_counters, parse_aggregate_key
+from common.schema.compaction import Cell, ShardItem, cells
 
 DAY = "2026-11-20"
 OWNER = "aaaaaaaa-1111-4222-8333-444455556666"
 
 
 def item(grain: str, dimension: str, shard: int, writes: int | None = 1, day: str = DAY, **counts: int) -> dict:
-    pk, sk = schema.aggregate_key(grain, day, dimension, shard)
+    pk, sk = aggregate_key(grain, day, dimension, shard)
     out = {"pk": {"S": pk}, "sk": {"S": sk}, **{n: {"N": str(v)} for n, v in counts.items()}}
     if writes is not None:
         out["writes"] = {"N": str(writes)}
@@ -31,8 +32,8 @@ def actions(cell: Cell) -> list[tuple[str, str, str]]:
 
 def test_the_key_builder_is_the_inverse_of_the_parser():
     for grain, dimension in (("DAY", ""), ("DAY_FORMAT", "pdf"), ("DAY_PEOPLE", f"{OWNER}#author=A#s1 B")):
-        pk, sk = schema.aggregate_key(grain, DAY, dimension, 5)
-        assert schema.parse_aggregate_key(pk, sk) == (grain, DAY, dimension, 5)
+        pk, sk = aggregate_key(grain, DAY, dimension, 5)
+        assert parse_aggregate_key(pk, sk) == (grain, DAY, dimension, 5)
 
 
 def test_a_shard_item_keeps_its_counters_apart_from_its_write_count():
@@ -68,7 +69,7 @@ def test_shards_merge_into_shard_zero_only_if_none_changed():
     put = request[2]["Put"]
     assert put["ExpressionAttributeValues"] == {":w": {"N": "4"}}  # shard 0 as read ...
     assert put["Item"]["writes"] == {"N": "5"}  # ... and counted as written once more
-    assert schema.cell_counters(put["Item"]) == {"bytes": 35, "files": 4, "reason_x": 1}
+    assert cell_counters(put["Item"]) == {"bytes": 35, "files": 4, "reason_x": 1}
     assert set(put["Item"]) == {"pk", "sk", "packed", "writes"}  # one attribute for all counters
     assert all(a[next(iter(a))]["TableName"] == "t" for a in request)
 
@@ -78,7 +79,7 @@ def test_without_a_shard_zero_the_merged_item_must_still_be_new():
     assert actions(cell) == [("Delete", f"{DAY}#s2", "#w = :w"), ("Delete", f"{DAY}#s5", "#w = :w"),
                              ("Put", f"{DAY}#s0", "attribute_not_exists(#pk)")]
     put = cell.transaction("t")["TransactItems"][-1]["Put"]
-    assert put["Item"]["writes"] == {"N": "1"} and schema.cell_counters(put["Item"]) == {"files": 3}
+    assert put["Item"]["writes"] == {"N": "1"} and cell_counters(put["Item"]) == {"files": 3}
 
 
 def test_a_cell_whose_counts_sum_to_nothing_is_removed():
@@ -90,8 +91,8 @@ def test_a_cell_whose_counts_sum_to_nothing_is_removed():
 
 def packed(grain: str, dimension: str, shard: int, writes: int = 1, **counts: int) -> dict:
     """A merged cell item: counters packed in one attribute."""
-    pk, sk = schema.aggregate_key(grain, DAY, dimension, shard)
-    return {"pk": {"S": pk}, "sk": {"S": sk}, "packed": schema.pack_counters(counts), "writes": {"N": str(writes)}}
+    pk, sk = aggregate_key(grain, DAY, dimension, shard)
+    return {"pk": {"S": pk}, "sk": {"S": sk}, "packed": pack_counters(counts), "writes": {"N": str(writes)}}
 
 
 def test_a_single_packed_item_on_shard_zero_is_already_compacted():
@@ -108,10 +109,10 @@ def test_packed_counters_read_back_and_add_to_numeric_ones():
     merged = {**packed("DAY_FORMAT", "pdf", 0, writes=9, files=4, flag_gps=1), "files": {"N": "-1"},
               "bytes": {"N": "7"}}
     assert merged["packed"] == {"S": '{"files":4,"flag_gps":1}'}
-    assert schema.cell_counters(merged) == {"files": 3, "flag_gps": 1, "bytes": 7}
+    assert cell_counters(merged) == {"files": 3, "flag_gps": 1, "bytes": 7}
     for bad in ("[1, 2]", '{"files": "3"}', '{"files": true}', "{not json"):
         with pytest.raises(ValueError, match="packed counters"):
-            schema.cell_counters({**merged, "packed": {"S": bad}})
+            cell_counters({**merged, "packed": {"S": bad}})
 
 
 def test_a_cell_too_big_for_one_transaction_is_refused():

@@ -3,8 +3,8 @@
 import pytest
 
 from bench import export as bench_export
-from common import schema
-from portal.export import projection
+from common.schema.record import to_item
+from portal.export.service import projection
 
 
 def test_a_plain_read_gets_whole_items_and_every_page():
@@ -12,7 +12,7 @@ def test_a_plain_read_gets_whole_items_and_every_page():
     assert bench_export._bare_read(table) == 2500
     assert table.projections == [None, None, None]
     first = table.scan(TableName="t")["Items"][0]
-    assert first == schema.to_item(bench_export._record(0))
+    assert first == to_item(bench_export._record(0))
 
 
 def test_a_projected_read_gets_only_the_projected_paths():

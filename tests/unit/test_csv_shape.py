@@ -5,9 +5,10 @@ import io
 
 import pytest
 
-from common.schema import FileRecord, FileStatus
-from portal import csv_shape
-from portal.csv_shape import UnknownColumn, encode, neutralise, validate_columns
+from common.catalogue import FileStatus
+from common.schema.record import FileRecord
+from portal.export import csv_shape
+from portal.export.csv_shape import UnknownColumn, encode, neutralise, validate_columns
 
 
 def record(**kw) -> FileRecord:
@@ -84,15 +85,15 @@ def test_the_catalogue_covers_every_field_the_parsers_report(tmp_path):
 
 
 def test_cells_from_items_are_the_cells_from_records():
-    from common import schema
-    from portal.csv_shape import COMMON_COLUMNS, METADATA_COLUMNS, RowShaper
+    from common.schema.record import to_item
+    from portal.export.csv_shape import COMMON_COLUMNS, METADATA_COLUMNS, RowShaper
 
     records = [record(), record(metadata={}), record(name="+cmd|' /C calc'!A0", flags=(), size=None),
                record(metadata={"title": "=1+1", "pages": 3, "header": ["a", "=b"], "sheets": [{"n": 1}],
                                 "gps_latitude": 1.5, "encrypted": True})]
     shaper = RowShaper([*COMMON_COLUMNS, *METADATA_COLUMNS])
     for r in records:
-        assert shaper.from_item(schema.to_item(r)) == shaper.from_record(r)
+        assert shaper.from_item(to_item(r)) == shaper.from_record(r)
 
 
 def write_with_csv_module(pages, columns) -> bytes:
@@ -133,8 +134,8 @@ def test_pages_chunks_header_bom_and_empty_pages():
 
 @pytest.mark.parametrize("number", ["0", "12", "007", "-5", "1.0", "1.50", "1E+2", "-33.868", "1e-3", "٣"])
 def test_numbers_from_items_are_the_cells_of_their_values(number):
-    from common.schema import plain_value
-    from portal.csv_shape import RowShaper, cell
+    from common.schema.record import plain_value
+    from portal.export.csv_shape import RowShaper, cell
 
     item = {"size": {"N": number}, "metadata": {"M": {"pages": {"N": number}}}}
     expected = cell(plain_value({"N": number}))  # taken as written only when that is the same text
@@ -142,12 +143,12 @@ def test_numbers_from_items_are_the_cells_of_their_values(number):
 
 
 def test_a_page_of_items_gives_the_cells_of_each_item():
-    from common import schema
-    from portal.csv_shape import RowShaper
+    from common.schema.record import to_item
+    from portal.export.csv_shape import RowShaper
 
     records = [record(), record(name="-1", metadata={}), record(metadata={"title": "@x", "header": ["=a", "b"]})]
     shaper = RowShaper(["name", "size", "title", "header", "flags", "pages"])
-    assert shaper.from_items([schema.to_item(r) for r in records]) == [shaper.from_record(r) for r in records]
+    assert shaper.from_items([to_item(r) for r in records]) == [shaper.from_record(r) for r in records]
     assert shaper.from_items([]) == []
 
 

@@ -5,8 +5,9 @@ import zipfile
 
 import pytest
 
-from extractor.detect import detect, mismatch
-from tests.fixtures import tiny_pdf, tiny_png
+from common.catalogue import type_mismatch
+from extractor.detect import detect
+from tests.helpers.files import tiny_pdf, tiny_png
 
 
 def write(tmp_path, name, data):
@@ -97,4 +98,4 @@ def test_a_damaged_zip_is_still_a_zip(tmp_path):
     ("png", "empty", False), ("xlsx", "xlsm", True), ("xlsm", "xlsx", False),
 ])
 def test_mismatch(extension, fmt, expected):
-    assert mismatch(extension, fmt) is expected
+    assert type_mismatch(extension, fmt) is expected

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from extractor.events import InvalidEvent, parse_message
-from tests.fixtures import eventbridge_body
+from tests.helpers.events import eventbridge_body
 
 
 def test_eventbridge_object_created_as_aws_documents_it():

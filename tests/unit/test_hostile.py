@@ -9,11 +9,11 @@ import os
 import pytest
 
 from bench.corpus import XXE, billion_laughs, png_bomb, zip_bomb_docx
-from common.schema import FileStatus
+from common.catalogue import FileStatus
 from extractor.extract import Config, extract_file
 from extractor.formats import Limits, MiB
 from extractor.sandbox import Budget
-from tests.fixtures import tiny_pdf
+from tests.helpers.files import tiny_pdf
 
 CONFIG = Config(limits=Limits(max_unpacked_bytes=4 * MiB), budget=Budget(memory_bytes=256 * MiB, seconds=20))
 

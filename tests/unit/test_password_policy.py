@@ -8,7 +8,8 @@ import pytest
 
 from devstack import template as tpl
 from devstack.provision import DEFAULT_DEMO_PASSWORD
-from portal import accounts
+from portal.users import accounts
+from tests.helpers.users import PASSWORDS
 
 #: The characters Cognito counts as symbols (its password-policy documentation; moto uses the same list).
 SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
@@ -33,20 +34,9 @@ def test_the_checker_refuses_what_the_policy_refuses():
     assert problems("no-upper-case-2026") == ["RequireUppercase"]
 
 
-def _test_passwords() -> dict[str, str]:
-    from tests.aws import test_mfa, test_users
-    from tests.portal import test_first_sign_in, test_mfa_sign_in, test_sessions
-
-    return {"tests/aws/test_users.py": test_users.PASSWORD, "tests/aws/test_users.py (reset)": "Another-password-2027",
-            "tests/aws/test_mfa.py": test_mfa.PASSWORD, "tests/portal/test_sessions.py": test_sessions.PASSWORD,
-            "tests/portal/test_first_sign_in.py": test_first_sign_in.NEW_PASSWORD,
-            "tests/portal/test_mfa_sign_in.py": test_mfa_sign_in.PASSWORD}
-
-
-@pytest.mark.parametrize(("where", "password"), [("devstack DEFAULT_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD),
-                                                 *_test_passwords().items()])
-def test_passwords_set_by_the_project_meet_the_policy(where, password):
-    assert problems(password) == [], where
+@pytest.mark.parametrize("password", [DEFAULT_DEMO_PASSWORD, *PASSWORDS])
+def test_passwords_set_by_the_project_meet_the_policy(password):
+    assert problems(password) == []
 
 
 def test_temporary_passwords_meet_the_policy():

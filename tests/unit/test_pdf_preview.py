@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from portal import pdf_preview
-from portal.explorer import THUMBNAIL_SIDE
-from portal.pdf_preview import Preview, Refused
-from tests.fixtures import build_pdf, tiny_pdf
+from portal.files import pdf_preview
+from portal.files.pdf_preview import Preview, Refused
+from portal.files.preview import THUMBNAIL_SIDE
+from tests.helpers.files import build_pdf, tiny_pdf
 
 
 def pdf_with(content: bytes, media_box: bytes = b"0 0 612 792", extra: bytes = b"") -> bytes:

@@ -5,7 +5,8 @@ from dataclasses import replace
 import pytest
 
 from bench import pipeline
-from common.schema import FileRecord, FileStatus
+from common.catalogue import FileStatus
+from common.schema.record import FileRecord
 
 OWNER = "a0000000-1111-4222-8333-444455556666"
 

@@ -1,52 +1,63 @@
+from decimal import Decimal
+
 import pytest
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common import schema
-from common.schema import FileRecord, FileStatus
+from common.catalogue import FileStatus
+from common.schema.keys import (
+    UploadKey,
+    new_file_id,
+    parse_upload_key,
+    safe_extension,
+    sequencer_order,
+    upload_key,
+)
+from common.schema.record import FileRecord, attribute, from_item, plain_value, to_item
 
 OWNER = "3f1c2b9e-1111-4222-8333-444455556666"
 
 
 def test_upload_key_never_uses_the_file_name_as_a_path():
-    file_id = schema.new_file_id()
+    file_id = new_file_id()
     for name in ["../../etc/passwd", "a/b/c.PDF", "rapport été.pdf", "x.p?f", "noext", ".bashrc"]:
-        key = schema.upload_key(OWNER, file_id, name)
+        key = upload_key(OWNER, file_id, name)
         assert key.startswith(f"uploads/{OWNER}/{file_id}")
         assert ".." not in key and key.count("/") == 2
-    assert schema.upload_key(OWNER, file_id, "a/b/c.PDF").endswith(f"{file_id}.pdf")
-    assert schema.upload_key(OWNER, file_id, "x.p?f") == f"uploads/{OWNER}/{file_id}"
+    assert upload_key(OWNER, file_id, "a/b/c.PDF").endswith(f"{file_id}.pdf")
+    assert upload_key(OWNER, file_id, "x.p?f") == f"uploads/{OWNER}/{file_id}"
 
 
 @pytest.mark.parametrize(("owner", "file_id"), [("../x", "a" * 32), (OWNER, "short"), ("", "a" * 32)])
 def test_upload_key_rejects_malformed_ids(owner, file_id):
     with pytest.raises(ValueError, match="invalid"):
-        schema.upload_key(owner, file_id, "a.pdf")
+        upload_key(owner, file_id, "a.pdf")
 
 
 def test_parse_upload_key_round_trips_portal_keys():
-    file_id = schema.new_file_id()
-    key = schema.upload_key(OWNER, file_id, "report.pdf")
-    assert schema.parse_upload_key("b", key) == schema.UploadKey(OWNER, file_id)
+    file_id = new_file_id()
+    key = upload_key(OWNER, file_id, "report.pdf")
+    assert parse_upload_key("b", key) == UploadKey(OWNER, file_id)
 
 
 def test_parse_upload_key_gives_foreign_objects_a_stable_id_per_bucket_and_key():
-    first = schema.parse_upload_key("b", "uploads/someone/report 1+2.pdf")
+    first = parse_upload_key("b", "uploads/someone/report 1+2.pdf")
     assert first.owner == "someone"
-    assert first == schema.parse_upload_key("b", "uploads/someone/report 1+2.pdf")
-    assert first.file_id != schema.parse_upload_key("b", "uploads/someone/report 1 2.pdf").file_id
-    assert first.file_id != schema.parse_upload_key("other", "uploads/someone/report 1+2.pdf").file_id
+    assert first == parse_upload_key("b", "uploads/someone/report 1+2.pdf")
+    assert first.file_id != parse_upload_key("b", "uploads/someone/report 1 2.pdf").file_id
+    assert first.file_id != parse_upload_key("other", "uploads/someone/report 1+2.pdf").file_id
 
 
 @pytest.mark.parametrize("key", ["other/x.pdf", "uploads/x.pdf", "uploads/someone/", "uploads/bad owner!/x"])
 def test_parse_upload_key_rejects_keys_outside_the_layout(key):
     with pytest.raises(ValueError, match=r"outside|owner"):
-        schema.parse_upload_key("b", key)
+        parse_upload_key("b", key)
 
 
 @given(st.integers(min_value=0, max_value=16**40), st.integers(min_value=0, max_value=16**40))
 def test_padded_sequencers_sort_like_the_numbers_they_are(a, b):
-    sa, sb = schema.sequencer_order(f"{a:X}"), schema.sequencer_order(f"{b:x}")
+    sa, sb = sequencer_order(f"{a:X}"), sequencer_order(f"{b:x}")
     assert (sa < sb) == (a < b)
     assert (sa == sb) == (a == b)
 
@@ -54,7 +65,7 @@ def test_padded_sequencers_sort_like_the_numbers_they_are(a, b):
 @pytest.mark.parametrize("bad", ["", "xyz", "1" * 65])
 def test_invalid_sequencers_are_refused(bad):
     with pytest.raises(ValueError, match="sequencer"):
-        schema.sequencer_order(bad)
+        sequencer_order(bad)
 
 
 def test_items_round_trip_including_nested_metadata_and_floats():
@@ -64,11 +75,11 @@ def test_items_round_trip_including_nested_metadata_and_floats():
         updated_at="2026-11-22T10:00:01.000Z", size=12, sha256="0" * 64, flags=("empty",),
         metadata={"pages": 3, "ratio": 0.5, "sheets": [{"name": "A", "rows": 2}]}, duration_ms=4,
     )
-    item = schema.to_item(record)
+    item = to_item(record)
     assert item["pk"] == {"S": "FILE#" + "a" * 32}
     assert item["gsi1pk"] == {"S": f"OWNER#{OWNER}"}
     assert "reason" not in item  # empty values are not stored
-    assert schema.from_item(item) == record
+    assert from_item(item) == record
 
 
 def test_terminal_statuses():
@@ -77,10 +88,10 @@ def test_terminal_statuses():
 
 
 def test_safe_extension():
-    assert schema.safe_extension("A.TAR.GZ") == "gz"
-    assert schema.safe_extension("C:\\docs\\x.Docx") == "docx"
-    assert schema.safe_extension("noext") == ""
-    assert schema.safe_extension("bad.ex t") == ""
+    assert safe_extension("A.TAR.GZ") == "gz"
+    assert safe_extension("C:\\docs\\x.Docx") == "docx"
+    assert safe_extension("noext") == ""
+    assert safe_extension("bad.ex t") == ""
 
 
 @given(st.recursive(
@@ -88,6 +99,41 @@ def test_safe_extension():
     | st.floats(allow_nan=False, allow_infinity=False, width=32).filter(lambda f: abs(f) < 1e20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
     max_leaves=20))
-def test_plain_values_decode_exactly_what_items_store(value):
-    stored = schema._serialize({"v": value})["v"]
-    assert schema.plain_value(stored) == schema._from_dynamo(schema._codecs()[1].deserialize(stored))
+def test_values_are_stored_as_boto3_stores_them_and_decode_exactly(value):
+    stored = attribute(value)
+    assert stored == TypeSerializer().serialize(_as_boto3_takes_it(value))
+    assert plain_value(stored) == _plain(TypeDeserializer().deserialize(stored))
+
+
+def _as_boto3_takes_it(value):
+    """Floats as the Decimal of their shortest text, which is how the codec writes them."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, list):
+        return [_as_boto3_takes_it(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_boto3_takes_it(v) for k, v in value.items()}
+    return value
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 10**40, object()])
+def test_values_dynamodb_cannot_hold_are_refused_like_boto3_refuses_them(value):
+    with pytest.raises((TypeError, ArithmeticError)):
+        attribute(value)
+    with pytest.raises((TypeError, ArithmeticError)):
+        TypeSerializer().serialize(_as_boto3_takes_it(value))
+
+
+def test_sets_and_binary_round_trip():
+    for value in ({"a", "b"}, {1, 2.5}, b"\x00\xff"):
+        assert plain_value(attribute(value)) == value

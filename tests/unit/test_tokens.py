@@ -4,7 +4,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from portal.tokens import Role, TokenError, TokenExpired, TokenVerifier
+from portal.access import Role
+from portal.tokens import TokenError, TokenExpired, TokenVerifier
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
 CLIENT = "client-123"

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from portal import totp
-from tests import totp as codes
+from portal.users import totp
+from tests.helpers import totp as codes
 
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # base32 of b"12345678901234567890", RFC 6238 appendix B
 

@@ -2,8 +2,17 @@
 
 from dataclasses import replace
 
-from common import schema
-from common.schema import Extracted, FileRecord, FileStatus, ObjectRef
+from common.catalogue import FileStatus
+from common.schema import lifecycle, requests
+from common.schema.aggregates import (
+    CELL_WRITES,
+    aggregate_shard,
+    contributions,
+    parse_aggregate_key,
+    size_buckets,
+)
+from common.schema.keys import sequencer_order
+from common.schema.record import Extracted, FileRecord, ObjectRef, is_duplicate
 
 FILE_ID = "0a" + "0" * 30
 OWNER = "owner-1"
@@ -25,21 +34,21 @@ def result(**kw) -> Extracted:
 
 
 def test_claim_keeps_identity_and_drops_old_results():
-    old = schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
+    old = lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
                           result(), "2026-11-22T10:00:02.000Z")
     newer = ObjectRef(**{**REF.__dict__, "sequencer": "00AC", "version_id": "v3"})
-    again = schema.claimed(old, FILE_ID, OWNER, "ignored", newer, "2026-11-22T11:00:00.000Z")
+    again = lifecycle.claimed(old, FILE_ID, OWNER, "ignored", newer, "2026-11-22T11:00:00.000Z")
     assert (again.name, again.owner_email, again.uploaded_at) == ("Q3.pdf", "o@example.com", "2026-11-22T10:00:00.000Z")
     assert (again.status, again.sha256, again.flags, again.metadata) == (FileStatus.PROCESSING, "", (), {})
-    assert again.rev == schema.sequencer_order("00AC") + "#claimed"
+    assert again.rev == sequencer_order("00AC") + "#claimed"
 
 
 def test_contributions_count_only_finished_files():
-    record = schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
+    record = lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
                              result(), "2026-11-22T10:00:01.200Z")
-    assert schema.contributions(schema.claimed(None, FILE_ID, OWNER, "x", REF, "t")) == {}
-    cells = schema.contributions(record)
-    shard = schema.aggregate_shard(FILE_ID)
+    assert contributions(lifecycle.claimed(None, FILE_ID, OWNER, "x", REF, "t")) == {}
+    cells = contributions(record)
+    shard = aggregate_shard(FILE_ID)
     assert set(cells) == {("AGG#DAY", f"2026-11-22#s{shard}"), ("AGG#DAY_FORMAT", f"2026-11-22#pdf#s{shard}"),
                           ("AGG#DAY_OWNER", f"2026-11-22#{OWNER}#s{shard}")}
     assert cells[("AGG#DAY_FORMAT", f"2026-11-22#pdf#s{shard}")] == {
@@ -49,64 +58,64 @@ def test_contributions_count_only_finished_files():
 
 
 def test_failures_are_counted_by_reason():
-    record = schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
+    record = lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
                              result(error="encrypted PDF: metadata partially available", flags=("encrypted",)),
                              "2026-11-22T10:00:00.100Z")
-    counts = next(iter(schema.contributions(record).values()))
+    counts = next(iter(contributions(record).values()))
     assert counts["status_failed"] == 1
     assert counts["reason_encrypted PDF"] == 1
     assert counts["latency_le_250"] == 1
 
 
 def test_a_finishing_transition_adds_and_a_reclaim_takes_back():
-    claimed = schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z")
-    first = schema.transition("t", portal_item(), claimed)["TransactItems"]
+    claimed = lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z")
+    first = requests.transition("t", portal_item(), claimed)["TransactItems"]
     assert [list(a) for a in first] == [["Put"]]  # no counts move while a file is in flight
     assert first[0]["Put"]["ConditionExpression"] == "attribute_exists(#pk) AND attribute_not_exists(#rev)"
-    done = schema.finished(claimed, result(), "2026-11-22T10:00:02.000Z")
-    finish = schema.transition("t", claimed, done)["TransactItems"]
+    done = lifecycle.finished(claimed, result(), "2026-11-22T10:00:02.000Z")
+    finish = requests.transition("t", claimed, done)["TransactItems"]
     assert finish[0]["Put"]["ExpressionAttributeValues"] == {":rev": {"S": claimed.rev}}
     updates = [a["Update"] for a in finish[1:]]
     assert len(updates) == 4  # three aggregate cells and the duplicate marker
     assert updates[-1]["UpdateExpression"] == "ADD #files :ids"
     newer = ObjectRef(**{**REF.__dict__, "sequencer": "00AC"})
-    reclaim = schema.transition("t", done, schema.claimed(done, FILE_ID, OWNER, "x", newer, "t2"))["TransactItems"]
+    reclaim = requests.transition("t", done, lifecycle.claimed(done, FILE_ID, OWNER, "x", newer, "t2"))["TransactItems"]
     for update in (a["Update"] for a in reclaim[1:4]):
         names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
         counted = {names[n]: int(values[":" + n[1:]]["N"]) for n in names}
-        assert counted.pop(schema.CELL_WRITES) == 1  # a write, whatever it takes back
+        assert counted.pop(CELL_WRITES) == 1  # a write, whatever it takes back
         assert counted and all(v < 0 for v in counted.values())
     assert reclaim[-1]["Update"]["UpdateExpression"] == "DELETE #files :ids"
 
 
 def test_duplicate_markers():
-    assert not schema.is_duplicate(None, "a")
-    assert not schema.is_duplicate({"files": {"SS": ["a"]}}, "a")
-    assert schema.is_duplicate({"files": {"SS": ["a", "b"]}}, "a")
+    assert not is_duplicate(None, "a")
+    assert not is_duplicate({"files": {"SS": ["a"]}}, "a")
+    assert is_duplicate({"files": {"SS": ["a", "b"]}}, "a")
 
 
 def test_authors_and_producers_are_counted_per_day_and_uploader():
-    record = schema.finished(
-        schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
+    record = lifecycle.finished(
+        lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
         result(metadata={"author": "  Ann\n  Lee ", "creator": "Writer", "producer": ""}),
         "2026-11-22T10:00:01.200Z")
-    shard = schema.aggregate_shard(FILE_ID)
-    cells = schema.contributions(record)
+    shard = aggregate_shard(FILE_ID)
+    cells = contributions(record)
     assert cells[("AGG#DAY_PEOPLE", f"2026-11-22#{OWNER}#author=Ann Lee#s{shard}")] == {"files": 1}
     # No producer: the creating application stands in for it.
     assert cells[("AGG#DAY_PEOPLE", f"2026-11-22#{OWNER}#producer=Writer#s{shard}")] == {"files": 1}
-    assert schema.parse_aggregate_key("AGG#DAY_PEOPLE", f"2026-11-22#{OWNER}#author=A#B#s3") == (
+    assert parse_aggregate_key("AGG#DAY_PEOPLE", f"2026-11-22#{OWNER}#author=A#B#s3") == (
         "DAY_PEOPLE", "2026-11-22", f"{OWNER}#author=A#B", 3)
-    failed = schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
+    failed = lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
                              result(error="unreadable", metadata={"author": "Ann"}), "2026-11-22T10:00:00.100Z")
-    assert not [c for c in schema.contributions(failed) if c[0] == "AGG#DAY_PEOPLE"]
+    assert not [c for c in contributions(failed) if c[0] == "AGG#DAY_PEOPLE"]
 
 
 def test_sizes_fall_in_one_histogram_bucket():
     for size, bucket in ((0, "size_le_10000"), (10_000, "size_le_10000"), (10_001, "size_le_100000"),
                          (100_000_001, "size_gt_100000000")):
-        record = replace(schema.finished(schema.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
+        record = replace(lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
                                          result(), "2026-11-22T10:00:00.100Z"), size=size)
-        counts = schema.contributions(record)[("AGG#DAY_OWNER", f"2026-11-22#{OWNER}#s{schema.aggregate_shard(FILE_ID)}")]
+        counts = contributions(record)[("AGG#DAY_OWNER", f"2026-11-22#{OWNER}#s{aggregate_shard(FILE_ID)}")]
         assert [k for k in counts if k.startswith("size_")] == [bucket]
-    assert [name for name, _ in schema.size_buckets()][-1] == "size_gt_100000000"
+    assert [name for name, _ in size_buckets()][-1] == "size_gt_100000000"

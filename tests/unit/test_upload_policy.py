@@ -6,13 +6,11 @@ import tomllib
 
 import pytest
 
-from common.settings import SettingsError
+from common.catalogue import EXTENSION_FORMATS, FAMILIES, FORMAT_NAMES
+from common.settings import DEFAULT_MAX_MB, Settings, SettingsError
 from devstack import template
-from extractor import detect
-from extractor.extract import Config
-from portal.upload_policy import (
-    DEFAULT_MAX_MB,
-    FAMILIES,
+from extractor.extract import PARSERS, Config
+from portal.files.upload_policy import (
     MAX_NOTES_CHARS,
     ByteProgress,
     MiB,
@@ -21,9 +19,14 @@ from portal.upload_policy import (
     clean_notes,
     parse_tags,
 )
-from tests.conftest import ROOT
+from tests.helpers.env import ROOT
 
-POLICY = UploadPolicy()
+POLICY = UploadPolicy.from_settings(Settings())
+
+
+def policy_for(env: dict[str, str], server_limit_mb: int | None = None) -> UploadPolicy:
+    """The policy a portal configured by ``env`` alone would enforce."""
+    return UploadPolicy.from_settings(Settings.from_env(env, need_stack=False), server_limit_mb)
 ALLOWED = ("PDF, Word, Excel, PowerPoint, OpenDocument, images, audio and video, text and data, ZIP, e-mail")
 
 
@@ -71,34 +74,34 @@ def test_defaults_match_the_template_and_the_extractor():
     parameters = template.load()["Parameters"]
     assert parameters["MaxFileSizeMB"]["Default"] == DEFAULT_MAX_MB
     assert Config().max_parse_bytes == DEFAULT_MAX_MB * MiB
-    assert UploadPolicy.from_env({}).max_bytes == DEFAULT_MAX_MB * MiB
+    assert policy_for({}).max_bytes == DEFAULT_MAX_MB * MiB
 
 
 def test_streamlits_upload_limit_agrees_with_the_policy():
     """Streamlit refuses bigger files before the policy can explain; so the two are one number."""
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == DEFAULT_MAX_MB
-    assert UploadPolicy.from_env({}, server_limit_mb=config["server"]["maxUploadSize"]).max_mb == DEFAULT_MAX_MB
+    assert policy_for({}, server_limit_mb=config["server"]["maxUploadSize"]).max_mb == DEFAULT_MAX_MB
 
 
 def test_the_limit_comes_from_the_upload_setting_then_the_parse_limit():
-    assert UploadPolicy.from_env({"DOCPORTAL_MAX_PARSE_MB": "100"}).max_mb == 100
-    assert UploadPolicy.from_env({"DOCPORTAL_MAX_PARSE_MB": "100", "DOCPORTAL_UPLOAD_MAX_MB": " 20 "}).max_mb == 20
+    assert policy_for({"DOCPORTAL_MAX_PARSE_MB": "100"}).max_mb == 100
+    assert policy_for({"DOCPORTAL_MAX_PARSE_MB": "100", "DOCPORTAL_UPLOAD_MAX_MB": " 20 "}).max_mb == 20
 
 
 def test_the_limit_never_exceeds_streamlits():
-    assert UploadPolicy.from_env({"DOCPORTAL_UPLOAD_MAX_MB": "2048"}, server_limit_mb=512).max_mb == 512
-    assert UploadPolicy.from_env({"DOCPORTAL_UPLOAD_MAX_MB": "64"}, server_limit_mb=512).max_mb == 64
+    assert policy_for({"DOCPORTAL_UPLOAD_MAX_MB": "2048"}, server_limit_mb=512).max_mb == 512
+    assert policy_for({"DOCPORTAL_UPLOAD_MAX_MB": "64"}, server_limit_mb=512).max_mb == 64
 
 
 @pytest.mark.parametrize("value", ["lots", "0", "-5", "1.5"])
 def test_an_unusable_limit_is_a_settings_error(value):
     with pytest.raises(SettingsError, match="DOCPORTAL_UPLOAD_MAX_MB"):
-        UploadPolicy.from_env({"DOCPORTAL_UPLOAD_MAX_MB": value})
+        policy_for({"DOCPORTAL_UPLOAD_MAX_MB": value})
 
 
 def test_the_families_can_be_narrowed():
-    policy = UploadPolicy.from_env({"DOCPORTAL_UPLOAD_FORMATS": "Word, pdf"})
+    policy = policy_for({"DOCPORTAL_UPLOAD_FORMATS": "Word, pdf"})
     assert policy.allowed_text == "PDF, Word"  # shown in the template's order, not the setting's
     assert policy.check("a.docx", 1).accepted
     assert policy.check("a.png", 1).message == "a.png: this type of file is not accepted (allowed: PDF, Word)"
@@ -106,19 +109,20 @@ def test_the_families_can_be_narrowed():
 
 def test_an_unknown_family_is_a_settings_error_listing_the_known_ones():
     with pytest.raises(SettingsError, match=r"unknown families spreadsheets .*known: pdf, word"):
-        UploadPolicy.from_env({"DOCPORTAL_UPLOAD_FORMATS": "pdf,spreadsheets"})
+        policy_for({"DOCPORTAL_UPLOAD_FORMATS": "pdf,spreadsheets"})
 
 
 def test_every_accepted_extension_is_one_the_extractor_knows():
-    known = set(detect._EXPECTED)  # what the extractor expects of each extension
+    known = set(EXTENSION_FORMATS)  # what the extractor expects of each extension
     assert POLICY.extensions <= known, POLICY.extensions - known
 
 
 def test_every_format_the_extractor_parses_can_be_uploaded():
-    # ole (legacy .doc/.xls) and epub are detected but not parsed (README, "The extractor").
-    parsed = set(detect.MIME) - {"ole", "epub", "empty", "unknown"}
-    reachable = {fmt for ext in POLICY.extensions for fmt in detect._EXPECTED[ext]}
+    # epub is parsed as a zip but offered only as a plain zip's format; a .zip may hold one.
+    parsed = set(PARSERS)
+    reachable = {fmt for ext in POLICY.extensions for fmt in EXTENSION_FORMATS[ext]}
     assert parsed <= reachable, parsed - reachable
+    assert parsed <= set(FORMAT_NAMES)
 
 
 def test_family_names_are_unique():
@@ -191,24 +195,25 @@ def test_an_empty_file_is_complete_at_once():
 
 
 def test_tags_and_notes_survive_the_item_and_every_extractor_transition():
-    from common import schema
-    from common.schema import Extracted, FileRecord, FileStatus, ObjectRef
+    from common.catalogue import FileStatus
+    from common.schema import lifecycle
+    from common.schema.record import Extracted, FileRecord, ObjectRef, from_item, to_item
 
     upload = FileRecord(file_id="f" * 32, owner="o-1", name="a.pdf", bucket="b", key=f"uploads/o-1/{'f' * 32}.pdf",
                         status=FileStatus.UPLOADED, uploaded_at="2026-12-01T08:00:00.000Z",
                         updated_at="2026-12-01T08:00:00.000Z", tags=("q3", "finance"), notes="for the board")
-    assert schema.from_item(schema.to_item(upload)) == upload
+    assert from_item(to_item(upload)) == upload
     ref = ObjectRef(bucket="b", key=upload.key, size=5, etag="e-2", version_id="v1", sequencer="0A")
-    claimed = schema.claimed(upload, upload.file_id, upload.owner, upload.name, ref, "2026-12-01T08:00:01.000Z")
-    done = schema.finished(claimed, Extracted(size=5, sha256="0" * 64, mime_type="application/pdf", format="pdf",
+    claimed = lifecycle.claimed(upload, upload.file_id, upload.owner, upload.name, ref, "2026-12-01T08:00:01.000Z")
+    done = lifecycle.finished(claimed, Extracted(size=5, sha256="0" * 64, mime_type="application/pdf", format="pdf",
                                               extension="pdf", flags=(), metadata={}), "2026-12-01T08:00:02.000Z")
-    gone = schema.expired(done, "0B", "2026-12-02T08:00:00.000Z")
-    for record in (claimed, done, gone, schema.from_item(schema.to_item(gone))):
+    gone = lifecycle.expired(done, "0B", "2026-12-02T08:00:00.000Z")
+    for record in (claimed, done, gone, from_item(to_item(gone))):
         assert (record.tags, record.notes) == (("q3", "finance"), "for the board")
-    direct = schema.claimed(None, upload.file_id, upload.owner, upload.name, ref, "2026-12-01T08:00:01.000Z")
+    direct = lifecycle.claimed(None, upload.file_id, upload.owner, upload.name, ref, "2026-12-01T08:00:01.000Z")
     assert (direct.tags, direct.notes) == ((), "")
 
 
 def test_a_bad_parse_limit_is_reported_under_its_own_name():
     with pytest.raises(SettingsError, match="DOCPORTAL_MAX_PARSE_MB must be a whole number"):
-        UploadPolicy.from_env({"DOCPORTAL_MAX_PARSE_MB": "big"})
+        policy_for({"DOCPORTAL_MAX_PARSE_MB": "big"})

@@ -1,31 +1,97 @@
-from common.schema import FileRecord, FileStatus
-from portal import views
+"""How files are shown (pure): table rows, badges, the grouped detail, GPS points, download names."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from common.catalogue import FIELD_GROUPS, METADATA_FIELD_NAMES, METADATA_FIELDS, FileStatus
+from portal.files import views
+from tests.helpers.records import sample_record
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def test_human_size():
-    assert views.human_size(None) == "—"
-    assert views.human_size(0) == "0 B"
-    assert views.human_size(999) == "999 B"
-    assert views.human_size(1500) == "1.5 KB"
-    assert views.human_size(3_200_000) == "3.2 MB"
-    assert views.human_size(10**16) == "10000.0 TB"
+def test_rows_carry_status_and_flag_badges_and_local_times():
+    rows = views.file_rows([sample_record(flags=("gps", "macros", "type_mismatch"), reason="")], BERLIN)
+    (row,) = rows
+    assert row["Status"] == "✓ processed"
+    assert row["Flags"] == "⚠ macros  ⚠ type mismatch  • gps"  # risks first
+    assert (row["Size"], row["Uploaded"], row["Type"]) == ("1.5 KB", "2026-11-22 11:00 CET", "pdf")
+    assert "Uploader" not in row
+    (with_owner,) = views.file_rows([sample_record(owner_email="")], dt.UTC, uploaders={"ann": "ann@example.com"})
+    assert with_owner["Uploader"] == "ann@example.com"
+    assert list(with_owner) == ["Name", "Status", "Flags", "Type", "Size", "Uploaded", "Uploader", "SHA-256", "Note"]
 
 
-def _record(status: FileStatus, **kw) -> FileRecord:
-    return FileRecord(file_id="f" * 32, owner="o", name="a.pdf", bucket="b", key="k", status=status,
-                      uploaded_at="2026-11-22T10:05:09.123Z", updated_at="2026-11-22T10:05:09.123Z", **kw)
+def test_every_status_has_a_badge():
+    assert {views.status_badge(s).color for s in FileStatus} <= {"gray", "blue", "green", "red", "violet"}
+    assert views.flag_badges(["encrypted"]) == (views.Badge("⚠ encrypted", "orange"),)
 
 
-def test_rows_show_status_reason_and_size():
-    rows = views.file_rows([_record(FileStatus.FAILED, reason="the file was deleted"),
-                            _record(FileStatus.PROCESSED, size=2048, sha256="ab" * 32, format="pdf")])
-    assert rows[0]["Status"] == "✗ failed"
-    assert rows[0]["Note"] == "the file was deleted"
-    assert rows[1] | {"Name": "a.pdf"} == {
-        "Name": "a.pdf", "Size": "2.0 KB", "Status": "✓ processed", "Type": "pdf",
-        "Uploaded": "2026-11-22 10:05 UTC", "SHA-256": "ab" * 32, "Note": ""}
+def test_every_catalogued_field_is_shown_in_a_group_of_the_detail():
+    assert {f.group for f in METADATA_FIELDS} <= set(FIELD_GROUPS)
+    assert len(METADATA_FIELD_NAMES) == len(set(METADATA_FIELD_NAMES))
+
+
+def test_the_detail_is_grouped_and_readable():
+    r = sample_record(sha256="ab" * 32, flags=("encrypted",), duration_ms=1234, processed_at="2026-11-22T10:00:02.000Z",
+               metadata={"title": "Plan", "pages": 12, "created": "2026-01-02T03:04:05Z", "encrypted": True,
+                         "gps_latitude": 48.5, "gps_longitude": 2.25, "uncompressed_bytes": 2_500_000,
+                         "duration_seconds": 83.5, "sample_rate": 44100, "member_types": ["pdf", "png"],
+                         "sheets": [{"name": "A", "range": "A1:B2"}], "custom_field": "kept"})
+    groups = {g.title: dict(g.rows) for g in views.detail_groups(r, BERLIN, uploader="ann@example.com")}
+    assert list(groups) == ["File", "Processing", "Document", "Dates", "Location", "Audio and video",
+                            "Archive and e-mail", "Other"]
+    assert groups["File"]["Size"] == "1.5 KB" and groups["File"]["Uploader"] == "ann@example.com"
+    assert groups["File"]["Flags"] == "⚠ encrypted"
+    assert groups["Processing"] == {"Uploaded": "2026-11-22 11:00 CET", "Finished": "2026-11-22 11:00 CET",
+                                    "Last change": "2026-11-22 11:00 CET", "Extraction time": "1.23 s"}
+    assert groups["Document"]["Title"] == "Plan" and groups["Document"]["Encrypted"] == "yes"
+    assert groups["Document"]["Pages"] == "12"
+    assert groups["Document"]["Sheets"] == '[{"name": "A", "range": "A1:B2"}]'
+    assert groups["Dates"] == {"Created": "2026-01-02 04:04 CET"}
+    assert groups["Location"] == {"Latitude": "48.5", "Longitude": "2.25"}
+    assert groups["Audio and video"] == {"Duration": "1 min 23 s", "Sample rate": "44.1 kHz"}
+    assert groups["Archive and e-mail"] == {"Uncompressed bytes": "2.5 MB", "Member types": "pdf, png"}
+    assert groups["Other"] == {"Custom field": "kept"}
+    failed = {g.title: dict(g.rows) for g in views.detail_groups(sample_record(reason="bad", metadata={}), dt.UTC)}
+    assert failed["File"]["Reason"] == "bad" and set(failed) == {"File", "Processing"}
+
+
+def test_long_values_are_cut():
+    assert len(views.readable("title", "x" * 10_000, dt.UTC)) == 500
+
+
+@pytest.mark.parametrize(("meta", "point"), [
+    ({"gps_latitude": 48.85, "gps_longitude": 2.29}, (48.85, 2.29)),
+    ({"gps_latitude": -90, "gps_longitude": 180}, (-90.0, 180.0)),
+    ({"gps_latitude": 91, "gps_longitude": 0}, None),
+    ({"gps_latitude": True, "gps_longitude": 1}, None),
+    ({"gps_latitude": "48", "gps_longitude": "2"}, None),
+    ({"gps_latitude": float("nan"), "gps_longitude": 2}, None),
+    ({"gps_latitude": 48.85}, None),
+])
+def test_gps_point(meta, point):
+    assert views.gps_point(sample_record(metadata=meta)) == point
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Q3 report.pdf", "attachment; filename=\"Q3 report.pdf\"; filename*=UTF-8''Q3%20report.pdf"),
+    ('evil"\r\nX-Injected: 1.pdf', "attachment; filename=\"evil___X-Injected_ 1.pdf\"; "
+                                   "filename*=UTF-8''evil%22%0D%0AX-Injected%3A%201.pdf"),
+    ("Übersicht – März.docx", "attachment; filename=\"_bersicht _ M_rz.docx\"; "
+                              "filename*=UTF-8''%C3%9Cbersicht%20%E2%80%93%20M%C3%A4rz.docx"),
+    ("C:\\Users\\me\\a.txt", "attachment; filename=\"a.txt\"; filename*=UTF-8''a.txt"),
+    ("", "attachment; filename=\"download\"; filename*=UTF-8''download"),
+])
+def test_content_disposition_is_safe_and_keeps_the_name(name, expected):
+    header = views.content_disposition(name)
+    assert header == expected
+    assert "\r" not in header and "\n" not in header
 
 
 def test_in_flight_counts_non_terminal_files():
-    records = [_record(s) for s in FileStatus]
-    assert views.in_flight(records) == 2
+    assert views.in_flight([sample_record(status=s) for s in FileStatus]) == 2

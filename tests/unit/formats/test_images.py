@@ -13,7 +13,8 @@ import pytest
 from PIL import Image, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
-from extractor.formats import PARSER_FLAGS, Limits, ParseError
+from common.catalogue import PARSER_FLAGS
+from extractor.formats import Limits, ParseError
 from extractor.formats.images import parse_image
 
 XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>

@@ -16,7 +16,7 @@ from pypdf.actions import JavaScript
 
 from extractor.formats import Limits, Parsed, ParseError
 from extractor.formats.pdf import parse_pdf
-from tests.fixtures import build_pdf
+from tests.helpers.files import build_pdf
 
 LIMITS = Limits()
 

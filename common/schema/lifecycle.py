@@ -1,0 +1,97 @@
+"""How a file's record changes over its life. Pure.
+
+``uploaded`` (the portal's item, before the object) → ``processing``
+(:func:`claimed`) → ``processed`` or ``failed`` (:func:`finished`); later
+``expired`` (:func:`expired`, the retention rule removed the object) or
+``deleted`` (:func:`deleted`, by its owner or an admin). A failed file can be
+sent back (:func:`queued_for_retry`), or put back when that did not start
+(:func:`retry_abandoned`).
+
+Each function returns the next record; writing it is one transaction
+(:func:`common.schema.requests.transition`) conditioned on the ``rev`` of the
+record it came from, which also moves the aggregate counters and the
+duplicate markers by the difference between the two states. A duplicate or
+concurrent delivery finds the revision changed and cancels the whole
+transaction, so no count is ever applied twice; an older event is recognised
+by its sequencer before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from common.catalogue import FileStatus, Flag
+from common.schema.keys import duplicate_pk, sequencer_order
+from common.schema.record import Extracted, FileRecord, ObjectRef
+
+
+def claimed(old: FileRecord | None, file_id: str, owner: str, name: str, ref: ObjectRef,
+            now: str) -> FileRecord:
+    """The file as it is while ``ref``'s object version is processed.
+
+    Identity fields (owner, name, upload time, who uploaded, tags and notes)
+    survive from the portal's item; results of an earlier version are dropped.
+    """
+    return FileRecord(
+        file_id=file_id, owner=old.owner if old else owner, owner_email=old.owner_email if old else "",
+        tags=old.tags if old else (), notes=old.notes if old else "",
+        name=old.name if old else name, bucket=ref.bucket, key=ref.key, status=FileStatus.PROCESSING,
+        uploaded_at=old.uploaded_at if old else now, updated_at=now, size=ref.size,
+        content_type=old.content_type if old else "", version_id=ref.version_id, etag=ref.etag,
+        sequencer=sequencer_order(ref.sequencer), started_at=now,
+        rev=f"{sequencer_order(ref.sequencer)}#claimed",
+    )
+
+
+def finished(current: FileRecord, result: Extracted, now: str, *, duplicate: bool = False) -> FileRecord:
+    """The file after extraction: processed, or failed with a reason."""
+    flags = set(result.flags) | ({Flag.DUPLICATE.value} if duplicate else set())
+    return replace(
+        current, status=result.status, reason=result.error, size=result.size, sha256=result.sha256,
+        mime_type=result.mime_type, format=result.format, extension=result.extension,
+        flags=tuple(sorted(flags)), metadata=dict(result.metadata), duration_ms=result.duration_ms,
+        processed_at=now, updated_at=now, rev=f"{current.sequencer}#finished",
+    )
+
+
+def expired(current: FileRecord, sequencer: str, now: str) -> FileRecord:
+    """The file after the retention rule removed its object: everything known is kept."""
+    seq = sequencer_order(sequencer)
+    return replace(current, status=FileStatus.EXPIRED, sequencer=seq, updated_at=now, rev=f"{seq}#expired")
+
+
+def deleted(current: FileRecord, now: str) -> FileRecord:
+    """The file after its owner or an admin deleted it: a tombstone that counts nowhere.
+
+    Its ``rev`` changes, so an extraction in flight cannot finish over it; the
+    extractor never claims a deleted item again, whatever event arrives later.
+    """
+    return replace(current, status=FileStatus.DELETED, updated_at=now, rev=f"{current.sequencer}#deleted")
+
+
+def queued_for_retry(current: FileRecord, now: str) -> FileRecord:
+    """A failed file sent back for processing: ``uploaded`` again, waiting for its new event.
+
+    Not terminal, so the extractor claims it even for an event whose sequencer
+    equals the failed one (moto's stand-in gives every event the same sequencer;
+    on AWS the copy's event is newer anyway).
+    """
+    return replace(current, status=FileStatus.UPLOADED, reason="", updated_at=now,
+                   rev=f"{current.sequencer}#retry")
+
+
+def retry_abandoned(failed: FileRecord, now: str) -> FileRecord:
+    """The failed file again, when it could not be sent back after all (the copy failed)."""
+    return replace(failed, updated_at=now, rev=f"{failed.sequencer}#failed")
+
+
+def is_counted(record: FileRecord | None) -> bool:
+    """True while a file contributes to the counters and its duplicate marker: finished, not deleted."""
+    return record is not None and record.status.terminal and record.status is not FileStatus.DELETED
+
+
+def duplicate_marker(record: FileRecord | None) -> str:
+    """The partition key of the duplicate marker naming this state of the file, or "" for none."""
+    if record is None or not is_counted(record) or not record.sha256:
+        return ""
+    return duplicate_pk(record.owner, record.sha256)

@@ -1,0 +1,141 @@
+"""Who the user is and what they may do: the portal's one place for authorization. Pure.
+
+:class:`User` is what a verified ID token proves (:mod:`portal.tokens` makes
+it); the ``may_*`` rules below decide every action, and every service
+(files, uploads, dashboard, export, users, account) checks them on the
+server, from the verified user, whatever a page shows or hides. A refusal is
+one exception, :class:`NotAllowed`, whose message is written for people.
+
+=============  ==========================================================
+role           may
+=============  ==========================================================
+uploaders      upload; see and change their own files; their own dashboard
+analysts       all of that, and read everyone's files, figures and exports
+admins         everything: change anyone's files, manage users
+=============  ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from common.catalogue import FileStatus
+from common.schema.record import FileRecord
+
+
+class Role(StrEnum):
+    """Cognito groups, which decide what a user may do."""
+
+    UPLOADERS = "uploaders"
+    ANALYSTS = "analysts"
+    ADMINS = "admins"
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in user, as proven by a verified ID token."""
+
+    sub: str
+    email: str
+    groups: frozenset[str]
+    expires_at: int
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """The groups that are DocPortal roles."""
+        return parse_roles(g for g in self.groups if g in Role._value2member_map_)
+
+    def has(self, role: Role) -> bool:
+        """True when the user belongs to ``role``'s group."""
+        return role in self.roles
+
+
+class NotAllowed(PermissionError):
+    """The user may not do this; the message says so in words for people."""
+
+
+def parse_roles(groups: Iterable[str]) -> frozenset[Role]:
+    """The DocPortal roles among ``groups`` (names or :class:`Role` values).
+
+    Raises
+    ------
+    ValueError
+        When a name is not a DocPortal group.
+    """
+    roles = set()
+    for group in groups:
+        try:
+            roles.add(Role(group))
+        except ValueError as e:
+            raise ValueError(f"“{group}” is not a DocPortal group") from e
+    return frozenset(roles)
+
+
+def require(allowed: bool, message: str) -> None:
+    """Refuse with ``message`` unless ``allowed``.
+
+    Raises
+    ------
+    NotAllowed
+        When ``allowed`` is false.
+    """
+    if not allowed:
+        raise NotAllowed(message)
+
+
+# --- the rules ------------------------------------------------------------------------
+
+NO_ROLE = "Your account has no DocPortal role yet. Please ask an admin."
+
+
+def has_role(user: User) -> bool:
+    """Anyone in a DocPortal group may use the portal; a signed-in user in none may not."""
+    return bool(user.roles)
+
+
+def sees_everyone(user: User) -> bool:
+    """Analysts (read-only) and admins see every user's files and figures."""
+    return user.has(Role.ANALYSTS) or user.has(Role.ADMINS)
+
+
+def may_upload(user: User) -> bool:
+    """Every role uploads (into the user's own space)."""
+    return has_role(user)
+
+
+def may_view(user: User, record: FileRecord) -> bool:
+    """Owners see their files, analysts and admins everyone's; a user without a role nothing."""
+    return has_role(user) and (record.owner == user.sub or sees_everyone(user))
+
+
+def may_change(user: User, record: FileRecord) -> bool:
+    """Only the owner or an admin changes a file; analysts read others' files only."""
+    return has_role(user) and (record.owner == user.sub or user.has(Role.ADMINS))
+
+
+def may_retry(user: User, record: FileRecord) -> bool:
+    """A failed file can be sent back for processing by whoever may change it."""
+    return record.status is FileStatus.FAILED and may_change(user, record)
+
+
+def may_delete(user: User, record: FileRecord) -> bool:
+    """Any file not yet deleted can be deleted by whoever may change it."""
+    return record.status is not FileStatus.DELETED and may_change(user, record)
+
+
+def may_download(user: User, record: FileRecord) -> bool:
+    """The original can be fetched while its object exists."""
+    return (record.status not in (FileStatus.DELETED, FileStatus.EXPIRED) and bool(record.key)
+            and may_view(user, record))
+
+
+def may_export(user: User) -> bool:
+    """Exports read everyone's metadata: analysts and admins."""
+    return sees_everyone(user)
+
+
+def may_manage_users(user: User) -> bool:
+    """Only admins manage users."""
+    return user.has(Role.ADMINS)

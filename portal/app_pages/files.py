@@ -1,0 +1,269 @@
+"""The Files explorer: filter, search, sort and page through files; details, download, retry, delete.
+
+Uploaders see their own files ("My files"); analysts (read-only) and admins
+everyone's ("Files"). What a user may read or change is decided in
+:mod:`portal.files.service` from the verified user on every call, never by
+what this page shows or hides; a file chosen through the URL (``?file=<id>``)
+goes through the same checks. Cached reads (:mod:`portal.app_pages.reads`)
+are keyed by the user. The list and the chosen file refresh by themselves
+while any file shown is in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
+
+from common import aws
+from common.catalogue import FORMAT_NAMES, QUALITY_FLAGS, RISK_FLAGS, FileStatus, Flag
+from common.schema.record import FileRecord
+from common.settings import Settings
+from portal import access, auth, text
+from portal.access import NotAllowed
+from portal.app_pages import reads
+from portal.files import explorer, preview, service, views
+from portal.files.explorer import FileFilters, InvalidFilter, Pager, SortKey
+from portal.files.service import FileError
+
+logger = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 2
+_LIVE = "files_live"
+_PAGER = "files_pager"
+_SHOWN_FILTERS = "files_filters_key"
+_CONFIRM = "files_confirm_delete"
+_PICK = "files_detail_pick"
+_NOTICE = "files_notice"
+_ALL = "All uploaders"
+#: What a file action may refuse with; both messages are written for people.
+_REFUSED = (FileError, NotAllowed)
+
+user = auth.current_user()
+settings = Settings.from_env()
+everyone = access.sees_everyone(user)
+tz = text.zone(st.context.timezone)
+
+
+def who() -> tuple[str, str, str, tuple[str, ...]]:
+    """The cache key of the signed-in user's reads."""
+    return (settings.table, *reads.user_key(user))
+
+
+# --- the filter bar -----------------------------------------------------------------
+
+st.title("Files" if everyone else "My files")
+notice = st.session_state.pop(_NOTICE, None)
+if notice:
+    st.success(text.md_escape(notice))
+
+emails = reads.uploader_emails(settings.user_pool_id, *reads.user_key(user)) if everyone else {}
+with st.container(border=True):
+    search = st.text_input("Search", placeholder="Name, title or author",
+                           max_chars=explorer.MAX_SEARCH_LENGTH)
+    c1, c2, c3, c4 = st.columns(4)
+    statuses = c1.multiselect("Status", list(FileStatus),
+                              format_func=lambda s: views.status_badge(s).label)
+    formats = c2.multiselect("Format", FORMAT_NAMES)
+    flags = c3.multiselect("Flag", [f.value for f in (*RISK_FLAGS, *QUALITY_FLAGS)],
+                           format_func=lambda f: Flag(f).label)
+    owner = None
+    if everyone:
+        by_email = sorted(emails.items(), key=lambda item: item[1])
+        chosen_owner = c4.selectbox("Uploader", [_ALL, *(sub for sub, _ in by_email)],
+                                    format_func=lambda sub: emails.get(sub, sub))
+        owner = None if chosen_owner == _ALL else chosen_owner
+    d1, d2, d3, d4 = st.columns(4)
+    start = d1.date_input("Uploaded from", value=None, format="YYYY-MM-DD")
+    end = d2.date_input("Uploaded to", value=None, format="YYYY-MM-DD")
+    sort = d3.selectbox("Sort", list(SortKey), format_func=lambda s: s.label)
+    page_size = d4.selectbox("Per page", explorer.PAGE_SIZES)
+
+try:
+    filters = FileFilters(statuses=frozenset(statuses), formats=frozenset(formats), flags=frozenset(flags),
+                      start_day=start.isoformat() if start else None,
+                      end_day=end.isoformat() if end else None, owner=owner, text=search,
+                      sort=sort or SortKey.NEWEST)
+except InvalidFilter as e:
+    st.error(f"Please check the filters: {e}.")
+    st.stop()
+
+if st.session_state.get(_SHOWN_FILTERS) != (filters.key(), page_size):
+    st.session_state[_SHOWN_FILTERS] = (filters.key(), page_size)
+    st.session_state[_PAGER] = Pager()  # other filters: back to the first page
+
+
+def go_forward(token: str) -> None:
+    st.session_state[_PAGER] = st.session_state[_PAGER].forward(token)
+
+
+def go_back() -> None:
+    st.session_state[_PAGER] = st.session_state[_PAGER].back()
+
+
+def choose(file_id: str | None) -> None:
+    st.session_state.pop(_CONFIRM, None)
+    if file_id:
+        st.query_params["file"] = file_id
+    else:
+        st.query_params.pop("file", None)
+
+
+# --- the list and the detail, refreshing while files are in flight ------------------
+
+
+@st.fragment(run_every=REFRESH_SECONDS if st.session_state.get(_LIVE, True) else None)
+def explorer_view(filters: FileFilters, page_size: int) -> None:
+    """List one page, show the chosen file; switch auto-refresh on or off as files start or finish."""
+    pager: Pager = st.session_state[_PAGER]
+    try:
+        try:
+            page = reads.file_page(*who(), filters.key(), pager.current, page_size)
+        except explorer.BadPageToken:
+            st.session_state[_PAGER] = pager = Pager()
+            st.info("The list was reset to its first page.")
+            page = reads.file_page(*who(), filters.key(), None, page_size)
+    except _REFUSED as e:
+        st.error(str(e))
+        return
+    records = list(page.records)
+    unfiltered = filters.key() == FileFilters(sort=filters.sort).key()
+    if not records and pager.number == 1 and page.next_token is None:
+        if unfiltered:
+            st.info("No files yet. Upload some on the Upload page.")
+            with contextlib.suppress(StreamlitPageNotFoundError):  # outside the app's navigation (tests)
+                st.page_link("app_pages/upload.py", label="Upload files", icon=":material/upload:")
+        else:
+            st.info("No files match these filters.")
+    elif records:
+        pending = views.in_flight(records)
+        if pending:
+            st.caption(f"{pending} file(s) in progress; this list refreshes by itself.")
+        else:
+            st.caption(f"{len(records)} file(s), all done.")
+        rows = views.file_rows(records, tz, uploaders=emails if everyone else None)
+        st.table([{k: text.md_escape(v) for k, v in row.items()} for row in rows], hide_index=True)
+    if not records and page.next_token:
+        st.caption(f"No match among the {page.examined} files looked at; press Next to search further.")
+    elif page.next_token and len(records) < page_size:
+        st.caption(f"{page.examined} files looked at to fill this page; press Next to search further.")
+    if everyone and not filters.owner:
+        st.caption("Every uploader's files are listed in storage order, so sorting applies to this page; "
+                   "choose an uploader to list by upload time.")
+    prev_col, where, next_col = st.columns([1, 2, 1])
+    prev_col.button("Previous", icon=":material/chevron_left:", disabled=not pager.has_previous,
+                    on_click=go_back, key="files_previous")
+    where.caption(f"Page {pager.number}")
+    next_col.button("Next", icon=":material/chevron_right:", disabled=page.next_token is None,
+                    on_click=go_forward, args=(page.next_token,), key="files_next")
+
+    # The widget's choice is what is shown; a link (?file=<id>) chooses on arrival, through the same checks.
+    # (Reading the choice back from the URL lost a pick made while the list refreshed itself.)
+    url_file = st.query_params.get("file")
+    if st.session_state.get(_PICK) is None:
+        st.session_state[_PICK] = url_file  # None: nothing chosen yet, not the first file
+    wanted = st.session_state.get(_PICK)
+    ids = [r.file_id for r in records]
+    names = {r.file_id: r.name for r in records}
+    options = ids if wanted in ids or not wanted else [*ids, wanted]
+    if options:
+        wanted = st.selectbox("Show details of", options, key=_PICK, placeholder="Choose a file",
+                              format_func=lambda i: f"{names.get(i, 'file')} ({i[:8]})",
+                              on_change=lambda: choose(st.session_state[_PICK]))
+    shown = detail(wanted) if wanted else None
+    live = views.in_flight(records) > 0 or bool(shown and not shown.status.terminal)
+    if live != st.session_state.get(_LIVE, True):
+        st.session_state[_LIVE] = live
+        st.rerun()
+
+
+def detail(file_id: str) -> FileRecord | None:
+    """The chosen file: badges, actions allowed to this user, preview, map and grouped metadata."""
+    try:
+        record = reads.file(*who(), file_id)
+    except _REFUSED as e:
+        st.warning(str(e))
+        return None
+    with st.container(border=True):
+        st.subheader(text.md_escape(record.name))
+        badges = [views.status_badge(record.status), *views.flag_badges(record.flags)]
+        cols = st.columns(len(badges) + 4)
+        for col, badge in zip(cols, badges, strict=False):
+            with col:
+                st.badge(badge.label, color=badge.color)  # type: ignore[arg-type]
+        if record.reason:
+            st.warning(text.md_escape(f"Reason: {record.reason}"))
+        actions(record)
+        picture, location = st.columns(2)
+        with picture:
+            note = preview.preview_note(record)
+            image = None if note else reads.preview(*who(), record.file_id, record.version_id or record.etag)
+            pdf = record.format == preview.PDF_FORMAT
+            if image:
+                st.image(image, caption="First page" if pdf else "Preview")
+            else:
+                st.caption(note or f"No preview could be made for this {'PDF' if pdf else 'image'}.")
+        point = views.gps_point(record)
+        if point:
+            with location:
+                st.map(pd.DataFrame({"lat": [point[0]], "lon": [point[1]]}), zoom=11, height=260)
+                st.caption(f"Where it was taken: {point[0]:.5f}, {point[1]:.5f}")
+        uploader = emails.get(record.owner, "") if everyone else user.email
+        for group in views.detail_groups(record, tz, uploader=uploader):
+            st.markdown(f"**{text.md_escape(group.title)}**")
+            st.table({"Field": [text.md_escape(k) for k, _ in group.rows],
+                      "Value": [text.md_escape(v) for _, v in group.rows]}, hide_index=True)
+    return record
+
+
+def actions(record: FileRecord) -> None:
+    """Download, retry and delete, each shown only when this user may do it (the service checks again)."""
+    s3, ddb = aws.client("s3"), aws.client("dynamodb")
+    download, retry, delete = st.columns(3)
+    if access.may_download(user, record):
+        try:
+            url = service.download_url(user=user, s3=s3, ddb=ddb, settings=settings, file_id=record.file_id)
+            download.link_button("Download original", url, icon=":material/download:")
+            download.caption("The link works for 5 minutes.")
+        except _REFUSED as e:
+            download.caption(str(e))
+    if access.may_retry(user, record) and retry.button("Retry processing", icon=":material/refresh:",
+                                                         key=f"retry-{record.file_id}"):
+        try:
+            service.retry_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=record.file_id)
+        except _REFUSED as e:
+            st.error(str(e))
+        else:
+            st.session_state[_LIVE] = True  # it is in flight again
+            st.session_state[_NOTICE] = (f"{record.name} was sent back for processing; "
+                                         "its status updates by itself.")
+            reads.forget_files()
+            st.rerun()
+    if not access.may_delete(user, record):
+        return
+    if st.session_state.get(_CONFIRM) != record.file_id:
+        delete.button("Delete", icon=":material/delete:", key=f"delete-{record.file_id}",
+                      on_click=st.session_state.__setitem__, args=(_CONFIRM, record.file_id))
+        return
+    st.warning(text.md_escape(f"Delete {record.name}? The original is removed and cannot be restored; "
+                                  "its metadata is kept, marked deleted."))
+    yes, no, _ = st.columns([1, 1, 2])
+    if yes.button("Yes, delete", type="primary", key=f"confirm-{record.file_id}"):
+        st.session_state.pop(_CONFIRM, None)
+        try:
+            service.delete_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=record.file_id)
+        except _REFUSED as e:
+            st.error(str(e))
+        else:
+            st.session_state[_NOTICE] = f"{record.name} was deleted."
+            st.query_params.pop("file", None)
+            st.session_state.pop(_PICK, None)
+            reads.forget_files()
+            st.rerun()
+    no.button("Cancel", key=f"cancel-{record.file_id}", on_click=st.session_state.pop, args=(_CONFIRM, None))
+
+
+explorer_view(filters, page_size)

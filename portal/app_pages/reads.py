@@ -1,0 +1,126 @@
+"""Every cached read the pages make, each keyed by the verified user. Not a page itself.
+
+``st.cache_data`` is shared by every session of the process, so each read
+here takes the user's id and roles (and the table) as arguments and runs the
+service as that user: one user's cached answer is never served to another,
+and the services check access on every call that fills the cache. Pages
+call :func:`loading` around a read to show a spinner and, should AWS fail,
+a message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import streamlit as st
+from botocore.exceptions import BotoCoreError, ClientError
+
+from common import aws
+from common.schema.record import FileRecord
+from common.settings import Settings
+from portal import access
+from portal.access import User
+from portal.dashboard import analytics, data
+from portal.dashboard.analytics import Dashboard
+from portal.dashboard.filters import DashboardFilters, Viewer
+from portal.files import service
+from portal.files.explorer import FileFilters
+from portal.files.service import FilePage
+from portal.users import service as users
+
+logger = logging.getLogger(__name__)
+
+#: Dashboards are read at most this often per user and period.
+FIGURES_SECONDS = 30
+#: The Files list refreshes every two seconds while files are in flight.
+FILES_SECONDS = 2
+UNAVAILABLE = "The figures cannot be loaded right now. Please try again in a minute."
+T = TypeVar("T")
+
+
+def user_key(user: User) -> tuple[str, str, tuple[str, ...]]:
+    """The part of every cache key that says whose read it is: id, e-mail, groups."""
+    return user.sub, user.email, tuple(sorted(user.groups))
+
+
+def as_user(sub: str, email: str, groups: tuple[str, ...]) -> User:
+    """The verified user a cached read runs for, rebuilt from its cache key."""
+    return User(sub=sub, email=email, groups=frozenset(groups), expires_at=0)
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def loading(read: Callable[..., T], *args: Any, what: str = "Loading…") -> T:
+    """Run a (cached) read under a spinner; on an AWS error say so and stop the page."""
+    try:
+        with st.spinner(what):
+            return read(*args)
+    except (ClientError, BotoCoreError):
+        logger.exception("read failed: %s", getattr(read, "__name__", read))
+        st.error(UNAVAILABLE)
+        st.stop()
+        raise  # st.stop() raises; this tells type checkers
+
+
+# --- the dashboard and export ---------------------------------------------------------
+
+
+@st.cache_data(ttl=FIGURES_SECONDS, show_spinner=False)
+def cells(table: str, sub: str, email: str, groups: tuple[str, ...], start: str, end: str) -> data.Loaded:
+    """The aggregate cells this user may see for the days."""
+    viewer = Viewer.of(as_user(sub, email, groups))
+    return data.load(aws.client("dynamodb"), table, viewer, start, end)
+
+
+@st.cache_data(ttl=FIGURES_SECONDS, show_spinner=False)
+def dashboard(table: str, sub: str, email: str, groups: tuple[str, ...],
+              filters_key: tuple[Any, ...]) -> Dashboard:
+    """This user's dashboard for the filters (keyed by every filter too)."""
+    filters = DashboardFilters.from_key(filters_key)
+    loaded = cells(table, sub, email, groups, filters.start, filters.end)
+    return analytics.build_dashboard(loaded.frame, filters, Viewer.of(as_user(sub, email, groups)))
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def uploader_emails(user_pool_id: str, sub: str, email: str, groups: tuple[str, ...]) -> dict[str, str]:
+    """User id to e-mail, to name and choose uploaders: only analysts and admins see others' e-mails."""
+    if not access.sees_everyone(as_user(sub, email, groups)):
+        return {}
+    return users.owner_emails(aws.client("cognito-idp"), user_pool_id)
+
+
+# --- files ----------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=FILES_SECONDS, show_spinner=False)
+def file_page(table: str, sub: str, email: str, groups: tuple[str, ...], filters_key: tuple[Any, ...],
+              token: str | None, page_size: int) -> FilePage:
+    """One page of this user's Files view."""
+    return service.list_files(user=as_user(sub, email, groups), ddb=aws.client("dynamodb"),
+                              settings=_settings(), filters=FileFilters.from_key(filters_key),
+                              page_token=token, page_size=page_size)
+
+
+@st.cache_data(ttl=FILES_SECONDS, show_spinner=False)
+def file(table: str, sub: str, email: str, groups: tuple[str, ...], file_id: str) -> FileRecord:
+    """One file, if this user may see it."""
+    return service.get_file(user=as_user(sub, email, groups), ddb=aws.client("dynamodb"),
+                            settings=_settings(), file_id=file_id)
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=200)
+def preview(table: str, sub: str, email: str, groups: tuple[str, ...], file_id: str,
+            version: str) -> bytes | None:
+    """A thumbnail or a PDF's first page (keyed by object version too: a new one shows)."""
+    return service.preview_bytes(user=as_user(sub, email, groups), s3=aws.client("s3"),
+                                 ddb=aws.client("dynamodb"), settings=_settings(), file_id=file_id)
+
+
+def forget_files() -> None:
+    """After a change, nobody may be shown a file as it was."""
+    file_page.clear()
+    file.clear()

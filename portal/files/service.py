@@ -1,0 +1,349 @@
+"""Reading and changing stored files for the Files page: list, read, download, preview, retry, delete.
+
+Every function checks the verified user against the record it reads
+(:mod:`portal.access`), whatever the page shows: uploaders reach only their
+own items and objects, analysts read everyone's, only owners and admins
+change anything. Object keys always come from the item, never from the
+caller. Changes of an item go through :mod:`common.filestore`. Clients and
+settings are passed in, so pages decide where AWS is and tests can run this
+against moto. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from common import aws_errors
+from common.catalogue import FileStatus
+from common.filestore import Cancelled, Contention, FileStore
+from common.schema import lifecycle, requests
+from common.schema.keys import OWNER_INDEX, PK, SK, is_file_id
+from common.schema.record import FileRecord, from_item, utc_now
+from common.settings import Settings
+from portal import access
+from portal.access import User
+from portal.files import explorer, pdf_preview, preview
+from portal.files.explorer import FileFilters
+from portal.files.views import content_disposition
+
+logger = logging.getLogger(__name__)
+
+#: Presigned download links live five minutes.
+DOWNLOAD_SECONDS = 300
+#: Items one page may look at, however few match: no view reads an unbounded list.
+MAX_EXAMINED = 1000
+_READ_CHUNK = 100
+
+
+class FileError(RuntimeError):
+    """A file action that cannot be done; the message is for the user."""
+
+
+class NotFound(FileError):
+    """No such file (or its original is no longer stored)."""
+
+
+class ActionRefused(FileError):
+    """The action does not apply to the file as it is (e.g. retrying a processed file)."""
+
+
+class FilesUnavailable(FileError):
+    """AWS could not be reached or refused; trying again later may help."""
+
+
+@dataclass(frozen=True)
+class FilePage:
+    """One page of the explorer: the matching files and the token of the next page."""
+
+    records: tuple[FileRecord, ...]
+    next_token: str | None
+    #: Items looked at to fill the page (at most :data:`MAX_EXAMINED`).
+    examined: int
+
+
+def _scope(user: User) -> str:
+    return f"{user.sub}|{','.join(sorted(user.roles))}"
+
+
+def _unavailable(action: str, e: Exception) -> FilesUnavailable:
+    logger.error("%s failed: %s", action, e, exc_info=True)
+    return FilesUnavailable(f"Files cannot be {action} right now. Please try again in a minute.")
+
+
+def list_files(*, user: User, ddb: Any, settings: Settings, filters: FileFilters,
+               page_token: str | None = None, page_size: int = 50,
+               max_examined: int = MAX_EXAMINED) -> FilePage:
+    """One bounded page of the files the user may see, filtered, searched and sorted.
+
+    Uploaders read their own partition of the owner index only. Analysts and
+    admins read one uploader's partition when one is chosen, else a bounded
+    page of a table scan (whose order is the table's; sorting applies to the
+    page). At most ``max_examined`` items are looked at, so a rare match can
+    give a short page with a next token: the search continues from there.
+
+    Raises
+    ------
+    portal.access.NotAllowed
+        For a user without a role, or an uploader asking for another uploader.
+    explorer.BadPageToken
+        For a token of another view (other user or filters) or a damaged one.
+    FilesUnavailable
+        When DynamoDB cannot be read.
+    """
+    access.require(access.has_role(user), access.NO_ROLE)
+    owner = filters.owner
+    if not access.sees_everyone(user):
+        access.require(owner in (None, user.sub), "You can only see your own files.")
+        owner = user.sub
+    page_size = max(1, min(page_size, explorer.MAX_PAGE_SIZE))
+    bound = explorer.fingerprint(_scope(user), filters)
+    start, end = filters.day_range
+    if owner:
+        kwargs = requests.query_owner_range(settings.table, owner, start, end)
+        kwargs["ScanIndexForward"] = not filters.newest_first
+        key_names: tuple[str, ...] = (PK, SK, OWNER_INDEX.partition_key, OWNER_INDEX.sort_key)
+        call = ddb.query
+    else:
+        kwargs = requests.scan_files_range(settings.table, start, end)
+        key_names = (PK, SK)
+        call = ddb.scan
+    start_key = explorer.decode_token(page_token, bound) if page_token else None
+    partition = kwargs["ExpressionAttributeValues"].get(":pk") if owner else None
+    if start_key is not None and (set(start_key) != set(key_names) or (
+            owner and start_key[OWNER_INDEX.partition_key] != partition)):
+        raise explorer.BadPageToken("the page token belongs to another view")
+    found: list[FileRecord] = []
+    examined = 0
+    next_key: dict[str, Any] | None = None
+    try:
+        while True:
+            kwargs["Limit"] = max(1, min(_READ_CHUNK, max_examined - examined))
+            if start_key is not None:
+                kwargs["ExclusiveStartKey"] = start_key
+            response = call(**kwargs)
+            items = response.get("Items", [])
+            examined += int(response.get("ScannedCount", len(items)))
+            last = response.get("LastEvaluatedKey")
+            for i, item in enumerate(items):
+                record = from_item(item)
+                if explorer.matches(record, filters) and access.may_view(user, record):
+                    found.append(record)
+                if len(found) == page_size:
+                    more = i < len(items) - 1 or last is not None
+                    next_key = {k: item[k] for k in key_names} if more else None
+                    break
+            else:
+                next_key = last
+                if last is not None and examined < max_examined:
+                    start_key = last
+                    continue
+            break
+    except (ClientError, BotoCoreError) as e:
+        raise _unavailable("listed", e) from e
+    token = explorer.encode_token(next_key, bound) if next_key else None
+    return FilePage(tuple(explorer.sort_records(found, filters.sort)), token, examined)
+
+
+def _visible(user: User, record: FileRecord | None) -> FileRecord:
+    """``record`` if it exists and the user may see it (deleted files too: their metadata is kept)."""
+    if record is None:
+        raise NotFound("There is no such file.")
+    access.require(access.may_view(user, record), "You may not see this file.")
+    return record
+
+
+def get_file(*, user: User, ddb: Any, settings: Settings, file_id: str) -> FileRecord:
+    """The file ``file_id`` if the user may see it (deleted files too: their metadata is kept).
+
+    Raises
+    ------
+    NotFound
+        When no file has this id.
+    portal.access.NotAllowed
+        When the file is another user's and the user is neither analyst nor admin.
+    FilesUnavailable
+        When DynamoDB cannot be read.
+    """
+    if not is_file_id(file_id):
+        raise NotFound("There is no such file.")
+    try:
+        record = FileStore(ddb, settings.table).read(file_id)
+    except (ClientError, BotoCoreError) as e:
+        raise _unavailable("read", e) from e
+    return _visible(user, record)
+
+
+def _stored(record: FileRecord, settings: Settings) -> None:
+    """Refuse files whose original is gone, or that live outside the stack's bucket."""
+    if record.status in (FileStatus.DELETED, FileStatus.EXPIRED) or not record.key:
+        raise NotFound("The original of this file is no longer stored.")
+    if record.bucket != settings.bucket:
+        raise NotFound("The original of this file is not in the portal's bucket.")
+
+
+def download_url(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str,
+                 expires_in: int = DOWNLOAD_SECONDS) -> str:
+    """A presigned GET of the original, valid five minutes, saving under the original name.
+
+    The link names the current version of the key, so deleting the file also
+    stops links already handed out.
+
+    Raises
+    ------
+    NotFound, portal.access.NotAllowed, FilesUnavailable
+        As :func:`get_file`; NotFound too when the original is no longer stored.
+    """
+    record = get_file(user=user, ddb=ddb, settings=settings, file_id=file_id)
+    if not access.may_download(user, record):
+        raise NotFound("The original of this file is no longer stored.")
+    _stored(record, settings)
+    try:
+        return str(s3.generate_presigned_url("get_object", ExpiresIn=expires_in, Params={
+            "Bucket": record.bucket, "Key": record.key,
+            "ResponseContentDisposition": content_disposition(record.name)}))
+    except (ClientError, BotoCoreError) as e:
+        raise _unavailable("downloaded", e) from e
+
+
+def preview_bytes(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str) -> bytes | None:
+    """A PNG thumbnail of an image file or of a PDF's first page, or None when it has no preview.
+
+    Only processed files of at most :data:`preview.PREVIEW_MAX_BYTES` are
+    read (with a ranged GET, so a larger object than the item says is never
+    read whole); decompression bombs are refused by :func:`preview.thumbnail`,
+    and PDFs are drawn by :func:`pdf_preview.first_page` in a child process
+    with a memory cap and a deadline, so a hostile PDF costs a few seconds at most.
+
+    Raises
+    ------
+    NotFound, portal.access.NotAllowed, FilesUnavailable
+        As :func:`get_file`.
+    """
+    record = get_file(user=user, ddb=ddb, settings=settings, file_id=file_id)
+    if preview.preview_note(record) or record.bucket != settings.bucket:
+        return None
+    cap = preview.PREVIEW_MAX_BYTES
+    try:
+        body = s3.get_object(Bucket=record.bucket, Key=record.key, Range=f"bytes=0-{cap}")["Body"]
+        data: bytes = body.read(cap + 1)
+    except ClientError as e:
+        if aws_errors.is_missing(e):
+            return None
+        raise _unavailable("previewed", e) from e
+    except BotoCoreError as e:
+        raise _unavailable("previewed", e) from e
+    if len(data) > cap:
+        return None
+    if record.format == preview.PDF_FORMAT:
+        drawn = pdf_preview.first_page(data, side=preview.THUMBNAIL_SIDE)
+        if drawn.png is None:
+            logger.info("no preview of PDF %s: %s", record.file_id, drawn.note)
+        return drawn.png
+    return preview.thumbnail(data)
+
+
+def retry_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str) -> FileRecord:
+    """Send a failed file back to the extractor; returns it as it now is (``uploaded``).
+
+    One transaction takes the item back to ``uploaded`` (its failed
+    contribution comes off the counters), conditioned on the revision read;
+    then the object is copied onto itself with a metadata change, a new S3
+    version whose Object Created event the extractor claims as for any newer
+    version. Should the copy fail, the item is put back to ``failed``.
+
+    Raises
+    ------
+    NotFound, portal.access.NotAllowed, FilesUnavailable
+        As :func:`get_file`; NotAllowed too for an analyst and another's file.
+    ActionRefused
+        When the file has not failed (or changed meanwhile), or its original was never stored.
+    """
+    record = get_file(user=user, ddb=ddb, settings=settings, file_id=file_id)
+    access.require(access.may_change(user, record), "Only the file's owner or an admin can retry it.")
+    if record.status is not FileStatus.FAILED:
+        raise ActionRefused("Only failed files can be retried.")
+    not_stored = ActionRefused("This file's original is not stored; please upload it again.")
+    if record.bucket != settings.bucket or not record.key:
+        raise not_stored
+    head_args = {"Bucket": record.bucket, "Key": record.key}
+    if record.version_id and record.version_id != "null":
+        head_args["VersionId"] = record.version_id
+    try:
+        head = s3.head_object(**head_args)
+    except ClientError as e:
+        if aws_errors.is_missing(e):
+            raise not_stored from e
+        raise _unavailable("retried", e) from e
+    except BotoCoreError as e:
+        raise _unavailable("retried", e) from e
+    store = FileStore(ddb, settings.table)
+    queued = lifecycle.queued_for_retry(record, utc_now())
+    try:
+        why = store.write(record, queued)
+    except (ClientError, BotoCoreError) as e:
+        raise _unavailable("retried", e) from e
+    if why is not None:
+        raise ActionRefused("The file changed meanwhile; please look at it again.")
+    try:
+        s3.copy_object(**requests.retry_copy(record, head.get("Metadata", {}), queued.updated_at))
+    except (ClientError, BotoCoreError) as e:
+        _abandon_retry(store, queued, record)
+        raise _unavailable("retried", e) from e
+    logger.info("file %s sent back for processing by %s", file_id, user.sub)
+    return queued
+
+
+def _abandon_retry(store: FileStore, queued: FileRecord, failed: FileRecord) -> None:
+    """The copy did not happen: the file is ``failed`` again, counters included; best effort, logged."""
+    try:
+        why = store.write(queued, lifecycle.retry_abandoned(failed, utc_now()))
+    except (ClientError, BotoCoreError):
+        why = Cancelled.OTHER
+    if why is not None:
+        logger.error("could not put %s back to failed after a retry that did not start", failed.file_id)
+
+
+def delete_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str) -> FileRecord:
+    """Delete a file: the item becomes ``deleted`` (aggregates corrected), then the object goes.
+
+    The item changes first, in one transaction with the aggregate counters and
+    the duplicate marker, conditioned on the revision read (re-read and tried
+    again if the extractor moved it meanwhile). That also stops an extraction
+    in flight from finishing, and the extractor never claims a deleted file
+    again. The object is then deleted: in the versioned bucket that is a delete
+    marker (the current version disappears at once, so links stop working;
+    the noncurrent versions are removed by the bucket's lifecycle rule).
+    Deleting a deleted file deletes the object again and changes nothing else.
+
+    Raises
+    ------
+    NotFound, portal.access.NotAllowed, FilesUnavailable
+        As :func:`get_file`; NotAllowed too for an analyst and another's file.
+    """
+    if not is_file_id(file_id):
+        raise NotFound("There is no such file.")
+
+    def decide(current: FileRecord | None) -> FileRecord | None:
+        record = _visible(user, current)
+        access.require(access.may_change(user, record), "Only the file's owner or an admin can delete it.")
+        return None if record.status is FileStatus.DELETED else lifecycle.deleted(record, utc_now())
+
+    try:
+        change = FileStore(ddb, settings.table).change(file_id, decide)
+    except Contention as e:
+        raise FilesUnavailable("The file kept changing while it was being deleted; please try again.") from e
+    except (ClientError, BotoCoreError) as e:
+        raise _unavailable("deleted", e) from e
+    record = change.after or _visible(user, change.before)
+    if record.bucket == settings.bucket and record.key:
+        try:
+            s3.delete_object(Bucket=record.bucket, Key=record.key)
+        except (ClientError, BotoCoreError) as e:
+            raise _unavailable("deleted", e) from e
+    logger.info("file %s deleted by %s", file_id, user.sub)
+    return record
+

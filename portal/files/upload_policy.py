@@ -1,0 +1,191 @@
+"""What the portal accepts for upload: size limit, allowed types, tags and notes.
+
+Pure: no AWS, no Streamlit. The page checks every chosen file against an
+:class:`UploadPolicy` before anything is stored, so a refused file leaves no
+item and no object behind and the user reads why in plain words.
+
+The type check goes by the name's extension, because that is all there is
+before the bytes are stored; the extractor later decides what the content
+really is and flags a ``type_mismatch``. The allow-list is the extractor's
+catalogue of families (:data:`common.catalogue.FAMILIES`).
+
+Configuration: ``DOCPORTAL_UPLOAD_MAX_MB`` (largest accepted file in MB, MiB
+as Streamlit counts them; default the parse limit ``DOCPORTAL_MAX_PARSE_MB``,
+512, the template's ``MaxFileSizeMB``) and ``DOCPORTAL_UPLOAD_FORMATS``
+(comma-separated families of :data:`common.catalogue.FAMILIES` to accept;
+default all), both read by :class:`common.settings.Settings`.
+
+Whatever is configured, the limit never exceeds Streamlit's
+``server.maxUploadSize`` when the page passes it: Streamlit would refuse a
+larger file before this check could explain why.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from common.catalogue import FAMILIES, Family
+from common.schema.keys import safe_extension
+
+if TYPE_CHECKING:
+    from common.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+
+MAX_TAGS = 10
+MAX_TAG_CHARS = 32
+MAX_NOTES_CHARS = 1000
+_TAG_RE = re.compile(r"^\w[\w .&+/-]*$")
+#: Invisible characters that reorder text (Trojan Source): stripped with controls.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one file may be uploaded; ``message`` says why not, naming the file."""
+
+    name: str
+    accepted: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """The size limit and the accepted families of one portal process."""
+
+    max_bytes: int
+    families: tuple[Family, ...] = FAMILIES
+
+    @classmethod
+    def from_settings(cls, settings: Settings, server_limit_mb: int | None = None) -> UploadPolicy:
+        """The policy the settings ask for, capped at Streamlit's own limit."""
+        max_mb = settings.upload_limit_mb
+        if server_limit_mb is not None and max_mb > server_limit_mb:
+            logger.warning("%s asks for %d MB; Streamlit's server.maxUploadSize caps uploads at %d MB",
+                           settings.upload_limit_variable, max_mb, server_limit_mb)
+            max_mb = server_limit_mb
+        chosen = settings.upload_formats
+        families = tuple(f for f in FAMILIES if f.name in chosen) if chosen else FAMILIES
+        return cls(max_bytes=max_mb * MiB, families=families)
+
+    @property
+    def max_mb(self) -> int:
+        """The limit in whole MB, as Streamlit's ``max_upload_size`` takes it (at least 1)."""
+        return max(1, self.max_bytes // MiB)
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        """Every accepted extension, lower case, without the dot."""
+        return frozenset().union(*(f.extensions for f in self.families))
+
+    @property
+    def allowed_text(self) -> str:
+        """The accepted families for people: ``PDF, Word, Excel``."""
+        return ", ".join(f.label for f in self.families)
+
+    def check(self, name: str, size: int) -> Verdict:
+        """Whether a file called ``name`` of ``size`` bytes may be uploaded, and if not why."""
+        extension = safe_extension(name)
+        if not extension:
+            return Verdict(name, False, f"{name}: files without a type in their name are not accepted"
+                                        f" (allowed: {self.allowed_text})")
+        if extension not in self.extensions:
+            return Verdict(name, False, f"{name}: this type of file is not accepted"
+                                        f" (allowed: {self.allowed_text})")
+        if size > self.max_bytes:
+            return Verdict(name, False,
+                           f"{name} is {_mb(size, up=True)} MB; the limit is {_mb(self.max_bytes)} MB")
+        return Verdict(name, True)
+
+
+def _mb(size: int, *, up: bool = False) -> str:
+    """Bytes as MB to a tenth; ``up`` rounds up, so a file just over the limit never reads as the limit."""
+    tenths = math.ceil(size * 10 / MiB) if up else round(size * 10 / MiB)
+    return str(tenths // 10) if tenths % 10 == 0 else f"{tenths / 10:.1f}"
+
+
+def _clean(text: str, keep: str = "") -> str:
+    """``text`` without control characters and invisible direction overrides, except ``keep``."""
+    return "".join(c for c in text if c in keep or not (
+        unicodedata.category(c) == "Cc" or c in _BIDI))
+
+
+def parse_tags(raw: str | Iterable[str]) -> tuple[str, ...]:
+    """Tags from what a user typed (comma- or line-separated) or a list, normalised.
+
+    Labels are trimmed, inner whitespace is collapsed, they are lower-cased
+    (so ``Q3`` and ``q3`` are one tag) and repeats are dropped, first kept.
+
+    Raises
+    ------
+    ValueError
+        When there are too many tags, or one is too long or holds other
+        characters than letters, digits, spaces and ``- _ . & + /``.
+    """
+    parts = re.split(r"[,\n]", raw) if isinstance(raw, str) else list(raw)
+    tags: list[str] = []
+    for part in parts:
+        tag = " ".join(_clean(unicodedata.normalize("NFC", str(part))).split()).lower()
+        if not tag or tag in tags:
+            continue
+        if len(tag) > MAX_TAG_CHARS:
+            raise ValueError(f"the tag “{tag[:MAX_TAG_CHARS]}…” is longer than {MAX_TAG_CHARS} characters")
+        if not _TAG_RE.match(tag):
+            raise ValueError(f"the tag “{tag}” may only hold letters, digits, spaces and - _ . & + /")
+        tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags, please (there are {len(tags)})")
+    return tuple(tags)
+
+
+def clean_notes(raw: str) -> str:
+    """Notes with control characters removed (new lines and tabs kept) and ends trimmed.
+
+    Raises
+    ------
+    ValueError
+        When the cleaned notes are longer than :data:`MAX_NOTES_CHARS`; they are
+        not cut, so nothing the user wrote is silently lost.
+    """
+    text = _clean(unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")), keep="\n\t")
+    text = text.strip()
+    if len(text) > MAX_NOTES_CHARS:
+        raise ValueError(f"notes are {len(text):,} characters; the limit is {MAX_NOTES_CHARS:,}")
+    return text
+
+
+class ByteProgress:
+    """Turns byte counts reported in pieces into a fraction, only when it moves visibly.
+
+    boto3 reports every few kilobytes; redrawing a progress bar that often
+    would flood the browser, so :meth:`add` returns a fraction only when it
+    has grown by at least ``step`` (and always at the end).
+    """
+
+    def __init__(self, total: int, step: float = 0.01) -> None:
+        self.total = max(total, 0)
+        self.done = 0
+        self._step = step
+        self._shown = 0.0  # the bar starts empty
+
+    @property
+    def fraction(self) -> float:
+        """Share of the bytes sent so far, 0 to 1 (1 for an empty file)."""
+        return 1.0 if self.total == 0 else min(1.0, self.done / self.total)
+
+    def add(self, sent: int) -> float | None:
+        """Count ``sent`` more bytes; the new fraction if it should be shown, else None."""
+        self.done += sent
+        fraction = self.fraction
+        if (fraction >= 1.0 and self._shown < 1.0) or fraction - self._shown >= self._step:
+            self._shown = fraction
+            return fraction
+        return None

@@ -1,0 +1,109 @@
+"""Store uploads: the item first (``uploaded``), then the object, in the user's own space.
+
+Clients and settings are passed in, so pages decide where AWS is and tests
+can run this against moto. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from common.catalogue import FileStatus
+from common.schema import requests
+from common.schema.keys import FILE_ID_META, ORIGINAL_NAME_META, new_file_id, safe_extension, upload_key
+from common.schema.record import FileRecord, utc_now
+from common.settings import Settings
+from portal import access
+from portal.access import User
+from portal.files import upload_policy
+
+logger = logging.getLogger(__name__)
+
+
+class UploadError(RuntimeError):
+    """An upload that did not complete; the message is for the user."""
+
+
+#: Objects above 8 MiB go up as multipart in 8 MiB parts, one part at a time and
+#: on the caller's thread: the file (already in the portal's memory once) is
+#: never copied whole, at most one part is held besides it, and the progress
+#: callback runs where Streamlit can draw (it cannot from boto3's threads).
+UPLOAD_TRANSFER = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024,
+                                 use_threads=False)
+
+
+def store_upload(
+    *, user: User, name: str, body: BinaryIO, content_type: str,
+    s3: Any, ddb: Any, settings: Settings,
+    tags: Sequence[str] = (), notes: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> FileRecord:
+    """Store one file and create its item (status ``uploaded``) before the object.
+
+    The item comes first so that it exists when the extractor sees the event.
+    If the object cannot be stored, the item is ended as ``failed`` with the
+    reason, so nothing is left waiting. ``tags`` and ``notes`` are normalised
+    by :mod:`portal.files.upload_policy` and stored on the item; ``progress`` is
+    called with each number of bytes sent (see :data:`UPLOAD_TRANSFER`).
+
+    Raises
+    ------
+    portal.access.NotAllowed
+        When ``user`` may not upload (has no DocPortal role).
+    UploadError
+        When the tags or notes are not acceptable (nothing is stored), or the
+        file could not be stored; nothing half-done is left behind.
+    """
+    access.require(access.may_upload(user), "Only uploaders, analysts and admins may upload files.")
+    try:
+        clean_tags, clean_notes = upload_policy.parse_tags(tags), upload_policy.clean_notes(notes)
+    except ValueError as e:
+        raise UploadError(f"{name}: {e}.") from e
+    file_id = new_file_id()
+    now = utc_now()
+    record = FileRecord(
+        file_id=file_id, owner=user.sub, owner_email=user.email, name=name,
+        bucket=settings.bucket, key=upload_key(user.sub, file_id, name),
+        status=FileStatus.UPLOADED, uploaded_at=now, updated_at=now,
+        content_type=content_type or "", extension=safe_extension(name),
+        tags=clean_tags, notes=clean_notes,
+    )
+    try:
+        ddb.put_item(**requests.put_new_file(settings.table, record))
+    except (ClientError, BotoCoreError) as e:
+        logger.exception("could not create the item for %s", name)
+        raise UploadError(f"{name} could not be registered; please try again.") from e
+    try:
+        s3.upload_fileobj(body, settings.bucket, record.key, ExtraArgs={
+            "Metadata": {ORIGINAL_NAME_META: quote(name, safe=""), FILE_ID_META: file_id},
+            "ContentType": "application/octet-stream",
+        }, Callback=progress, Config=UPLOAD_TRANSFER)
+    except (ClientError, BotoCoreError) as e:
+        logger.exception("could not store %s", name)
+        _end_upload_failed(ddb, settings, file_id)
+        raise UploadError(f"{name}: {UPLOAD_FAILED_REASON}.") from e
+    except BaseException:
+        # Interrupted mid-transfer (the page was rerun or stopped, the process is
+        # ending): the item must not wait for an object that will never come.
+        logger.warning("upload of %s interrupted", file_id)
+        _end_upload_failed(ddb, settings, file_id)
+        raise
+    return record
+
+
+UPLOAD_FAILED_REASON = "the upload did not complete; please upload the file again"
+
+
+def _end_upload_failed(ddb: Any, settings: Settings, file_id: str) -> None:
+    """End an item whose object was not stored as ``failed``; best effort, logged."""
+    try:
+        ddb.update_item(**requests.mark_upload_failed(settings.table, file_id, UPLOAD_FAILED_REASON,
+                                                      utc_now()))
+    except (ClientError, BotoCoreError):
+        logger.exception("could not mark %s failed", file_id)

@@ -1,0 +1,23 @@
+"""Run a portal page in AppTest as a given user, inside the app's navigation."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from portal.access import User
+from tests.helpers.env import ROOT
+
+HARNESS = str(ROOT / "tests" / "helpers" / "harness.py")
+
+
+def page_as(user: User, name: str, *, timeout: float = 60, run: bool = True,
+            **params: str | list[str]) -> AppTest:
+    """Page ``name`` (``portal/app_pages/<name>.py``) for ``user``, with URL query parameters."""
+    at = AppTest.from_file(HARNESS, default_timeout=timeout)
+    at.session_state["docportal_user"] = user
+    at.query_params["harness_page"] = name
+    for key, value in params.items():
+        at.query_params[key] = value
+    if run:
+        at.run()
+    return at

@@ -1,0 +1,39 @@
+"""People in a test pool: fresh users, and the passwords the tests give them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from portal.access import User
+
+#: Every password the tests choose for people; each must meet the pool's policy (test_password_policy).
+CHOSEN_PASSWORD = "Chosen-password-2026"
+SECOND_PASSWORD = "Another-password-2027"
+MFA_PASSWORD = "Two-step-test-2026"
+SESSION_PASSWORD = "Session-test-2026!"
+FIRST_SIGN_IN_PASSWORD = "My-own-password-2026"
+MFA_SIGN_IN_PASSWORD = "Two-step-sign-in-2026"
+PASSWORDS = (CHOSEN_PASSWORD, SECOND_PASSWORD, MFA_PASSWORD, SESSION_PASSWORD, FIRST_SIGN_IN_PASSWORD,
+             MFA_SIGN_IN_PASSWORD)
+
+
+def new_uploader(server: Any, prefix: str, password: str) -> str:
+    """A fresh user in uploaders with a permanent password on ``server``'s pool; its e-mail."""
+    cognito, pool = server.client("cognito-idp"), server.settings.user_pool_id
+    email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": email},
+                                              {"Name": "email_verified", "Value": "true"}])
+    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="uploaders")
+    return email
+
+
+def person(sub: str, *groups: str) -> User:
+    """A verified user ``<sub>@example.com`` in ``groups``, whose tokens do not expire during a test."""
+    return User(sub=sub, email=f"{sub}@example.com", groups=frozenset(groups), expires_at=2**40)
+
+
+ANN, BOB = person("ann", "uploaders"), person("bob", "uploaders")
+ANALYST, ADMIN, NOBODY = person("ana", "analysts"), person("adm", "admins"), person("new")

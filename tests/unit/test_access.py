@@ -1,0 +1,42 @@
+"""Who may do what (portal.access): the role matrix every service enforces."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.catalogue import FileStatus
+from portal import access
+from portal.access import Role, User
+from tests.helpers.records import sample_record
+from tests.helpers.users import ADMIN, ANALYST, ANN, BOB, NOBODY
+
+
+def test_the_role_matrix():
+    mine, failed = sample_record(), sample_record(status=FileStatus.FAILED)
+    assert [access.may_view(u, mine) for u in (ANN, BOB, ANALYST, ADMIN, NOBODY)] == [True, False, True, True, False]
+    assert [access.may_change(u, mine) for u in (ANN, BOB, ANALYST, ADMIN, NOBODY)] == [True, False, False, True, False]
+    assert access.may_retry(ANN, failed) and access.may_retry(ADMIN, failed)
+    assert not access.may_retry(ANN, mine) and not access.may_retry(ANALYST, failed)
+    assert access.may_delete(ANN, mine) and not access.may_delete(ANN, sample_record(status=FileStatus.DELETED))
+    assert access.may_download(ANALYST, mine) and not access.may_download(BOB, mine)
+    assert not access.may_download(ANN, sample_record(status=FileStatus.EXPIRED))
+    owner_without_role = User(sub="ann", email="", groups=frozenset({"other"}), expires_at=0)
+    assert not access.may_view(owner_without_role, mine)
+    assert access.sees_everyone(ANALYST) and access.sees_everyone(ADMIN) and not access.sees_everyone(ANN)
+
+
+def test_roles_are_parsed_and_others_refused():
+    assert access.parse_roles(["analysts", Role.ADMINS, "analysts"]) == {Role.ANALYSTS, Role.ADMINS}
+    assert access.parse_roles([]) == frozenset()
+    with pytest.raises(ValueError, match="“Admins” is not a DocPortal group"):
+        access.parse_roles(["uploaders", "Admins"])
+
+
+def test_only_admins_manage_users():
+    def user(*groups: str) -> User:
+        return User(sub="s", email="e@example.com", groups=frozenset(groups), expires_at=0)
+
+    assert access.may_manage_users(user("admins"))
+    assert access.may_manage_users(user("uploaders", "admins"))
+    for groups in [(), ("uploaders",), ("analysts",), ("uploaders", "analysts"), ("admin",)]:
+        assert not access.may_manage_users(user(*groups))
