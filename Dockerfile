@@ -3,28 +3,25 @@
 #   docker run --env-file portal.env -p 8501:8501 docportal-portal
 # portal.env is what `python -m devstack.deploy deploy > portal.env` prints;
 # AWS credentials come from the task role (never bake them into the image).
+# The image holds the portal and what it imports (common/) with the portal's
+# requirements only: no moto, no extractor parsers (docs/DEPLOY.md has the sizes).
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONPATH=/app
 
 WORKDIR /app
 
 # Dependencies first: this layer is reused while only the code changes.
-COPY requirements.txt requirements-lambda.txt constraints.txt ./
-RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
-
-# pyproject.toml lists these packages, so all of them must be present to install.
-COPY pyproject.toml ./
-COPY common ./common
-COPY extractor ./extractor
-COPY portal ./portal
-COPY devstack ./devstack
-COPY bench ./bench
-COPY .streamlit ./.streamlit
-RUN pip install --no-cache-dir --no-deps . \
+COPY requirements-portal.txt constraints.txt ./
+RUN pip install --no-cache-dir -r requirements-portal.txt -c constraints.txt \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin portal
+
+COPY common ./common
+COPY portal ./portal
+COPY .streamlit ./.streamlit
 
 USER portal
 EXPOSE 8501

@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: $(BIN)/python requirements.txt requirements-lambda.txt constraints.txt pyproject.toml
+$(VENV)/.runtime: $(BIN)/python requirements.txt requirements-portal.txt requirements-lambda.txt requirements-local.txt constraints.txt pyproject.toml
 	$(PIP) -r requirements.txt -c constraints.txt
 	$(PIP) --no-deps -e .
 	touch $@
@@ -56,8 +56,12 @@ deploy: install
 destroy: install
 	$(BIN)/python -m devstack.deploy destroy
 
+## lint: ruff, the type check (mypy: strict on common/ and every pure module) and the import rules
+## (import-linter: layers, and no AWS SDK or Streamlit in pure logic)
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) build .local .pytest_cache .ruff_cache .hypothesis *.egg-info
