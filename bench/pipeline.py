@@ -16,32 +16,30 @@ first ``started_at`` to the last ``processed_at``, which leaves out the
 workers' start-up.
 
 The same driver backs the load test (``tests/e2e/test_load.py``, small) and
-``make bench`` (2,000 uploads). :func:`problems` is what "nothing lost, every
-count exact" means, spelled out.
+``make bench`` (2,000 uploads); :mod:`bench.checks` says what "nothing lost,
+every count exact" means.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from bench import checks
 from common.catalogue import FileStatus
-from common.schema.aggregates import cell_counters, contributions
-from common.schema.keys import PK, SK, file_key, parse_upload_key
+from common.schema.keys import file_key, parse_upload_key
 from common.schema.record import FileRecord, from_item
 from common.settings import Settings
 from devstack import processes
@@ -57,129 +55,6 @@ ClientFactory = Callable[[str], Any]
 USERS = tuple(User(sub=f"{i:08x}-1111-4222-8333-444455556666", email=f"user{i}@example.com",
                    groups=frozenset({"uploaders"}), expires_at=0) for i in range(4))
 _AWS_VARS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE")
-
-
-# --- pure checks ------------------------------------------------------------
-
-
-Counters = dict[tuple[str, str, str], int]
-
-
-def _cell(sk: str) -> str:
-    """A cell's sort key without its shard: readers sum shards, and compaction moves counts between them."""
-    return sk.rsplit("#", 1)[0]
-
-
-def _add(total: Counters, pk: str, sk: str, counts: Mapping[str, int]) -> None:
-    for name, value in counts.items():
-        key = (pk, _cell(sk), name)
-        total[key] = total.get(key, 0) + value
-
-
-def recount(records: Iterable[FileRecord]) -> Counters:
-    """Every aggregate counter, per cell (shards summed), as a full recount from the file items gives it.
-
-    Zeros are left out.
-    """
-    total: Counters = {}
-    for record in records:
-        for (pk, sk), counts in contributions(record).items():
-            _add(total, pk, sk, counts)
-    return {k: v for k, v in total.items() if v}
-
-
-def stored_counters(items: Iterable[Mapping[str, Any]]) -> Counters:
-    """Every non-zero counter, per cell (shards summed), of the aggregate items of a table scan."""
-    total: Counters = {}
-    for item in items:
-        if item[PK]["S"].startswith("AGG#"):
-            _add(total, item[PK]["S"], item[SK]["S"], cell_counters(item))
-    return {k: v for k, v in total.items() if v}
-
-
-def file_records(items: Iterable[Mapping[str, Any]]) -> dict[str, FileRecord]:
-    """The file items of a table scan, by file id."""
-    return {i["file_id"]["S"]: from_item(i) for i in items if i[PK]["S"].startswith("FILE#")}
-
-
-def problems(uploaded: Mapping[str, str], records: Mapping[str, FileRecord], counters: Counters,
-             hostile: Iterable[str], dead_letters: Iterable[str]) -> list[str]:
-    """What is wrong after a burst, in words; empty when nothing was lost and every count is exact.
-
-    Parameters
-    ----------
-    uploaded
-        File id -> name of every upload that was accepted.
-    records
-        The table's file items by file id.
-    counters
-        :func:`stored_counters` of the table.
-    hostile
-        Names of the files hostile on purpose: exactly these must be ``failed``.
-    dead_letters
-        File ids whose messages are in the dead-letter queue.
-    """
-    hostile = set(hostile)
-    found: list[str] = []
-    missing = set(uploaded) - set(records)
-    if missing:
-        found.append(f"{len(missing)} uploads have no item, e.g. {uploaded[min(missing)]}")
-    extra = set(records) - set(uploaded)
-    if extra:
-        found.append(f"{len(extra)} items belong to no upload")
-    mine = [records[i] for i in uploaded if i in records]
-    waiting = sorted(r.name for r in mine if not r.status.terminal)
-    if waiting:
-        found.append(f"{len(waiting)} files never finished, e.g. {waiting[:3]}")
-    failed = {r.name for r in mine if r.status is FileStatus.FAILED}
-    expected = hostile & set(uploaded.values())
-    if failed != expected:
-        found.append(f"failed but not hostile: {sorted(failed - expected)[:5]}; "
-                     f"hostile but not failed: {sorted(expected - failed)[:5]}")
-    unexplained = [r.name for r in mine
-                   if r.status is FileStatus.FAILED and (not r.reason or "Traceback" in r.reason)]
-    if unexplained:
-        found.append(f"failed without a readable reason: {unexplained[:3]}")
-    wanted = recount(records.values())
-    if counters != wanted:
-        wrong = sorted(set(counters.items()) ^ set(wanted.items()))[:3]
-        found.append(f"aggregates differ from a recount, e.g. {wrong}")
-    day_files = sum(v for (pk, _, name), v in counters.items() if pk == "AGG#DAY" and name == "files")
-    finished = sum(r.status.terminal for r in records.values())
-    if day_files != finished:
-        found.append(f"the day counters count {day_files} files, the items {finished}")
-    letters = [uploaded.get(i, i) for i in dead_letters]
-    if not set(letters) <= hostile:
-        found.append(f"the dead-letter queue holds files not hostile: {sorted(set(letters) - hostile)[:5]}")
-    return found
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) by the nearest-rank method."""
-    if not values:
-        raise ValueError("no values")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def _seconds(start: str, end: str) -> float:
-    def parse(timestamp: str) -> datetime:
-        return datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-
-    return (parse(end) - parse(start)).total_seconds()
-
-
-def latencies(records: Iterable[FileRecord]) -> list[float]:
-    """Seconds from upload to ``processed`` of every processed file, from its item's timestamps."""
-    return [_seconds(r.uploaded_at, r.processed_at) for r in records
-            if r.status is FileStatus.PROCESSED and r.processed_at]
-
-
-def throughput(records: Sequence[FileRecord]) -> float:
-    """Files per second from the first claim to the last finish."""
-    start = min(r.started_at for r in records)
-    end = max(r.processed_at for r in records)
-    return len(records) / max(_seconds(start, end), 1e-3)
 
 
 # --- the stack ----------------------------------------------------------------
@@ -346,7 +221,7 @@ def wait_finished(settings: Settings, client: ClientFactory, ids: Iterable[str],
         attrs = sqs.get_queue_attributes(QueueUrl=settings.queue_url, AttributeNames=["All"])["Attributes"]
         if sum(int(attrs[a]) for a in (_DEPTH if drained else _DEPTH[:1])) == 0:
             items = scan(ddb, settings.table)
-            records = file_records(items)
+            records = checks.file_records(items)
             if ids <= set(records) and all(records[i].status.terminal for i in ids):
                 return items
         time.sleep(0.5)
@@ -389,12 +264,12 @@ class Burst:
     @property
     def records(self) -> dict[str, FileRecord]:
         """The file items, by id."""
-        return file_records(self.items)
+        return checks.file_records(self.items)
 
     def problems(self, hostile: Iterable[str]) -> list[str]:
-        """:func:`problems` of this burst."""
-        return problems({u.file_id: u.name for u in self.uploads}, self.records, stored_counters(self.items),
-                        hostile, self.dead_letters)
+        """:func:`bench.checks.problems` of this burst."""
+        return checks.problems({u.file_id: u.name for u in self.uploads}, self.records,
+                               checks.stored_counters(self.items), hostile, self.dead_letters)
 
 
 def burst(stack: Any, paths: Sequence[Path], clients: int = 4, timeout: float = 900) -> Burst:
@@ -437,7 +312,7 @@ def prequeued(stack: Any, paths: Sequence[Path], count: int, clients: int = 4) -
     uploads = upload_all(paths, stack.settings, stack.client, clients)
     with workers(stack, count, prefix=f"drain{count}-"):
         items = wait_finished(stack.settings, stack.client, [u.file_id for u in uploads], drained=False)
-    records = file_records(items)
+    records = checks.file_records(items)
     mine = [records[u.file_id] for u in uploads if u.file_id in records]
     if len(mine) != len(uploads) or not all(r.status.terminal for r in mine):
         raise RuntimeError(f"{count} workers left files unfinished")
@@ -471,7 +346,7 @@ QUICK = Sizes(uploads=200, idle=15, drain=80)
 
 
 def _triple(values: Sequence[float]) -> str:
-    return "/".join(f"{percentile(values, q):.2f}" for q in (50, 95, 99)) + " s"
+    return "/".join(f"{checks.percentile(values, q):.2f}" for q in (50, 95, 99)) + " s"
 
 
 def rows(sizes: Sizes = FULL, seed: int = 11, logs: Path = ROOT / "build" / "bench-logs") -> list[Row]:
@@ -502,19 +377,19 @@ def rows(sizes: Sizes = FULL, seed: int = 11, logs: Path = ROOT / "build" / "ben
         with local_stack(_fresh(logs / "idle")) as stack, workers(stack, 1):
             sequential(stack, ones[:2])  # warm-up: first imports in the worker's parser process
             results = sequential(stack, ones)
-            small = latencies(r for r, _ in sequential(stack, smalls))
-        item = latencies(r for r, _ in results)
+            small = checks.latencies(r for r, _ in sequential(stack, smalls))
+        item = checks.latencies(r for r, _ in results)
         client = [seconds for _, seconds in results]
         if len(item) != len(ones):
             raise AssertionError(f"{len(ones) - len(item)} of the 1 MB files were not processed")
-        p95 = percentile(item, 95)
+        p95 = checks.percentile(item, 95)
         out += [
             (f"pipeline: 1 MB file, idle stack, upload->processed p50/p95/p99 (items, n={len(item)})",
              _triple(item), f"goal p95 < {IDLE_GOAL_SECONDS:.0f} s", f"{p95 / IDLE_GOAL_SECONDS:.2f}"),
             ("pipeline: same, seen by the client (poll every 10 ms)", _triple(client), "", ""),
             (f"pipeline: 10 KB file, idle stack, upload->processed p50/p95/p99 (items, n={len(small)})",
              _triple(small), f"goal p95 < {IDLE_GOAL_SECONDS:.0f} s",
-             f"{percentile(small, 95) / IDLE_GOAL_SECONDS:.2f}"),
+             f"{checks.percentile(small, 95) / IDLE_GOAL_SECONDS:.2f}"),
         ]
 
         with local_stack(_fresh(logs / "burst")) as stack, workers(stack, sizes.burst_workers):
@@ -524,13 +399,14 @@ def rows(sizes: Sizes = FULL, seed: int = 11, logs: Path = ROOT / "build" / "ben
         if wrong:
             raise AssertionError(f"the burst went wrong (logs in {logs / 'burst'}): " + "; ".join(wrong))
         records = [result.records[u.file_id] for u in result.uploads]
-        under = latencies(records)
-        span = _seconds(min(r.uploaded_at for r in records), max(r.processed_at for r in records))
+        under = checks.latencies(records)
+        span = checks.seconds_between(min(r.uploaded_at for r in records),
+                                      max(r.processed_at for r in records))
         failed = sum(r.status is FileStatus.FAILED for r in records)
         out += [
             (f"pipeline: burst of {len(mixed):,} uploads ({megabytes:.0f} MB, {sizes.clients} clients, "
              f"{sizes.burst_workers} workers), upload->processed p50/p95/p99",
-             _triple(under), f"idle p95 {p95:.2f} s", f"{percentile(under, 95) / p95:.1f}x"),
+             _triple(under), f"idle p95 {p95:.2f} s", f"{checks.percentile(under, 95) / p95:.1f}x"),
             ("pipeline: burst, first upload to last processed (items)", f"{len(records) / span:.1f} files/s",
              f"{span:.0f} s (until the queue was empty: {result.seconds:.0f} s)", ""),
             ("pipeline: burst checks", f"{len(records):,} terminal, {failed} failed (all hostile), "
@@ -541,7 +417,7 @@ def rows(sizes: Sizes = FULL, seed: int = 11, logs: Path = ROOT / "build" / "ben
         for count in sizes.worker_counts:
             with local_stack(_fresh(logs / f"drain{count}")) as stack:
                 stack.set_visibility(BENCH_VISIBILITY)
-                per_count[count] = throughput(prequeued(stack, drain, count, sizes.clients))
+                per_count[count] = checks.throughput(prequeued(stack, drain, count, sizes.clients))
         base = per_count[sizes.worker_counts[0]]
         for count, rate in per_count.items():
             out.append((f"pipeline throughput, {len(drain)} queued files, {count} worker(s)",

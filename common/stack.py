@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from common import aws_errors
 from common.settings import Settings, SettingsError
 
 #: Settings field <- stack output.
@@ -39,8 +40,7 @@ def describe(cfn_client: Any, stack_name: str) -> dict[str, Any] | None:
         found: dict[str, Any] = cfn_client.describe_stacks(StackName=stack_name)["Stacks"][0]
         return found
     except ClientError as e:
-        error = e.response.get("Error", {})
-        if error.get("Code") == "ValidationError" and "does not exist" in str(error.get("Message", "")):
+        if aws_errors.code(e) == "ValidationError" and "does not exist" in aws_errors.message(e):
             return None
         raise
 

@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, WaiterError
 
-from common import aws, stack
+from common import aws, aws_errors, stack
 from common.settings import ENV_NAMES, Settings, SettingsError
 from devstack import package
 from devstack import template as tpl
@@ -187,7 +187,7 @@ def _account() -> str:
         raise DeployError("no AWS credentials found: set AWS_PROFILE (after `aws sso login` or "
                           "`aws configure`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY") from e
     except ClientError as e:
-        raise DeployError(f"AWS rejected the credentials: {_message(e)}") from e
+        raise DeployError(f"AWS rejected the credentials: {aws_errors.message(e) or e}") from e
 
 
 def _describe(cfn: Any, stack_name: str) -> dict[str, Any] | None:
@@ -223,9 +223,9 @@ def _ensure_artifacts_bucket(s3: Any, bucket: str, region: str, say: Say) -> Non
         s3.head_bucket(Bucket=bucket)
         return
     except ClientError as e:
-        if _code(e) in ("403", "AccessDenied", "Forbidden"):
+        if aws_errors.code(e) in ("403", "AccessDenied", "Forbidden"):
             raise DeployError(f"bucket {bucket} exists but this account cannot use it") from e
-        if _code(e) not in ("404", "NoSuchBucket", "NotFound"):
+        if aws_errors.code(e) not in ("404", "NoSuchBucket", "NotFound"):
             raise
     say(f"Creating artifacts bucket {bucket}…")
     location = {} if region == "us-east-1" else {
@@ -245,7 +245,7 @@ def _upload(s3: Any, bucket: str, prefix: str, body: bytes, suffix: str, say: Sa
         s3.head_object(Bucket=bucket, Key=key)
         say(f"s3://{bucket}/{key} is already there")
     except ClientError as e:
-        if _code(e) not in ("404", "NoSuchKey", "NotFound"):
+        if not aws_errors.is_missing(e):
             raise
         say(f"Uploading s3://{bucket}/{key} ({len(body) / 1e6:.1f} MB)…")
         s3.put_object(Bucket=bucket, Key=key, Body=body, ServerSideEncryption="AES256")
@@ -298,14 +298,6 @@ def _retained_logical_ids(cfn: Any, stack_name: str) -> set[str]:
 
 def _stack_resources(cfn: Any, stack_name: str) -> list[dict[str, Any]]:
     return stack.stack_resources(cfn, stack_name)
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", error))
 
 
 # --- the command ---------------------------------------------------------------

@@ -12,8 +12,8 @@ from typing import Any
 
 from common.catalogue import Flag
 from extractor.formats import Limits, Parsed, ParseError
-from extractor.formats.office import clean_text, count_value, iso_date, iter_xml, with_partial
 from extractor.formats.safezip import SafeZip
+from extractor.formats.xmlparts import clean_text, count_value, iso_date, iter_xml, with_partial
 
 _OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 _META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"

@@ -28,7 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.httpsession import URLLib3Session
 
-from bench import pipeline
+from bench import checks, pipeline
 from common.catalogue import FileStatus
 from common.schema.keys import sequencer_order
 from common.schema.record import from_item
@@ -58,9 +58,9 @@ def files_of(stack, prefix):
 def assert_counters_match_recount(stack):
     """Every aggregate counter equals a recount from every file item, and each finished file counts once."""
     items = pipeline.scan(stack.client("dynamodb"), stack.settings.table)
-    records = pipeline.file_records(items)
-    stored = pipeline.stored_counters(items)
-    assert stored == pipeline.recount(records.values())
+    records = checks.file_records(items)
+    stored = checks.stored_counters(items)
+    assert stored == checks.recount(records.values())
     day_files = sum(v for (pk, _, name), v in stored.items() if pk == "AGG#DAY" and name == "files")
     assert day_files == sum(r.status.terminal for r in records.values())
 

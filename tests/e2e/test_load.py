@@ -19,7 +19,7 @@ import os
 
 import pytest
 
-from bench import pipeline
+from bench import checks, pipeline
 from bench.corpus import HOSTILE, MB, generate
 from common.catalogue import FileStatus
 
@@ -62,8 +62,8 @@ def test_a_burst_of_uploads_ends_with_one_terminal_item_each_and_exact_aggregate
     assert all(reason and "Traceback" not in reason for reason in failed.values())
 
     # Every counter equals a recount from the final file items; each file is counted once.
-    stored = pipeline.stored_counters(result.items)
-    assert stored == pipeline.recount(records.values())
+    stored = checks.stored_counters(result.items)
+    assert stored == checks.recount(records.values())
     assert sum(v for (pk, _, name), v in stored.items() if pk == "AGG#DAY" and name == "files") == UPLOADS
 
     # Nothing waits in the queue; the dead-letter queue is empty (it may hold only hostile files).

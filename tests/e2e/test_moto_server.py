@@ -94,7 +94,7 @@ def test_compaction_racing_the_extractors_transactions_loses_and_doubles_nothing
     """Writers commit files into past days' cells while the compaction job merges those cells, over HTTP."""
     import threading
 
-    from bench.pipeline import recount, stored_counters
+    from bench.checks import recount, stored_counters
     from common.schema import requests
     from common.schema.aggregates import parse_aggregate_key
     from extractor import compactor

@@ -9,7 +9,7 @@ import pytest
 
 from extractor.formats import Limits, MiB, ParseError
 from extractor.formats.odf import parse_odf
-from extractor.formats.office import UNSAFE_XML
+from extractor.formats.xmlparts import UNSAFE_XML
 
 LIMITS = Limits()
 SMALL = Limits(max_unpacked_bytes=1 * MiB)

@@ -20,15 +20,8 @@ from openpyxl.chart import BarChart, Reference
 from PIL import Image
 
 from extractor.formats import Limits, MiB, ParseError
-from extractor.formats.office import (
-    MAX_TEXT_CHARS,
-    UNSAFE_XML,
-    count_value,
-    iso_date,
-    parse_docx,
-    parse_pptx,
-    parse_xlsx,
-)
+from extractor.formats.office import parse_docx, parse_pptx, parse_xlsx
+from extractor.formats.xmlparts import MAX_TEXT_CHARS, UNSAFE_XML, count_value, iso_date
 
 LIMITS = Limits()
 SMALL = Limits(max_unpacked_bytes=1 * MiB)
