@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import boto3
+import pytest
 
 from common import aws
 from common.settings import ENV_NAMES, Settings
+from devstack import processes
+from devstack.provision import provision
 from extractor import handler
 
 REGION = "us-east-1"
@@ -41,3 +50,35 @@ class Server:
     def client(self, service: str) -> Any:
         """A client bound to this server."""
         return server_client(self.endpoint, service)
+
+
+def fake_credentials(mp: pytest.MonkeyPatch) -> None:
+    """No real account, profile or leftover stack in the environment: throwaway credentials in our region."""
+    for var in AWS_VARS + DOCPORTAL_VARS:
+        mp.delenv(var, raising=False)
+    mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+    mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mp.setenv("AWS_REGION", REGION)
+    mp.setenv("AWS_DEFAULT_REGION", REGION)
+
+
+@contextmanager
+def moto_server(log: Path, extra_env: Mapping[str, str] = MappingProxyType({})) -> Iterator[Server]:
+    """A real moto server over HTTP on a free port, with the template provisioned; stopped on exit."""
+    port = processes.free_port()
+    env = {k: v for k, v in os.environ.items() if k not in AWS_VARS} | dict(extra_env)
+    proc = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                           log=log, env=env)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=proc, log=log)
+        yield Server(endpoint, provision(endpoint, REGION, client=functools.partial(server_client, endpoint)))
+    finally:
+        processes.stop([proc])
+
+
+def point_at(server: Server, mp: pytest.MonkeyPatch) -> None:
+    """Point the environment, and so every shared client made from now on, at ``server``."""
+    for name, value in server.settings.to_env().items():
+        mp.setenv(name, value)
+    reset_clients()

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from common.catalogue import FileStatus
 from common.schema.aggregates import contributions
 from common.schema.keys import upload_key
-from common.schema.record import FileRecord, to_timestamp
+from common.schema.record import Extracted, FileRecord, ObjectRef, to_timestamp
 
 #: Three recent days: inside the portal's default 30-day period whatever the time of day.
 RECENT_DAYS = tuple((datetime.now(UTC).date() - timedelta(days=i)).isoformat() for i in (3, 2, 1))
@@ -113,3 +113,26 @@ def sample_record(**changes: object) -> FileRecord:
         size=1500, format="pdf", metadata={"title": "Quarterly Numbers", "author": "Jane Doe", "subject": "secret"})
     values.update(changes)
     return FileRecord(**values)  # type: ignore[arg-type]
+
+
+def object_ref(file_id: str, owner: str = "owner-1", **changes: object) -> ObjectRef:
+    """What an S3 event says about a 100-byte PDF uploaded for ``file_id``; ``changes`` override."""
+    values: dict[str, object] = dict(bucket="b", key=f"uploads/{owner}/{file_id}.pdf", size=100, etag="e",
+                                     version_id="v2", sequencer="00AB")
+    values.update(changes)
+    return ObjectRef(**values)  # type: ignore[arg-type]
+
+
+def portal_item(file_id: str, owner: str = "owner-1") -> FileRecord:
+    """The item the portal writes for an upload of ``Q3.pdf``, before its object is announced."""
+    return FileRecord(file_id=file_id, owner=owner, owner_email="o@example.com", name="Q3.pdf", bucket="b",
+                      key=object_ref(file_id, owner).key, status=FileStatus.UPLOADED,
+                      uploaded_at="2026-11-22T10:00:00.000Z", updated_at="2026-11-22T10:00:00.000Z")
+
+
+def extraction(**changes: object) -> Extracted:
+    """What extracting a 4-page scanned PDF finds; ``changes`` override."""
+    values: dict[str, object] = dict(size=100, sha256="ab" * 32, mime_type="application/pdf", format="pdf",
+                                     extension="pdf", flags=("scanned",), metadata={"pages": 4}, duration_ms=30)
+    values.update(changes)
+    return Extracted(**values)  # type: ignore[arg-type]

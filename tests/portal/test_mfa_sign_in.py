@@ -8,9 +8,6 @@ the secret the Account page shows. Each test uses a fresh user.
 
 from __future__ import annotations
 
-import functools
-import os
-import sys
 import types
 import uuid
 from collections.abc import Iterator
@@ -19,13 +16,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from common import aws
-from devstack import processes
-from devstack.provision import MOTO_SERVER_ENV, provision
+from devstack.provision import MOTO_SERVER_ENV
 from portal import auth
 from portal.access import User
 from portal.users import mfa
 from tests.helpers import totp as codes
-from tests.helpers.env import AWS_VARS, REGION, ROOT, Server, server_client
+from tests.helpers.env import ROOT, Server, moto_server, point_at
 from tests.helpers.signin import app, sign_in, texts
 from tests.helpers.users import MFA_SIGN_IN_PASSWORD, new_uploader
 
@@ -36,24 +32,13 @@ ACCOUNT_PAGE = "app_pages/account.py"
 @pytest.fixture(scope="module")
 def totp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A moto server that checks authenticator codes, with the template provisioned."""
-    port = processes.free_port()
-    log = tmp_path_factory.mktemp("moto-totp") / "moto.log"
-    env = {k: v for k, v in os.environ.items() if k not in AWS_VARS} | dict(MOTO_SERVER_ENV)
-    proc = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                           log=log, env=env)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=proc, log=log)
-        yield Server(endpoint, provision(endpoint, REGION, client=functools.partial(server_client, endpoint)))
-    finally:
-        processes.stop([proc])
+    with moto_server(tmp_path_factory.mktemp("moto-totp") / "moto.log", MOTO_SERVER_ENV) as server:
+        yield server
 
 
 @pytest.fixture
 def server(totp_server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    for name, value in totp_server.settings.to_env().items():
-        monkeypatch.setenv(name, value)
-    aws.reset()
+    point_at(totp_server, monkeypatch)
     yield totp_server
     aws.reset()
 

@@ -6,26 +6,17 @@ from common.catalogue import FileStatus
 from common.schema import lifecycle, requests
 from common.schema.aggregates import CELL_WRITES, contributions
 from common.schema.keys import ORIGINAL_NAME_META, RETRIED_AT_META
-from common.schema.record import Extracted, FileRecord, ObjectRef
+from common.schema.record import FileRecord
+from tests.helpers.records import extraction, object_ref, portal_item
 
 FILE_ID = "0b" + "0" * 30
 OWNER = "owner-1"
-REF = ObjectRef(bucket="b", key=f"uploads/{OWNER}/{FILE_ID}.pdf", size=100, etag="e", version_id="v2",
-                sequencer="00AB")
-
-
-def portal_item() -> FileRecord:
-    return FileRecord(file_id=FILE_ID, owner=OWNER, owner_email="o@example.com", name="Q3.pdf", bucket="b",
-                      key=REF.key, status=FileStatus.UPLOADED, uploaded_at="2026-11-22T10:00:00.000Z",
-                      updated_at="2026-11-22T10:00:00.000Z")
+REF = object_ref(FILE_ID, OWNER)
 
 
 def processed(**kw) -> FileRecord:
-    claimed = lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z")
-    values = dict(size=100, sha256="ab" * 32, mime_type="application/pdf", format="pdf", extension="pdf",
-                  flags=("scanned",), metadata={"pages": 4}, duration_ms=30)
-    values.update(kw)
-    return lifecycle.finished(claimed, Extracted(**values), "2026-11-22T10:00:02.000Z")
+    claimed = lifecycle.claimed(portal_item(FILE_ID, OWNER), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z")
+    return lifecycle.finished(claimed, extraction(**kw), "2026-11-22T10:00:02.000Z")
 
 
 def counts(actions: list[dict]) -> dict[tuple[str, str], dict[str, int]]:
@@ -64,7 +55,7 @@ def test_deleting_a_finished_file_takes_its_whole_contribution_back_and_leaves_i
 
 
 def test_deleting_a_file_in_flight_moves_no_counters():
-    claimed = lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t")
+    claimed = lifecycle.claimed(portal_item(FILE_ID, OWNER), FILE_ID, OWNER, "x", REF, "t")
     actions = requests.transition("t", claimed, lifecycle.deleted(claimed, "t2"))["TransactItems"]
     assert [list(a) for a in actions] == [["Put"]]
     assert actions[0]["Put"]["ExpressionAttributeValues"] == {":rev": {"S": claimed.rev}}
@@ -73,7 +64,7 @@ def test_deleting_a_file_in_flight_moves_no_counters():
 def test_an_item_the_extractor_never_wrote_has_contributed_nothing():
     # The portal ends an upload that did not complete as failed with a plain update, outside
     # any transition: taking a contribution back for it would drive the counters negative.
-    upload_failed = replace(portal_item(), status=FileStatus.FAILED, reason="the upload did not complete")
+    upload_failed = replace(portal_item(FILE_ID, OWNER), status=FileStatus.FAILED, reason="the upload did not complete")
     actions = requests.transition("t", upload_failed, lifecycle.deleted(upload_failed, "t2"))["TransactItems"]
     assert [list(a) for a in actions] == [["Put"]]
     assert actions[0]["Put"]["ConditionExpression"] == "attribute_exists(#pk) AND attribute_not_exists(#rev)"
@@ -96,7 +87,7 @@ def test_the_retry_copy_replaces_metadata_on_the_same_key_from_the_failed_versio
 
 def test_a_retried_file_reclaimed_by_the_newer_version_takes_the_failure_back():
     failed = processed(error="the file's metadata could not be read (RecursionError)")
-    newer = ObjectRef(**{**REF.__dict__, "sequencer": "00AC", "version_id": "v3"})
+    newer = object_ref(FILE_ID, OWNER, sequencer="00AC", version_id="v3")
     actions = requests.transition("t", failed, lifecycle.claimed(failed, FILE_ID, OWNER, "x", newer, "t4"))["TransactItems"]
     taken = counts(actions)
     assert taken == {cell: {k: -v for k, v in c.items()} for cell, c in contributions(failed).items()}

@@ -12,31 +12,18 @@ from common.schema.aggregates import (
     size_buckets,
 )
 from common.schema.keys import sequencer_order
-from common.schema.record import Extracted, FileRecord, ObjectRef, is_duplicate
+from common.schema.record import is_duplicate
+from tests.helpers.records import extraction, object_ref, portal_item
 
 FILE_ID = "0a" + "0" * 30
 OWNER = "owner-1"
-REF = ObjectRef(bucket="b", key=f"uploads/{OWNER}/{FILE_ID}.pdf", size=100, etag="e", version_id="v2",
-                sequencer="00AB")
-
-
-def portal_item() -> FileRecord:
-    return FileRecord(file_id=FILE_ID, owner=OWNER, owner_email="o@example.com", name="Q3.pdf", bucket="b",
-                      key=REF.key, status=FileStatus.UPLOADED, uploaded_at="2026-11-22T10:00:00.000Z",
-                      updated_at="2026-11-22T10:00:00.000Z", content_type="application/pdf")
-
-
-def result(**kw) -> Extracted:
-    values = dict(size=100, sha256="ab" * 32, mime_type="application/pdf", format="pdf", extension="pdf",
-                  flags=("scanned",), metadata={"pages": 4}, duration_ms=30)
-    values.update(kw)
-    return Extracted(**values)
+REF = object_ref(FILE_ID)
 
 
 def test_claim_keeps_identity_and_drops_old_results():
-    old = lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
-                          result(), "2026-11-22T10:00:02.000Z")
-    newer = ObjectRef(**{**REF.__dict__, "sequencer": "00AC", "version_id": "v3"})
+    old = lifecycle.finished(lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
+                          extraction(), "2026-11-22T10:00:02.000Z")
+    newer = object_ref(FILE_ID, sequencer="00AC", version_id="v3")
     again = lifecycle.claimed(old, FILE_ID, OWNER, "ignored", newer, "2026-11-22T11:00:00.000Z")
     assert (again.name, again.owner_email, again.uploaded_at) == ("Q3.pdf", "o@example.com", "2026-11-22T10:00:00.000Z")
     assert (again.status, again.sha256, again.flags, again.metadata) == (FileStatus.PROCESSING, "", (), {})
@@ -44,8 +31,8 @@ def test_claim_keeps_identity_and_drops_old_results():
 
 
 def test_contributions_count_only_finished_files():
-    record = lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
-                             result(), "2026-11-22T10:00:01.200Z")
+    record = lifecycle.finished(lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
+                             extraction(), "2026-11-22T10:00:01.200Z")
     assert contributions(lifecycle.claimed(None, FILE_ID, OWNER, "x", REF, "t")) == {}
     cells = contributions(record)
     shard = aggregate_shard(FILE_ID)
@@ -58,8 +45,8 @@ def test_contributions_count_only_finished_files():
 
 
 def test_failures_are_counted_by_reason():
-    record = lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
-                             result(error="encrypted PDF: metadata partially available", flags=("encrypted",)),
+    record = lifecycle.finished(lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "t"),
+                             extraction(error="encrypted PDF: metadata partially available", flags=("encrypted",)),
                              "2026-11-22T10:00:00.100Z")
     counts = next(iter(contributions(record).values()))
     assert counts["status_failed"] == 1
@@ -68,17 +55,17 @@ def test_failures_are_counted_by_reason():
 
 
 def test_a_finishing_transition_adds_and_a_reclaim_takes_back():
-    claimed = lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z")
-    first = requests.transition("t", portal_item(), claimed)["TransactItems"]
+    claimed = lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z")
+    first = requests.transition("t", portal_item(FILE_ID), claimed)["TransactItems"]
     assert [list(a) for a in first] == [["Put"]]  # no counts move while a file is in flight
     assert first[0]["Put"]["ConditionExpression"] == "attribute_exists(#pk) AND attribute_not_exists(#rev)"
-    done = lifecycle.finished(claimed, result(), "2026-11-22T10:00:02.000Z")
+    done = lifecycle.finished(claimed, extraction(), "2026-11-22T10:00:02.000Z")
     finish = requests.transition("t", claimed, done)["TransactItems"]
     assert finish[0]["Put"]["ExpressionAttributeValues"] == {":rev": {"S": claimed.rev}}
     updates = [a["Update"] for a in finish[1:]]
     assert len(updates) == 4  # three aggregate cells and the duplicate marker
     assert updates[-1]["UpdateExpression"] == "ADD #files :ids"
-    newer = ObjectRef(**{**REF.__dict__, "sequencer": "00AC"})
+    newer = object_ref(FILE_ID, sequencer="00AC")
     reclaim = requests.transition("t", done, lifecycle.claimed(done, FILE_ID, OWNER, "x", newer, "t2"))["TransactItems"]
     for update in (a["Update"] for a in reclaim[1:4]):
         names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
@@ -96,8 +83,8 @@ def test_duplicate_markers():
 
 def test_authors_and_producers_are_counted_per_day_and_uploader():
     record = lifecycle.finished(
-        lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
-        result(metadata={"author": "  Ann\n  Lee ", "creator": "Writer", "producer": ""}),
+        lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
+        extraction(metadata={"author": "  Ann\n  Lee ", "creator": "Writer", "producer": ""}),
         "2026-11-22T10:00:01.200Z")
     shard = aggregate_shard(FILE_ID)
     cells = contributions(record)
@@ -106,16 +93,16 @@ def test_authors_and_producers_are_counted_per_day_and_uploader():
     assert cells[("AGG#DAY_PEOPLE", f"2026-11-22#{OWNER}#producer=Writer#s{shard}")] == {"files": 1}
     assert parse_aggregate_key("AGG#DAY_PEOPLE", f"2026-11-22#{OWNER}#author=A#B#s3") == (
         "DAY_PEOPLE", "2026-11-22", f"{OWNER}#author=A#B", 3)
-    failed = lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
-                             result(error="unreadable", metadata={"author": "Ann"}), "2026-11-22T10:00:00.100Z")
+    failed = lifecycle.finished(lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "t"),
+                             extraction(error="unreadable", metadata={"author": "Ann"}), "2026-11-22T10:00:00.100Z")
     assert not [c for c in contributions(failed) if c[0] == "AGG#DAY_PEOPLE"]
 
 
 def test_sizes_fall_in_one_histogram_bucket():
     for size, bucket in ((0, "size_le_10000"), (10_000, "size_le_10000"), (10_001, "size_le_100000"),
                          (100_000_001, "size_gt_100000000")):
-        record = replace(lifecycle.finished(lifecycle.claimed(portal_item(), FILE_ID, OWNER, "x", REF, "t"),
-                                         result(), "2026-11-22T10:00:00.100Z"), size=size)
+        record = replace(lifecycle.finished(lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "t"),
+                                         extraction(), "2026-11-22T10:00:00.100Z"), size=size)
         counts = contributions(record)[("AGG#DAY_OWNER", f"2026-11-22#{OWNER}#s{aggregate_shard(FILE_ID)}")]
         assert [k for k in counts if k.startswith("size_")] == [bucket]
     assert [name for name, _ in size_buckets()][-1] == "size_gt_100000000"
