@@ -21,7 +21,7 @@ from common.schema import requests
 from common.schema.aggregates import parse_aggregate_key
 from common.schema.keys import PK, SK
 from portal.dashboard import analytics
-from portal.dashboard.filters import DashboardFilters, Viewer
+from portal.dashboard.filters import Viewer
 
 logger = logging.getLogger(__name__)
 
@@ -108,10 +108,3 @@ def load(ddb: Any, table: str, viewer: Viewer, start_day: str, end_day: str, *,
     items += people
     grains = (*(g for g, _ in reads), "DAY_PEOPLE")
     return Loaded(analytics.aggregate_frame(items), counter.calls, grains)
-
-
-def dashboard(ddb: Any, table: str, viewer: Viewer, filters: DashboardFilters) -> tuple[
-        analytics.Dashboard, int]:
-    """Read and compute ``viewer``'s dashboard for ``filters``; also the DynamoDB calls made."""
-    loaded = load(ddb, table, viewer, filters.start, filters.end)
-    return analytics.build_dashboard(loaded.frame, filters, viewer), loaded.calls

@@ -22,7 +22,6 @@ from boto3.s3.transfer import TransferConfig
 
 from common.catalogue import COUNTED_STATUSES, FileStatus
 from common.schema import requests
-from common.schema.record import FileRecord, from_item
 from portal import access
 from portal.access import User
 from portal.export.csv_shape import DEFAULT_COLUMNS, RowShaper, encode_pages, item_paths, validate_columns
@@ -122,11 +121,6 @@ def iter_pages(ddb: Any, table: str, request: ExportRequest,
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def iter_files(ddb: Any, table: str, request: ExportRequest) -> Iterator[FileRecord]:
-    """The requested files as records, read whole (see :func:`iter_pages`)."""
-    return (from_item(item) for page in iter_pages(ddb, table, request) for item in page)
 
 
 @dataclass

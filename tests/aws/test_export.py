@@ -4,16 +4,23 @@ import csv
 import io
 import threading
 import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 
 from common import aws
 from common.catalogue import FileStatus
-from common.schema.record import FileRecord, to_item
+from common.schema.record import FileRecord, from_item, to_item
 from portal.access import NotAllowed, User
 from portal.export import __main__ as command
 from portal.export import service
-from portal.export.service import ExportRequest, Progress, csv_chunks, export_to_s3, iter_files
+from portal.export.service import ExportRequest, Progress, csv_chunks, export_to_s3, iter_pages
+
+
+def iter_files(ddb, table: str, request: ExportRequest) -> Iterator[FileRecord]:
+    """The files an export selects, read whole: the oracle the projected export is checked against."""
+    return (from_item(item) for page in iter_pages(ddb, table, request) for item in page)
+
 
 ANALYST = User(sub="analyst-1", email="an@example.com", groups=frozenset({"analysts"}), expires_at=0)
 UPLOADER = User(sub="owner-a", email="a@example.com", groups=frozenset({"uploaders"}), expires_at=0)
