@@ -88,6 +88,27 @@ def require(allowed: bool, message: str) -> None:
 # --- the rules ------------------------------------------------------------------------
 
 NO_ROLE = "Your account has no DocPortal role yet. Please ask an admin."
+SESSION_ENDED = "Your session has expired. Please sign in again."
+
+
+def is_current(user: User, now: float) -> bool:
+    """True while the tokens that proved ``user`` are unexpired (``now`` in epoch seconds).
+
+    Every service refuses a user whose proof ran out, so no part of a page that
+    skipped the sign-in check (a fragment's rerun, a cached object) can act on it.
+    """
+    return user.expires_at > now
+
+
+def require_current(user: User, now: float) -> None:
+    """Refuse a user whose tokens expired.
+
+    Raises
+    ------
+    NotAllowed
+        With :data:`SESSION_ENDED` when ``user`` is no longer current at ``now``.
+    """
+    require(is_current(user, now), SESSION_ENDED)
 
 
 def has_role(user: User) -> bool:

@@ -38,6 +38,7 @@ from streamlit_cognito_auth.auth import Credentials
 
 from common import aws, aws_errors
 from common.settings import Settings, SettingsError
+from portal import access
 from portal.access import User
 from portal.tokens import KeysUnavailable, TokenError, TokenExpired, TokenVerifier, jwks_resolver
 from portal.users.totp import SOFTWARE_TOKEN_MFA, InvalidCode, normalize_code
@@ -280,8 +281,7 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
 
     def _due_for_check(self) -> bool:
         """True when the session was not checked with Cognito in the last REVALIDATE_SECONDS."""
-        checked = st.session_state.get(_CHECKED_AT)
-        return checked is None or time.monotonic() - checked >= REVALIDATE_SECONDS
+        return _check_due()
 
     def _revalidate(self, credentials: Credentials) -> Credentials | None:
         """Fresh tokens for a session Cognito still honours; None (session ended) otherwise.
@@ -316,6 +316,12 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         return renewed
 
 
+def _check_due() -> bool:
+    """True when the session was not checked with Cognito in the last REVALIDATE_SECONDS."""
+    checked = st.session_state.get(_CHECKED_AT)
+    return checked is None or time.monotonic() - checked >= REVALIDATE_SECONDS
+
+
 class _Rejected(Exception):
     """Cognito refused the credentials; the message is for the user."""
 
@@ -345,12 +351,36 @@ def require_user() -> User:
 
 
 def current_user() -> User:
-    """The user :func:`require_user` verified earlier in this run (for pages)."""
+    """The session's verified user as they are now, for pages and every part of a page.
+
+    After :func:`require_user` in the same run this costs nothing. But a
+    fragment's rerun skips the entry script, so whenever the check with
+    Cognito is due (or the tokens ran out) it is made here too: a session
+    signed out elsewhere, a disabled account or changed groups take effect in
+    every part of a page. A session that has ended reruns the whole app,
+    which shows the sign-in with the reason.
+    """
     user = st.session_state.get(_USER)
     if not isinstance(user, User):
         st.stop()
         raise AssertionError("unreachable: st.stop() raises")
-    return user
+    if not (_check_due() or not access.is_current(user, time.time())):
+        return user
+    try:
+        authenticator = _authenticator()
+        credentials = authenticator.get_credentials()
+        still = credentials is not None and authenticator._set_state_login(credentials)
+    except (SignInUnavailable, SettingsError) as e:
+        st.error(str(e) if isinstance(e, SignInUnavailable) else MISCONFIGURED)
+        st.stop()
+    if not still:
+        st.session_state.pop(_USER, None)
+        st.rerun(scope="app")
+    renewed = st.session_state.get(_USER)
+    if not isinstance(renewed, User):
+        st.stop()
+        raise AssertionError("unreachable: st.stop() raises")
+    return renewed
 
 
 def page_user(allowed: Callable[[User], bool], refusal: str) -> User:

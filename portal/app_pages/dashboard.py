@@ -29,7 +29,7 @@ settings = Settings.from_env()
 
 st.title("Dashboard")
 filters, _ = filter_bar(user, settings)
-board = reads.loading(reads.dashboard, settings.table, *reads.user_key(user), filters.key(),
+board = reads.loading(reads.dashboard, settings.table, reads.user_key(user), filters.key(),
                       what="Loading the dashboard…")
 
 for note in board.notes:
@@ -71,7 +71,7 @@ if board.format_split:
 grid += [("authors", charts.names(board.authors.frame, "authors")),
          ("producers", charts.names(board.producers.frame, "producers"))]
 if board.uploaders is not None:
-    names = reads.uploader_emails(settings.user_pool_id, *reads.user_key(user))
+    names = reads.uploader_emails(settings.user_pool_id, reads.user_key(user))
     grid.append(("uploaders", charts.uploaders(board.uploaders.frame, names)))
 for i in range(0, len(grid), 2):
     for column, (name, figure) in zip(st.columns(2), grid[i:i + 2], strict=False):

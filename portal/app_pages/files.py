@@ -23,7 +23,7 @@ from common.catalogue import FORMAT_NAMES, QUALITY_FLAGS, RISK_FLAGS, FileStatus
 from common.schema.record import FileRecord
 from common.settings import Settings
 from portal import access, auth, text
-from portal.access import NotAllowed
+from portal.access import NotAllowed, User
 from portal.app_pages import reads
 from portal.files import explorer, preview, service, views
 from portal.files.explorer import FileFilters, InvalidFilter, Pager, SortKey
@@ -48,9 +48,9 @@ everyone = access.sees_everyone(user)
 tz = text.zone(st.context.timezone)
 
 
-def who() -> tuple[str, str, str, tuple[str, ...]]:
-    """The cache key of the signed-in user's reads."""
-    return (settings.table, *reads.user_key(user))
+def who(viewer: User) -> tuple[str, reads.UserKey]:
+    """The cache key of ``viewer``'s reads: the table and whose read it is."""
+    return settings.table, reads.user_key(viewer)
 
 
 # --- the filter bar -----------------------------------------------------------------
@@ -60,7 +60,7 @@ notice = st.session_state.pop(_NOTICE, None)
 if notice:
     st.success(text.md_escape(notice))
 
-emails = reads.uploader_emails(settings.user_pool_id, *reads.user_key(user)) if everyone else {}
+emails = reads.uploader_emails(settings.user_pool_id, reads.user_key(user)) if everyone else {}
 with st.container(border=True):
     search = st.text_input("Search", placeholder="Name, title or author",
                            max_chars=explorer.MAX_SEARCH_LENGTH)
@@ -117,15 +117,23 @@ def choose(file_id: str | None) -> None:
 
 @st.fragment(run_every=REFRESH_SECONDS if st.session_state.get(_LIVE, True) else None)
 def explorer_view(filters: FileFilters, page_size: int) -> None:
-    """List one page, show the chosen file; switch auto-refresh on or off as files start or finish."""
+    """List one page, show the chosen file; switch auto-refresh on or off as files start or finish.
+
+    A fragment's rerun skips the entry script and this page's top, so the user
+    is taken again here, checked with Cognito when that is due: every refresh
+    and every action acts as the user is now.
+    """
+    viewer = auth.current_user()
+    everyone = access.sees_everyone(viewer)
+    emails = reads.uploader_emails(settings.user_pool_id, reads.user_key(viewer)) if everyone else {}
     pager: Pager = st.session_state[_PAGER]
     try:
         try:
-            page = reads.file_page(*who(), filters.key(), pager.current, page_size)
+            page = reads.file_page(*who(viewer), filters.key(), pager.current, page_size)
         except explorer.BadPageToken:
             st.session_state[_PAGER] = pager = Pager()
             st.info("The list was reset to its first page.")
-            page = reads.file_page(*who(), filters.key(), None, page_size)
+            page = reads.file_page(*who(viewer), filters.key(), None, page_size)
     except _REFUSED as e:
         st.error(str(e))
         return
@@ -173,17 +181,17 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
         wanted = st.selectbox("Show details of", options, key=_PICK, placeholder="Choose a file",
                               format_func=lambda i: f"{names.get(i, 'file')} ({i[:8]})",
                               on_change=lambda: choose(st.session_state[_PICK]))
-    shown = detail(wanted) if wanted else None
+    shown = detail(viewer, wanted, emails) if wanted else None
     live = views.in_flight(records) > 0 or bool(shown and not shown.status.terminal)
     if live != st.session_state.get(_LIVE, True):
         st.session_state[_LIVE] = live
         st.rerun()
 
 
-def detail(file_id: str) -> FileRecord | None:
+def detail(viewer: User, file_id: str, emails: dict[str, str]) -> FileRecord | None:
     """The chosen file: badges, actions allowed to this user, preview, map and grouped metadata."""
     try:
-        record = reads.file(*who(), file_id)
+        record = reads.file(*who(viewer), file_id)
     except _REFUSED as e:
         st.warning(str(e))
         return None
@@ -196,11 +204,12 @@ def detail(file_id: str) -> FileRecord | None:
                 st.badge(badge.label, color=badge.color)  # type: ignore[arg-type]
         if record.reason:
             st.warning(text.md_escape(f"Reason: {record.reason}"))
-        actions(record)
+        actions(viewer, record)
         picture, location = st.columns(2)
         with picture:
             note = preview.preview_note(record)
-            image = None if note else reads.preview(*who(), record.file_id, record.version_id or record.etag)
+            version = record.version_id or record.etag
+            image = None if note else reads.preview(*who(viewer), record.file_id, version)
             pdf = record.format == preview.PDF_FORMAT
             if image:
                 st.image(image, caption="First page" if pdf else "Preview")
@@ -211,7 +220,7 @@ def detail(file_id: str) -> FileRecord | None:
             with location:
                 st.map(pd.DataFrame({"lat": [point[0]], "lon": [point[1]]}), zoom=11, height=260)
                 st.caption(f"Where it was taken: {point[0]:.5f}, {point[1]:.5f}")
-        uploader = emails.get(record.owner, "") if everyone else user.email
+        uploader = emails.get(record.owner, "") if access.sees_everyone(viewer) else viewer.email
         for group in views.detail_groups(record, tz, uploader=uploader):
             st.markdown(f"**{text.md_escape(group.title)}**")
             st.table({"Field": [text.md_escape(k) for k, _ in group.rows],
@@ -219,7 +228,7 @@ def detail(file_id: str) -> FileRecord | None:
     return record
 
 
-def actions(record: FileRecord) -> None:
+def actions(user: User, record: FileRecord) -> None:
     """Download, retry and delete, each shown only when this user may do it (the service checks again)."""
     s3, ddb = aws.client("s3"), aws.client("dynamodb")
     download, retry, delete = st.columns(3)

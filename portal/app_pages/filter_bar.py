@@ -57,7 +57,7 @@ def filter_bar(user: User, settings: Settings) -> tuple[DashboardFilters, data.L
         status = st.selectbox("Status", periods.STATUSES, format_func=str.capitalize, key="status",
                               bind="query-params")
     start, end = periods.preset_range(preset or periods.DEFAULT_PRESET, today, picked)
-    loaded = reads.loading(reads.cells, settings.table, *reads.user_key(user), start, end,
+    loaded = reads.loading(reads.cells, settings.table, reads.user_key(user), start, end,
                            what="Loading the figures…")
 
     chosen_formats: list[str] = []
@@ -68,7 +68,7 @@ def filter_bar(user: User, settings: Settings) -> tuple[DashboardFilters, data.L
             chosen_formats = st.multiselect("Formats", formats, placeholder="All formats", key="format",
                                             bind="query-params")
         with owner_col:
-            emails = reads.uploader_emails(settings.user_pool_id, *reads.user_key(user))
+            emails = reads.uploader_emails(settings.user_pool_id, reads.user_key(user))
             # Every known user and everyone with files in the period; the URL names them by e-mail.
             owners = sorted({*analytics.dimensions(loaded.frame, "DAY_OWNER"), *emails},
                             key=lambda sub: (emails.get(sub, "~" + sub), sub))

@@ -40,14 +40,24 @@ UNAVAILABLE = "The figures cannot be loaded right now. Please try again in a min
 T = TypeVar("T")
 
 
-def user_key(user: User) -> tuple[str, str, tuple[str, ...]]:
-    """The part of every cache key that says whose read it is: id, e-mail, groups."""
-    return user.sub, user.email, tuple(sorted(user.groups))
+#: Whose read it is: id, e-mail, groups and token expiry (see :func:`user_key`).
+UserKey = tuple[str, str, tuple[str, ...], int]
 
 
-def as_user(sub: str, email: str, groups: tuple[str, ...]) -> User:
+def user_key(user: User) -> UserKey:
+    """The part of every cache key that says whose read it is: id, e-mail, groups and token expiry.
+
+    The expiry is in it so that the service, which refuses expired users, sees
+    the user exactly as verified, and a cached answer never outlives the
+    tokens it was read with by more than the cache's time to live.
+    """
+    return user.sub, user.email, tuple(sorted(user.groups)), user.expires_at
+
+
+def as_user(who: UserKey) -> User:
     """The verified user a cached read runs for, rebuilt from its cache key."""
-    return User(sub=sub, email=email, groups=frozenset(groups), expires_at=0)
+    sub, email, groups, expires_at = who
+    return User(sub=sub, email=email, groups=frozenset(groups), expires_at=expires_at)
 
 
 def _settings() -> Settings:
@@ -70,25 +80,23 @@ def loading(read: Callable[..., T], *args: Any, what: str = "Loading…") -> T:
 
 
 @st.cache_data(ttl=FIGURES_SECONDS, show_spinner=False)
-def cells(table: str, sub: str, email: str, groups: tuple[str, ...], start: str, end: str) -> data.Loaded:
+def cells(table: str, who: UserKey, start: str, end: str) -> data.Loaded:
     """The aggregate cells this user may see for the days."""
-    viewer = Viewer.of(as_user(sub, email, groups))
-    return data.load(aws.client("dynamodb"), table, viewer, start, end)
+    return data.load(aws.client("dynamodb"), table, Viewer.of(as_user(who)), start, end)
 
 
 @st.cache_data(ttl=FIGURES_SECONDS, show_spinner=False)
-def dashboard(table: str, sub: str, email: str, groups: tuple[str, ...],
-              filters_key: tuple[Any, ...]) -> Dashboard:
+def dashboard(table: str, who: UserKey, filters_key: tuple[Any, ...]) -> Dashboard:
     """This user's dashboard for the filters (keyed by every filter too)."""
     filters = DashboardFilters.from_key(filters_key)
-    loaded = cells(table, sub, email, groups, filters.start, filters.end)
-    return analytics.build_dashboard(loaded.frame, filters, Viewer.of(as_user(sub, email, groups)))
+    loaded = cells(table, who, filters.start, filters.end)
+    return analytics.build_dashboard(loaded.frame, filters, Viewer.of(as_user(who)))
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def uploader_emails(user_pool_id: str, sub: str, email: str, groups: tuple[str, ...]) -> dict[str, str]:
+def uploader_emails(user_pool_id: str, who: UserKey) -> dict[str, str]:
     """User id to e-mail, to name and choose uploaders: only analysts and admins see others' e-mails."""
-    if not access.sees_everyone(as_user(sub, email, groups)):
+    if not access.sees_everyone(as_user(who)):
         return {}
     return users.owner_emails(aws.client("cognito-idp"), user_pool_id)
 
@@ -97,27 +105,26 @@ def uploader_emails(user_pool_id: str, sub: str, email: str, groups: tuple[str, 
 
 
 @st.cache_data(ttl=FILES_SECONDS, show_spinner=False)
-def file_page(table: str, sub: str, email: str, groups: tuple[str, ...], filters_key: tuple[Any, ...],
-              token: str | None, page_size: int) -> FilePage:
+def file_page(table: str, who: UserKey, filters_key: tuple[Any, ...], token: str | None,
+              page_size: int) -> FilePage:
     """One page of this user's Files view."""
-    return service.list_files(user=as_user(sub, email, groups), ddb=aws.client("dynamodb"),
-                              settings=_settings(), filters=FileFilters.from_key(filters_key),
-                              page_token=token, page_size=page_size)
+    return service.list_files(user=as_user(who), ddb=aws.client("dynamodb"), settings=_settings(),
+                              filters=FileFilters.from_key(filters_key), page_token=token,
+                              page_size=page_size)
 
 
 @st.cache_data(ttl=FILES_SECONDS, show_spinner=False)
-def file(table: str, sub: str, email: str, groups: tuple[str, ...], file_id: str) -> FileRecord:
+def file(table: str, who: UserKey, file_id: str) -> FileRecord:
     """One file, if this user may see it."""
-    return service.get_file(user=as_user(sub, email, groups), ddb=aws.client("dynamodb"),
-                            settings=_settings(), file_id=file_id)
+    return service.get_file(user=as_user(who), ddb=aws.client("dynamodb"), settings=_settings(),
+                            file_id=file_id)
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=200)
-def preview(table: str, sub: str, email: str, groups: tuple[str, ...], file_id: str,
-            version: str) -> bytes | None:
+def preview(table: str, who: UserKey, file_id: str, version: str) -> bytes | None:
     """A thumbnail or a PDF's first page (keyed by object version too: a new one shows)."""
-    return service.preview_bytes(user=as_user(sub, email, groups), s3=aws.client("s3"),
-                                 ddb=aws.client("dynamodb"), settings=_settings(), file_id=file_id)
+    return service.preview_bytes(user=as_user(who), s3=aws.client("s3"), ddb=aws.client("dynamodb"),
+                                 settings=_settings(), file_id=file_id)
 
 
 def forget_files() -> None:

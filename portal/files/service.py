@@ -1,7 +1,9 @@
 """Reading and changing stored files for the Files page: list, read, download, preview, retry, delete.
 
 Every function checks the verified user against the record it reads
-(:mod:`portal.access`), whatever the page shows: uploaders reach only their
+(:mod:`portal.access`), whatever the page shows, and refuses a user whose
+tokens expired (a page part that skipped the sign-in check cannot act on a
+stale user): uploaders reach only their
 own items and objects, analysts read everyone's, only owners and admins
 change anything. Object keys always come from the item, never from the
 caller. Changes of an item go through :mod:`common.filestore`. Clients and
@@ -12,6 +14,7 @@ against moto. No Streamlit here.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +97,7 @@ def list_files(*, user: User, ddb: Any, settings: Settings, filters: FileFilters
     FilesUnavailable
         When DynamoDB cannot be read.
     """
+    access.require_current(user, time.time())
     access.require(access.has_role(user), access.NO_ROLE)
     owner = filters.owner
     if not access.sees_everyone(user):
@@ -168,6 +172,7 @@ def get_file(*, user: User, ddb: Any, settings: Settings, file_id: str) -> FileR
     FilesUnavailable
         When DynamoDB cannot be read.
     """
+    access.require_current(user, time.time())
     if not is_file_id(file_id):
         raise NotFound("There is no such file.")
     try:
@@ -324,6 +329,7 @@ def delete_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: s
     NotFound, portal.access.NotAllowed, FilesUnavailable
         As :func:`get_file`; NotAllowed too for an analyst and another's file.
     """
+    access.require_current(user, time.time())
     if not is_file_id(file_id):
         raise NotFound("There is no such file.")
 

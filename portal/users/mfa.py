@@ -12,6 +12,7 @@ every sign-in then asks for a code). Cognito's refusals become
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -53,6 +54,7 @@ class WrongCode(MfaError):
 
 
 def _require_role(user: User) -> None:
+    access.require_current(user, time.time())
     access.require(access.has_role(user), access.NO_ROLE)
 
 

@@ -23,6 +23,7 @@ does not offer.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ class Invitation:
 
 
 def _require_admin(actor: User) -> None:
+    access.require_current(actor, time.time())
     access.require(access.may_manage_users(actor), "Only admins manage users.")
 
 

@@ -18,16 +18,22 @@ PASSWORDS = (CHOSEN_PASSWORD, SECOND_PASSWORD, MFA_PASSWORD, SESSION_PASSWORD, F
              MFA_SIGN_IN_PASSWORD)
 
 
-def new_uploader(server: Any, prefix: str, password: str) -> str:
-    """A fresh user in uploaders with a permanent password on ``server``'s pool; its e-mail."""
+def new_user(server: Any, prefix: str, password: str, *groups: str) -> str:
+    """A fresh user in ``groups`` with a permanent password on ``server``'s pool; its e-mail."""
     cognito, pool = server.client("cognito-idp"), server.settings.user_pool_id
     email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
     cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
                               UserAttributes=[{"Name": "email", "Value": email},
                                               {"Name": "email_verified", "Value": "true"}])
     cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-    cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="uploaders")
+    for group in groups:
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
     return email
+
+
+def new_uploader(server: Any, prefix: str, password: str) -> str:
+    """A fresh user in uploaders with a permanent password on ``server``'s pool; its e-mail."""
+    return new_user(server, prefix, password, "uploaders")
 
 
 def person(sub: str, *groups: str) -> User:

@@ -17,7 +17,7 @@ from portal.access import User
 from portal.users import accounts, service
 from portal.users.accounts import Delivery
 from tests.helpers.env import ROOT
-from tests.helpers.pages import page_as
+from tests.helpers.pages import page_as, signed_in_as
 
 PAGE = str(ROOT / "portal" / "app_pages" / "users.py")
 
@@ -44,7 +44,7 @@ def shown_locally(monkeypatch):
 
 def page(actor: User) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["docportal_user"] = actor
+    signed_in_as(at, actor)
     return run(at)
 
 

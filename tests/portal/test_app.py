@@ -9,6 +9,7 @@ from devstack.provision import DEFAULT_DEMO_PASSWORD
 from portal.auth import UNAVAILABLE
 from tests.helpers.env import ROOT
 from tests.helpers.files import tiny_pdf
+from tests.helpers.pages import signed_in_as
 from tests.helpers.signin import TIMEOUT, app, sign_in, texts
 from tests.helpers.tables import files_of
 
@@ -95,7 +96,7 @@ def test_uploaders_get_no_export_page_and_are_refused_if_they_go_there(on_server
         at.switch_page("app_pages/export.py")  # not in an uploader's navigation at all
     # And the page itself refuses, should it ever be reached.
     page = AppTest.from_file(str(ROOT / "portal" / "app_pages" / "export.py"), default_timeout=TIMEOUT)
-    page.session_state["docportal_user"] = at.session_state["docportal_user"]
+    signed_in_as(page, at.session_state["docportal_user"])
     page.run()
     assert not page.exception
     assert "Exports are for analysts and admins" in texts(page)

@@ -16,7 +16,7 @@ from common import aws
 from common.schema.record import FileRecord
 from portal import navigation
 from portal.access import User
-from tests.helpers.pages import page_as
+from tests.helpers.pages import page_as, signed_in_as
 from tests.helpers.records import OWNERS
 
 ME = OWNERS[0]
@@ -71,7 +71,7 @@ def test_an_analyst_exports_exactly_the_filtered_files(files, stack):
 def test_an_uploader_who_opens_the_export_page_is_refused(files):
     # Navigation never offers the page to an uploader; run its script directly, as a forged request would.
     at = AppTest.from_file(navigation.page_path("export"), default_timeout=60)
-    at.session_state["docportal_user"] = UPLOADER
+    signed_in_as(at, UPLOADER)
     at.run()
     assert not at.exception, at.exception
     assert "export" not in [name for name, _, _ in navigation.entries(UPLOADER)]

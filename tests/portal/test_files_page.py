@@ -29,6 +29,7 @@ from portal.files.uploads import store_upload
 from tests.helpers.env import ROOT
 from tests.helpers.events import eventbridge_body
 from tests.helpers.files import tiny_pdf, tiny_png
+from tests.helpers.pages import signed_in_as
 
 PAGE = str(ROOT / "portal" / "app_pages" / "files.py")
 _SEQUENCERS = itertools.count(0x5000)
@@ -83,7 +84,7 @@ def world(stack, people):
 
 def page(user: User, **params: str) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["docportal_user"] = user
+    signed_in_as(at, user)
     for name, value in params.items():
         at.query_params[name] = value
     at.run()

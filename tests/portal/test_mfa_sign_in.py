@@ -22,6 +22,7 @@ from portal.access import User
 from portal.users import mfa
 from tests.helpers import totp as codes
 from tests.helpers.env import ROOT, Server, moto_server, point_at
+from tests.helpers.pages import signed_in_as
 from tests.helpers.signin import app, sign_in, texts
 from tests.helpers.users import MFA_SIGN_IN_PASSWORD, new_uploader
 
@@ -190,7 +191,7 @@ def test_cancelling_the_set_up_changes_nothing(server, email):
 
 def test_the_account_page_refuses_a_user_without_a_role():
     page = AppTest.from_file(str(ROOT / "portal" / "app_pages" / "account.py"), default_timeout=60)
-    page.session_state["docportal_user"] = User(sub="s", email="new@example.com", groups=frozenset(), expires_at=2**40)
+    signed_in_as(page, User(sub="s", email="new@example.com", groups=frozenset(), expires_at=2**40))
     page.run()
     assert not page.exception
     assert "no DocPortal role" in texts(page)

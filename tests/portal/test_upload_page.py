@@ -22,6 +22,7 @@ from portal.access import User
 from portal.files import upload_policy
 from tests.helpers.env import ROOT
 from tests.helpers.files import tiny_pdf
+from tests.helpers.pages import signed_in_as
 from tests.helpers.tables import files_of
 
 ENTRY = """
@@ -56,7 +57,7 @@ def page(entry):
 
 def _page(entry: str) -> AppTest:
     at = AppTest.from_file(entry, default_timeout=60)
-    at.session_state["docportal_user"] = ME
+    signed_in_as(at, ME)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -40,3 +40,11 @@ def test_only_admins_manage_users():
     assert access.may_manage_users(user("uploaders", "admins"))
     for groups in [(), ("uploaders",), ("analysts",), ("uploaders", "analysts"), ("admin",)]:
         assert not access.may_manage_users(user(*groups))
+
+
+def test_a_user_is_current_only_while_their_tokens_are_unexpired():
+    user = User(sub="s", email="e@example.com", groups=frozenset({"uploaders"}), expires_at=1_000)
+    assert access.is_current(user, 999.5)
+    assert not access.is_current(user, 1_000)
+    with pytest.raises(access.NotAllowed, match="session has expired"):
+        access.require_current(user, 1_001)
