@@ -40,6 +40,7 @@ _POOL_PROPS = {
     "Policies": "Policies", "AccountRecoverySetting": "AccountRecoverySetting",
     "UserPoolTags": "UserPoolTags", "MfaConfiguration": "MfaConfiguration",
     "DeletionProtection": "DeletionProtection",
+    "UserAttributeUpdateSettings": "UserAttributeUpdateSettings",
 }
 #: Pool properties CreateUserPool does not take; applied by their own calls (see _apply_mfa).
 _POOL_SEPARATE = ("EnabledMfas",)
@@ -48,6 +49,7 @@ _CLIENT_PROPS = {
     "ExplicitAuthFlows": "ExplicitAuthFlows", "PreventUserExistenceErrors": "PreventUserExistenceErrors",
     "AccessTokenValidity": "AccessTokenValidity", "IdTokenValidity": "IdTokenValidity",
     "RefreshTokenValidity": "RefreshTokenValidity", "TokenValidityUnits": "TokenValidityUnits",
+    "ReadAttributes": "ReadAttributes", "WriteAttributes": "WriteAttributes",
 }
 _GROUP_PROPS = {"GroupName": "GroupName", "Description": "Description",
                 "UserPoolId": "UserPoolId", "Precedence": "Precedence"}

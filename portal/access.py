@@ -47,6 +47,11 @@ class User:
         """The groups that are DocPortal roles."""
         return parse_roles(g for g in self.groups if g in Role._value2member_map_)
 
+    @property
+    def label(self) -> str:
+        """How to name the user to people: the verified e-mail, else the account id."""
+        return self.email or f"account {self.sub} (e-mail not verified)"
+
     def has(self, role: Role) -> bool:
         """True when the user belongs to ``role``'s group."""
         return role in self.roles

@@ -9,7 +9,7 @@ st.set_page_config(page_title="DocPortal", page_icon="📄", layout="wide")
 user = auth.require_user()
 
 with st.sidebar:
-    st.text(user.email)
+    st.text(user.label)
     st.caption(", ".join(sorted(user.groups)) or "no role yet")
     if st.button("Sign out", icon=":material/logout:"):
         auth.sign_out()

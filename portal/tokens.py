@@ -17,6 +17,9 @@ import jwt
 
 from portal.access import User
 
+#: Seconds this server's clock may differ from Cognito's before fresh tokens look wrong.
+CLOCK_SKEW_SECONDS = 30
+
 
 class TokenError(Exception):
     """A token that must not be trusted."""
@@ -58,7 +61,8 @@ class TokenVerifier:
     issuer: str
     client_id: str
     resolve_key: KeyResolver
-    leeway_seconds: int = 0
+    #: Clock skew tolerated between this server and Cognito (``exp``, ``iat``), as PyJWT's leeway.
+    leeway_seconds: int = CLOCK_SKEW_SECONDS
 
     def _decode(self, token: str, token_use: str, audience: str | None) -> dict[str, Any]:
         key = self.resolve_key(token)
@@ -81,7 +85,9 @@ class TokenVerifier:
         """The user an ID token proves, or :class:`TokenError`."""
         claims = self._decode(token, "id", audience=self.client_id)
         groups = claims.get("cognito:groups") or []
-        return User(sub=str(claims["sub"]), email=str(claims.get("email", "")),
+        # A user can change their own e-mail against Cognito; until it is verified it is not who they are.
+        verified = claims.get("email_verified") in (True, "true")
+        return User(sub=str(claims["sub"]), email=str(claims.get("email", "")) if verified else "",
                     groups=frozenset(map(str, groups)), expires_at=int(claims["exp"]))
 
     def verify_access_token(self, token: str) -> dict[str, Any]:

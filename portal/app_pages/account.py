@@ -16,7 +16,7 @@ st.title("Account")
 user = auth.page_user(access.has_role,
                       "Your account has no DocPortal role yet. Please ask an admin to add you to a group.")
 
-st.text(user.email)
+st.text(user.label)
 st.caption("Roles: " + ", ".join(sorted(role.value for role in user.roles)))
 
 access_token = st.session_state.get(_ACCESS_TOKEN) or ""
@@ -75,7 +75,7 @@ if secret is None:
             st.rerun()
     st.stop()
 
-uri = totp.otpauth_uri(secret, user.email)
+uri = totp.otpauth_uri(secret, user.email or user.sub)
 st.markdown("**1.** Scan this QR code with your authenticator app, or add the key by hand.")
 left, right = st.columns([1, 2])
 left.image(totp.qr_png(uri), width=220, caption="DocPortal set-up code")

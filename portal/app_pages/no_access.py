@@ -7,6 +7,6 @@ from portal import auth
 user = auth.current_user()
 st.title("Almost there")
 st.info(
-    f"You are signed in as {user.email}, but your account has no DocPortal role yet. "
+    f"You are signed in as {user.label}, but your account has no DocPortal role yet. "
     "Please ask an admin to add you to the uploaders, analysts or admins group."
 )

@@ -132,7 +132,7 @@ def test_the_bucket_refuses_requests_without_tls():
 def test_the_bucket_admits_cross_origin_requests_from_the_portal_only():
     (rule,) = props("UploadsBucket")["CorsConfiguration"]["CorsRules"]
     assert rule["AllowedOrigins"] == [{"Ref": "PortalOrigin"}]
-    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD", "POST", "PUT"]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD"]
     assert rule["ExposedHeaders"] == ["ETag"]
     assert TEMPLATE["Parameters"]["PortalOrigin"]["Default"] == "http://localhost:8501"
 
@@ -302,7 +302,7 @@ def test_every_alarm_notifies_the_topic():
 def test_outputs_name_everything_the_portal_and_operators_need():
     assert {"BucketName", "TableName", "QueueUrl", "DeadLetterQueueUrl", "EventsDeadLetterQueueUrl",
             "UserPoolId", "UserPoolClientId", "Region", "AlarmTopicArn", "DashboardName",
-            "FunctionName"} <= set(TEMPLATE["Outputs"])
+            "FunctionName", "PortalRoleArn"} <= set(TEMPLATE["Outputs"])
     assert TEMPLATE["Outputs"]["FunctionName"]["Condition"] == "HasExtractorCode"
 
 

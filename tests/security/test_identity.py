@@ -1,0 +1,45 @@
+"""Attacks on who the portal believes a user is (portal.tokens)."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from portal.tokens import TokenVerifier
+
+pytestmark = pytest.mark.security
+
+ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
+CLIENT = "client-123"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def token(**claims: object) -> str:
+    now = int(time.time())
+    base: dict[str, object] = {"iss": ISSUER, "aud": CLIENT, "sub": "sub-1", "token_use": "id", "iat": now,
+                               "exp": now + 3600, "email": "eve@example.com", "email_verified": True}
+    return jwt.encode({k: v for k, v in {**base, **claims}.items() if v is not None}, KEY, algorithm="RS256")
+
+
+def verifier() -> TokenVerifier:
+    return TokenVerifier(issuer=ISSUER, client_id=CLIENT, resolve_key=lambda _: KEY.public_key())
+
+
+@pytest.mark.parametrize("verified", [False, "false", None])
+def test_an_unverified_email_is_never_trusted_as_who_the_user_is(verified):
+    """Attack: a user sets their e-mail to cfo@example.com straight against Cognito (not verified);
+    the portal trusted the ID token's e-mail and recorded it as the owner of new uploads and exports."""
+    user = verifier().verify_id_token(token(email="cfo@example.com", email_verified=verified))
+    assert user.email == ""
+    assert verifier().verify_id_token(token(email_verified="true")).email == "eve@example.com"
+
+
+def test_a_few_seconds_of_clock_skew_do_not_end_a_session():
+    """Not an attack, the other side of strict checks: a server whose clock runs 20 s behind Cognito's
+    refused every fresh token ("issued in the future"), signing everyone out."""
+    now = int(time.time())
+    assert verifier().verify_id_token(token(iat=now + 20)).sub == "sub-1"
+    assert verifier().verify_id_token(token(exp=now - 20)).sub == "sub-1"  # within the allowed skew

@@ -1,0 +1,69 @@
+"""Attacks on what the stack keeps and who may reach it (infra/cloudformation.yaml, the portal's config)."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from devstack import template as tpl
+from tests.helpers.env import ROOT
+
+pytestmark = pytest.mark.security
+
+TEMPLATE = tpl.load()
+RESOURCES = TEMPLATE["Resources"]
+
+
+def rules() -> dict[str, dict]:
+    return {r["Id"]: r for r in RESOURCES["UploadsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]}
+
+
+def test_an_export_is_gone_a_day_after_it_was_written():
+    """Attack: a CSV export (e-mails, authors and GPS of every user) leaks, or its link is found, weeks later;
+    the object is still there because exports were kept forever."""
+    exports = [r for r in rules().values() if r.get("Prefix") == "exports/"]
+    assert len(exports) == 1
+    (rule,) = exports
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == 1
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}  # the versioned bucket keeps no copy
+
+
+def test_a_page_on_the_portals_origin_cannot_write_to_the_bucket_through_cors():
+    """Attack: script on the portal's origin (an XSS, a rogue page) uses the bucket's CORS rule to PUT or
+    POST objects, with any header; the portal itself never needs more than to read."""
+    (rule,) = RESOURCES["UploadsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD"]
+    assert "*" not in rule.get("AllowedHeaders", [])
+
+
+def test_the_shortest_retention_the_original_design_asked_for_can_be_chosen():
+    """Not an attack but the same rule: RetentionDays could not be 7, the period the design asked for."""
+    assert "7" in TEMPLATE["Parameters"]["RetentionDays"]["AllowedValues"]
+    assert TEMPLATE["Mappings"]["RetentionRule"]["7"] == {"Status": "Enabled", "Days": 7}
+
+
+def test_the_portal_shows_no_traceback_to_anyone():
+    """Attack: an anonymous browser triggers an error (e.g. AWS_DEFAULT_REGION unset) and reads a traceback
+    with file paths; Streamlit shows full error details unless told otherwise."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_the_portals_aws_identity_is_in_the_template_and_reaches_only_its_stack():
+    """Attack: the portal runs with a hand-made role broader than it needs, because its policy lived only in
+    a document; the role belongs in the stack, scoped to the stack's bucket prefixes, table and pool."""
+    role = RESOURCES["PortalTaskRole"]["Properties"]
+    (principal,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert principal["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert "aws:SourceAccount" in principal["Condition"]["StringEquals"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert "*" not in str(statement["Action"])
+        assert statement["Resource"] != "*"
+    s3 = [s["Resource"] for s in statements if any(a.startswith("s3:") for a in s["Action"])]
+    assert sorted(s3, key=str) == [{"Fn::Sub": "${UploadsBucket.Arn}/exports/*"},
+                                   {"Fn::Sub": "${UploadsBucket.Arn}/uploads/*"}]
+    assert "PortalRoleArn" in TEMPLATE["Outputs"]
