@@ -67,3 +67,14 @@ def test_the_portals_aws_identity_is_in_the_template_and_reaches_only_its_stack(
     assert sorted(s3, key=str) == [{"Fn::Sub": "${UploadsBucket.Arn}/exports/*"},
                                    {"Fn::Sub": "${UploadsBucket.Arn}/uploads/*"}]
     assert "PortalRoleArn" in TEMPLATE["Outputs"]
+
+
+def test_uploads_can_move_to_intelligent_tiering():
+    """Item 9's other half: an operator can let S3 move rarely read uploads to cheaper tiers."""
+    parameter = TEMPLATE["Parameters"]["UploadsIntelligentTiering"]
+    assert parameter["Default"] == "off" and sorted(parameter["AllowedValues"]) == ["off", "on"]
+    rule = rules()["tier-uploads"]
+    assert rule["Prefix"] == "uploads/"
+    assert rule["Status"] == {"Fn::FindInMap": ["TieringRule", {"Ref": "UploadsIntelligentTiering"}, "Status"]}
+    assert rule["Transitions"] == [{"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 0}]
+    assert TEMPLATE["Mappings"]["TieringRule"] == {"off": {"Status": "Disabled"}, "on": {"Status": "Enabled"}}
