@@ -40,7 +40,8 @@ _POOL_PROPS = {
     "Policies": "Policies", "AccountRecoverySetting": "AccountRecoverySetting",
     "UserPoolTags": "UserPoolTags", "MfaConfiguration": "MfaConfiguration",
     "DeletionProtection": "DeletionProtection",
-    "UserAttributeUpdateSettings": "UserAttributeUpdateSettings",
+    "UserAttributeUpdateSettings": "UserAttributeUpdateSettings", "UserPoolTier": "UserPoolTier",
+    "UserPoolAddOns": "UserPoolAddOns",
 }
 #: Pool properties CreateUserPool does not take; applied by their own calls (see _apply_mfa).
 _POOL_SEPARATE = ("EnabledMfas",)

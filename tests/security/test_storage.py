@@ -78,3 +78,27 @@ def test_uploads_can_move_to_intelligent_tiering():
     assert rule["Status"] == {"Fn::FindInMap": ["TieringRule", {"Ref": "UploadsIntelligentTiering"}, "Status"]}
     assert rule["Transitions"] == [{"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 0}]
     assert TEMPLATE["Mappings"]["TieringRule"] == {"off": {"Status": "Disabled"}, "on": {"Status": "Enabled"}}
+
+
+def test_the_user_pool_cannot_be_deleted_by_accident_in_production():
+    """Attack (or accident): deleting the prod pool, or the stack with a changed DeletionPolicy, would lock
+    every user out for good; Cognito's deletion protection refuses it."""
+    pool = RESOURCES["UserPool"]["Properties"]
+    assert pool["DeletionProtection"] == {"Fn::FindInMap": ["EnvironmentRule", {"Ref": "Environment"},
+                                                             "PoolDeletionProtection"]}
+    assert {env: rule["PoolDeletionProtection"] for env, rule in TEMPLATE["Mappings"]["EnvironmentRule"].items()} \
+        == {"local": "INACTIVE", "dev": "INACTIVE", "staging": "INACTIVE", "prod": "ACTIVE"}
+
+
+def test_credential_stuffing_meets_cognitos_threat_protection():
+    """Attack: sign-ins with leaked passwords or from risky places; Cognito's threat protection (enforced)
+    blocks them, and is on unless an operator turns it off."""
+    parameter = TEMPLATE["Parameters"]["ThreatProtection"]
+    assert parameter["Default"] == "enforced" and sorted(parameter["AllowedValues"]) == ["audit", "enforced", "off"]
+    pool = RESOURCES["UserPool"]["Properties"]
+    assert pool["UserPoolAddOns"] == {"AdvancedSecurityMode": {
+        "Fn::FindInMap": ["ThreatProtectionRule", {"Ref": "ThreatProtection"}, "Mode"]}}
+    assert pool["UserPoolTier"] == {"Fn::FindInMap": ["ThreatProtectionRule", {"Ref": "ThreatProtection"}, "Tier"]}
+    modes = TEMPLATE["Mappings"]["ThreatProtectionRule"]
+    assert modes == {"off": {"Mode": "OFF", "Tier": "ESSENTIALS"}, "audit": {"Mode": "AUDIT", "Tier": "PLUS"},
+                     "enforced": {"Mode": "ENFORCED", "Tier": "PLUS"}}
