@@ -11,7 +11,8 @@ role           may
 =============  ==========================================================
 uploaders      upload; see and change their own files; their own dashboard
 analysts       all of that, and read everyone's files, figures and exports
-admins         everything: change anyone's files, manage users
+admins         everything: change anyone's files; manage users when signed
+               in with their authenticator code
 =============  ==========================================================
 """
 
@@ -41,6 +42,8 @@ class User:
     email: str
     groups: frozenset[str]
     expires_at: int
+    #: True when this session was signed in with an authenticator code, not a password alone.
+    second_factor: bool = False
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -163,5 +166,19 @@ def may_export(user: User) -> bool:
 
 
 def may_manage_users(user: User) -> bool:
-    """Only admins manage users."""
-    return user.has(Role.ADMINS)
+    """Only admins manage users, and only in a session signed in with their authenticator code.
+
+    A leaked admin password alone must not let anyone invite, promote or disable people.
+    """
+    return user.has(Role.ADMINS) and user.second_factor
+
+
+NEEDS_SECOND_FACTOR = ("Managing users needs two-step sign-in: turn on an authenticator app on the Account "
+                       "page, then sign out and sign in again with its code.")
+
+
+def manage_users_refusal(user: User) -> str:
+    """Why ``user`` may not manage users, in words for them."""
+    if user.has(Role.ADMINS):
+        return NEEDS_SECOND_FACTOR
+    return "Managing users is for admins. Please ask an admin if your access should change."

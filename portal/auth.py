@@ -28,7 +28,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -50,6 +50,8 @@ _NOTICE = "docportal_notice"
 _CHALLENGE = "docportal_challenge_session"
 _CHECKED_AT = "docportal_checked_at"
 _MFA = "docportal_mfa_challenge"
+#: Set when this session's sign-in answered an authenticator-code challenge.
+_SECOND_FACTOR = "docportal_second_factor"
 
 #: How often a signed-in session is re-checked with Cognito (two calls per session).
 REVALIDATE_SECONDS = 60
@@ -215,6 +217,7 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
             logger.exception("sign-in service unreachable")
             raise SignInUnavailable(UNAVAILABLE) from e
         st.session_state.pop(_MFA, None)
+        st.session_state[_SECOND_FACTOR] = True  # the code was right: this session has its second factor
         if self._signed_in_or_challenged(challenge.username, response):
             st.rerun()  # as the package does after a sign-in: start the page afresh
         return False
@@ -266,13 +269,14 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
             raise SignInUnavailable(UNAVAILABLE) from e
         self.session_manager.set_credentials(credentials)
         self.session_manager.set_logged_in(username=user.sub, email=user.email)
-        st.session_state[_USER] = user
+        st.session_state[_USER] = replace(user, second_factor=bool(st.session_state.get(_SECOND_FACTOR)))
         return True
 
     def _set_state_logout(self) -> None:
         super()._set_state_logout()
         st.session_state.pop(_USER, None)
         st.session_state.pop(_CHECKED_AT, None)
+        st.session_state.pop(_SECOND_FACTOR, None)
 
     def _issued(self, credentials: Credentials) -> bool:
         """Sign in with tokens Cognito has just issued: they need no check with Cognito yet."""

@@ -26,8 +26,7 @@ GROUPS = [role.value for role in Role]
 T = TypeVar("T")
 
 st.title("Users")
-user = auth.page_user(access.may_manage_users,
-                      "Managing users is for admins. Please ask an admin if your access should change.")
+user = auth.page_user(access.may_manage_users, access.manage_users_refusal(auth.current_user()))
 
 settings = Settings.from_env()
 cognito = aws.client("cognito-idp")

@@ -94,7 +94,7 @@ class Invitation:
 
 def _require_admin(actor: User) -> None:
     access.require_current(actor, time.time())
-    access.require(access.may_manage_users(actor), "Only admins manage users.")
+    access.require(access.may_manage_users(actor), access.manage_users_refusal(actor))
 
 
 @contextmanager

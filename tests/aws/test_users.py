@@ -56,13 +56,15 @@ def pool(stack) -> Pool:
 
 
 def as_user(account, *groups: str) -> User:
-    return User(sub=account.sub, email=account.email, groups=frozenset(groups), expires_at=2**40)
+    """The account as a signed-in user (with their authenticator code: admins need it to manage users)."""
+    return User(sub=account.sub, email=account.email, groups=frozenset(groups), expires_at=2**40,
+                second_factor=True)
 
 
 @pytest.fixture
 def admin(pool) -> User:
     """An admin who exists in the pool (so the lock-out guard can recognise them)."""
-    bootstrap = User(sub="bootstrap", email="root@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    bootstrap = User(sub="bootstrap", email="root@example.com", groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
     invited = service.invite(pool.cognito, pool.pool_id, bootstrap, "boss@example.com", ["admins"], Delivery.SHOW)
     return as_user(invited.account, "admins")
 
@@ -309,7 +311,7 @@ def test_email_invitation_asks_cognito_to_send_the_mail():
                            {"Name": "email_verified", "Value": "true"}]})
     stub.add_response("admin_add_user_to_group", {},
                       {"UserPoolId": "pool", "Username": "u-1", "GroupName": "uploaders"})
-    admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
     with stub:
         invitation = service.invite(client, "pool", admin, "x@example.com", ["uploaders"], Delivery.EMAIL)
     stub.assert_no_pending_responses()
@@ -326,7 +328,7 @@ def test_email_reset_sets_a_temporary_password_then_has_cognito_resend_one():
     stub.add_response("admin_create_user", {"User": {"Username": "u-1"}}, {
         "UserPoolId": "pool", "Username": "u-1", "MessageAction": "RESEND", "DesiredDeliveryMediums": ["EMAIL"]})
     stub.add_response("admin_user_global_sign_out", {}, {"UserPoolId": "pool", "Username": "u-1"})
-    admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
     with stub:
         assert service.reset_password(client, "pool", admin, "u-1", Delivery.EMAIL) is None
     stub.assert_no_pending_responses()
@@ -335,7 +337,7 @@ def test_email_reset_sets_a_temporary_password_then_has_cognito_resend_one():
 def test_an_unexpected_cognito_error_gets_a_message_for_people():
     client, stub = _stubbed()
     stub.add_client_error("list_users", service_error_code="InternalErrorException", http_status_code=500)
-    admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
     with stub, pytest.raises(UserAdminError) as caught:
         service.list_users(client, "pool", admin)
     assert caught.value.code == "InternalErrorException"
@@ -346,7 +348,7 @@ def test_an_unreachable_cognito_gets_a_message_for_people():
     client = boto3.client("cognito-idp", region_name="us-east-1",
                           endpoint_url=f"http://127.0.0.1:{processes.free_port()}",
                           config=Config(retries={"max_attempts": 1}, connect_timeout=2))
-    admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    admin = User(sub="a", email="a@example.com", groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
     with pytest.raises(UserAdminError) as caught:
         service.invite(client, "pool", admin, f"{uuid.uuid4().hex}@example.com", [], Delivery.SHOW)
     assert str(caught.value) == service.UNREACHABLE

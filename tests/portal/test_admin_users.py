@@ -30,10 +30,10 @@ def cognito(stack):
 @pytest.fixture
 def admin(stack, cognito) -> User:
     """An admin who exists in the pool, as the page's actor."""
-    bootstrap = User(sub="bootstrap", email="root@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    bootstrap = User(sub="bootstrap", email="root@example.com", groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
     account = service.invite(cognito, stack.user_pool_id, bootstrap, "boss@example.com", ["admins"],
                            Delivery.SHOW).account
-    return User(sub=account.sub, email=account.email, groups=frozenset({"admins"}), expires_at=2**40)
+    return User(sub=account.sub, email=account.email, groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.helpers.signin import app, sign_in, texts
 from tests.helpers.users import FIRST_SIGN_IN_PASSWORD
 
 NEW_PASSWORD = FIRST_SIGN_IN_PASSWORD
-ADMIN = User(sub="an-admin", email="admin@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+ADMIN = User(sub="an-admin", email="admin@example.com", groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
 
 
 def invited(on_server, *groups: str) -> tuple[str, str]:

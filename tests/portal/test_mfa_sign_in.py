@@ -94,6 +94,7 @@ def turned_on_by_api(server: Server, email: str) -> str:
 def test_turning_it_on_then_signing_in_needs_the_right_code(server, email):
     at = account_page(email)
     assert "Off." in texts(at)
+    assert not sign_in(app(), email, PASSWORD).session_state["docportal_user"].second_factor  # password alone
     at = click(at, "Set up an authenticator app")
     assert not at.exception
     secret = at.code[0].value.replace(" ", "")
@@ -128,6 +129,7 @@ def test_turning_it_on_then_signing_in_needs_the_right_code(server, email):
     assert not later.exception
     assert later.title[0].value == "My files"
     assert later.session_state["docportal_user"].email == email
+    assert later.session_state["docportal_user"].second_factor  # what admins need to manage users
 
 
 def _expire_with(code: str):

@@ -43,3 +43,23 @@ def test_a_few_seconds_of_clock_skew_do_not_end_a_session():
     now = int(time.time())
     assert verifier().verify_id_token(token(iat=now + 20)).sub == "sub-1"
     assert verifier().verify_id_token(token(exp=now - 20)).sub == "sub-1"  # within the allowed skew
+
+
+def test_an_admin_signed_in_with_a_password_alone_cannot_manage_users(stack):
+    """Attack: an admin's password leaks (phishing, reuse); with it alone the attacker invites accounts,
+    promotes them to admins and disables everyone else. Admins must have signed in with their
+    authenticator code to manage users."""
+    from common import aws
+    from portal.access import NotAllowed, User
+    from portal.users import service
+    from portal.users.accounts import Delivery
+
+    password_only = User(sub="adm", email="adm@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    with pytest.raises(NotAllowed, match="two-step sign-in"):
+        service.invite(aws.client("cognito-idp"), stack.user_pool_id, password_only, "mallory@example.com",
+                       ["admins"], Delivery.SHOW)
+    with_code = User(sub="adm", email="adm@example.com", groups=frozenset({"admins"}), expires_at=2**40,
+                     second_factor=True)
+    invited = service.invite(aws.client("cognito-idp"), stack.user_pool_id, with_code, "ok@example.com", [],
+                             Delivery.SHOW)
+    assert invited.account.email == "ok@example.com"

@@ -32,14 +32,18 @@ def test_roles_are_parsed_and_others_refused():
         access.parse_roles(["uploaders", "Admins"])
 
 
-def test_only_admins_manage_users():
-    def user(*groups: str) -> User:
-        return User(sub="s", email="e@example.com", groups=frozenset(groups), expires_at=0)
+def test_only_admins_signed_in_with_their_code_manage_users():
+    def user(*groups: str, second_factor: bool = True) -> User:
+        return User(sub="s", email="e@example.com", groups=frozenset(groups), expires_at=0,
+                    second_factor=second_factor)
 
     assert access.may_manage_users(user("admins"))
     assert access.may_manage_users(user("uploaders", "admins"))
     for groups in [(), ("uploaders",), ("analysts",), ("uploaders", "analysts"), ("admin",)]:
         assert not access.may_manage_users(user(*groups))
+    assert not access.may_manage_users(user("admins", second_factor=False))
+    assert "two-step sign-in" in access.manage_users_refusal(user("admins", second_factor=False))
+    assert "for admins" in access.manage_users_refusal(user("analysts"))
 
 
 def test_a_user_is_current_only_while_their_tokens_are_unexpired():
