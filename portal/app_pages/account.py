@@ -3,6 +3,7 @@
 import streamlit as st
 
 from common import aws
+from common.settings import Settings
 from portal import access, auth
 from portal.access import NotAllowed
 from portal.users import mfa, totp
@@ -48,14 +49,18 @@ if current.asks_for_code:
     st.info("**On.** After your password, signing in asks for the 6-digit code from your authenticator app.",
             icon=":material/verified_user:")
     with st.form("totp_off"):
+        st.caption("To turn it off, prove it is you: your password and a code the app shows now.")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        off_code = st.text_input(auth.CODE_LABEL, placeholder="123456", autocomplete="one-time-code")
         confirmed = st.checkbox("Sign in with my password only from now on")
         if st.form_submit_button("Turn off two-step sign-in"):
             if not confirmed:
                 st.error("Please tick the box to confirm.")
             else:
                 try:
-                    mfa.turn_off(cognito, user, access_token)
-                except (mfa.MfaError, NotAllowed) as e:
+                    mfa.turn_off(cognito, user, access_token, client_id=Settings.from_env().client_id,
+                                 password=password, code=off_code)
+                except (totp.InvalidCode, mfa.MfaError, NotAllowed) as e:
                     st.error(str(e))
                 else:
                     done("Two-step sign-in is off: signing in asks for your password only.")

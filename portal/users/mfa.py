@@ -23,12 +23,13 @@ from common import aws_errors
 from portal import access
 from portal.access import User
 from portal.users.accounts import CognitoRefused
-from portal.users.totp import MfaStatus, normalize_code, status_from_user
+from portal.users.totp import SOFTWARE_TOKEN_MFA, MfaStatus, normalize_code, status_from_user
 
 logger = logging.getLogger(__name__)
 
 DEVICE_NAME = "DocPortal authenticator"
 UNREACHABLE = "Cognito cannot be reached right now. Please try again in a minute."
+WRONG_PASSWORD = "That password is not right. Nothing was changed."  # noqa: S105 - a message
 WRONG_CODE = ("That code is not right. Check that the app shows DocPortal with your e-mail, "
               "and type the code it shows now (codes change every 30 seconds).")
 
@@ -110,9 +111,55 @@ def confirm_setup(cognito: Any, user: User, access_token: str, code: str) -> Non
                                         SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
 
 
-def turn_off(cognito: Any, user: User, access_token: str) -> None:
-    """Sign-in asks for the password only again (the pool's MFA is optional)."""
+def turn_off(cognito: Any, user: User, access_token: str, *, client_id: str, password: str,
+             code: str) -> None:
+    """Sign-in asks for the password only again, once the user has proved both factors just now.
+
+    Whoever holds an open session (an unlocked browser, a stolen session)
+    must not be able to take the second factor away: the password and a
+    current code are checked by a fresh sign-in (``InitiateAuth`` and the
+    code challenge), whose tokens are then revoked, before the preference
+    changes.
+
+    Raises
+    ------
+    portal.users.totp.InvalidCode
+        ``code`` is not six digits (Cognito is not asked).
+    WrongCode
+        The password or the code is not right; nothing changed.
+    MfaError
+        Cognito refused or cannot be reached; nothing changed.
+    """
     _require_role(user)
+    digits = normalize_code(code)
+    if not user.email:
+        raise MfaError("Your e-mail is not verified, so your password cannot be checked here. "
+                       "Please ask an admin.")
+    with _cognito_errors("check your password and code"):
+        try:
+            started = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                            AuthParameters={"USERNAME": user.email, "PASSWORD": password})
+        except ClientError as e:
+            if aws_errors.code(e) == "NotAuthorizedException":
+                raise WrongCode(WRONG_PASSWORD, "NotAuthorizedException") from e
+            raise
+        if started.get("ChallengeName") != SOFTWARE_TOKEN_MFA:
+            raise MfaError("Two-step sign-in is not on for your account; there is nothing to turn off.")
+        answered = cognito.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName=SOFTWARE_TOKEN_MFA, Session=started["Session"],
+            ChallengeResponses={"USERNAME": user.email, "SOFTWARE_TOKEN_MFA_CODE": digits})
+    _revoke(cognito, client_id, answered.get("AuthenticationResult", {}).get("RefreshToken", ""))
     with _cognito_errors("turn off the authenticator app"):
         cognito.set_user_mfa_preference(AccessToken=access_token,
                                         SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False})
+
+
+def _revoke(cognito: Any, client_id: str, refresh_token: str) -> None:
+    """End the session the check opened; best effort (the stand-in has no RevokeToken), logged."""
+    if not refresh_token:
+        return
+    try:
+        cognito.revoke_token(Token=refresh_token, ClientId=client_id)
+    except (ClientError, BotoCoreError, NotImplementedError):
+        logger.warning("could not revoke the tokens of the check before turning off two-step sign-in",
+                       exc_info=True)

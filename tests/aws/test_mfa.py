@@ -116,8 +116,9 @@ def test_something_that_is_not_a_code_never_reaches_cognito(person):
 
 
 def test_turning_it_off_signs_in_with_the_password_only_again(person):
-    turn_on(person)
-    mfa.turn_off(person.cognito, person.user, person.access_token)
+    secret = turn_on(person)
+    mfa.turn_off(person.cognito, person.user, person.access_token, client_id=person.client_id, password=PASSWORD,
+                 code=codes.fresh_code(secret))
     status = mfa.status(person.cognito, person.user, person.access_token)
     assert (status.totp_enabled, status.totp_preferred) == (False, False)
     assert "AuthenticationResult" in person.sign_in()
@@ -126,16 +127,19 @@ def test_turning_it_off_signs_in_with_the_password_only_again(person):
 def test_a_user_without_a_role_is_refused_before_cognito_is_asked(person):
     nobody = User(sub=person.user.sub, email=person.email, groups=frozenset(), expires_at=2**40)
     with Stubber(person.cognito):  # any call would fail: the stub has no responses
-        for call in (mfa.status, mfa.start_setup, mfa.turn_off):
+        for call in (mfa.status, mfa.start_setup):
             with pytest.raises(NotAllowed):
                 call(person.cognito, nobody, person.access_token)
+        with pytest.raises(NotAllowed):
+            mfa.turn_off(person.cognito, nobody, person.access_token, client_id=person.client_id,
+                         password=PASSWORD, code="123456")
         with pytest.raises(NotAllowed):
             mfa.confirm_setup(person.cognito, nobody, person.access_token, "123456")
 
 
 def test_a_revoked_token_changes_nothing(person):
     person.cognito.global_sign_out(AccessToken=person.access_token)
-    for call in (mfa.status, mfa.start_setup, mfa.turn_off):
+    for call in (mfa.status, mfa.start_setup):
         with pytest.raises(mfa.MfaError) as refused:
             call(person.cognito, person.user, person.access_token)
         assert refused.value.code == "NotAuthorizedException"

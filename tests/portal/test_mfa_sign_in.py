@@ -175,6 +175,11 @@ def test_turning_it_off_signs_in_with_the_password_only_again(server, email):
     assert "tick the box" in texts(at)
     assert mfa_settings(server, email) == ["SOFTWARE_TOKEN_MFA"]
     at.checkbox[0].check()
+    at = click(at, "Turn off two-step sign-in")  # no password, no code: refused, still on
+    assert not at.exception
+    assert mfa_settings(server, email) == ["SOFTWARE_TOKEN_MFA"]
+    next(t for t in at.text_input if t.label == "Password").input(PASSWORD)
+    next(t for t in at.text_input if t.label == auth.CODE_LABEL).input(codes.fresh_code(secret))
     at = click(at, "Turn off two-step sign-in")
     assert not at.exception
     assert "Two-step sign-in is off" in texts(at)
