@@ -41,6 +41,8 @@ ENV_NAMES: Mapping[str, str] = {
     # the portal's uploads
     "upload_max_mb": "DOCPORTAL_UPLOAD_MAX_MB",
     "upload_formats": "DOCPORTAL_UPLOAD_FORMATS",
+    "upload_session_mb": "DOCPORTAL_UPLOAD_SESSION_MB",
+    "upload_process_mb": "DOCPORTAL_UPLOAD_PROCESS_MB",
     # the local stand-in (make run)
     "state_dir": "DOCPORTAL_STATE_DIR",
     "moto_port": "DOCPORTAL_MOTO_PORT",
@@ -95,6 +97,10 @@ class Settings:
     upload_max_mb: int | None = None
     #: Families (catalogue.FAMILIES) the portal accepts; empty: all.
     upload_formats: tuple[str, ...] = ()
+    #: Chosen-but-not-yet-stored uploads one session may hold in the portal's memory.
+    upload_session_mb: int = 1024
+    #: Such uploads all sessions together may hold: the portal process's memory budget for them.
+    upload_process_mb: int = 2048
     state_dir: str = ""
     moto_port: int = 4566
     portal_port: int = 8501
@@ -195,7 +201,7 @@ class Settings:
 
 
 _INTEGERS = {"max_receive_count": 1, "parse_memory_mb": 1, "max_parse_mb": 1, "upload_max_mb": 1,
-             "moto_port": 1, "portal_port": 1}
+             "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1}
 _SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0}
 
 

@@ -86,7 +86,7 @@ def main() -> int:
         children.append(processes.start([sys.executable, "-m", "devstack", "worker"], log=worker_log,
                                         env=env, cwd=ROOT))
         portal = processes.start(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "portal" / "app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "portal" / "server.py"),
              "--server.port", str(portal_port), "--server.address", "localhost"],
             log=portal_log, env=env, cwd=ROOT)
         children.append(portal)

@@ -387,6 +387,19 @@ def current_user() -> User:
     return renewed
 
 
+def stored_user(state: Any) -> User | None:
+    """The user a session's state holds, read from any thread (the upload endpoint's), or None.
+
+    Only :func:`require_user` and :func:`current_user` put a user there, after
+    verifying the tokens; the caller still checks :func:`access.is_current`.
+    """
+    try:
+        user = state[_USER]
+    except KeyError:
+        return None
+    return user if isinstance(user, User) else None
+
+
 def page_user(allowed: Callable[[User], bool], refusal: str) -> User:
     """The verified user when ``allowed`` says the page is theirs; otherwise ``refusal`` and the page stops.
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from common import aws
 from common.settings import Settings
-from portal import auth
+from portal import auth, upload_guard
 from portal.access import NotAllowed
 from portal.files.upload_policy import (
     MAX_NOTES_CHARS,
@@ -102,5 +102,6 @@ if accepted and st.button(f"Upload {len(accepted)} file(s)", type="primary"):
             rows.append({"file": f.name, "result": "✓ uploaded", "details": ""})
             bar.progress(1.0, text=f"{md_escape(f.name)}: uploaded")
     st.session_state[_RESULTS] = rows
+    upload_guard.release(chosen)  # this round's files leave the server's memory
     st.session_state[_ROUND] = round_ + 1  # a fresh, empty uploader, tags and notes
     st.rerun()

@@ -106,6 +106,73 @@ class UploadPolicy:
         return Verdict(name, True)
 
 
+#: Most files one session may hold chosen but not yet stored (each costs server memory too).
+MAX_SESSION_FILES = 1000
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why Streamlit's upload endpoint refuses a file: an HTTP status and words for a person."""
+
+    status: int
+    message: str
+
+
+SIGN_IN_FIRST = Refusal(403, "Sign in with an account that may upload before sending files.")
+
+
+#: Room for the multipart framing around a file: the body of a request is a little larger than its file.
+FRAMING_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """How much chosen-but-not-yet-stored upload the portal holds in memory.
+
+    Streamlit keeps every file a session sends to its upload endpoint in the
+    server's memory until the session ends, so without a budget a few sessions
+    could exhaust the portal (OWASP API4:2023, unrestricted resource
+    consumption). A request's body may be ``file_bytes`` (plus framing); one
+    session may hold ``session_bytes`` in at most ``session_files`` files; all
+    sessions together ``process_bytes``.
+    """
+
+    file_bytes: int
+    session_bytes: int
+    process_bytes: int
+    session_files: int = MAX_SESSION_FILES
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MemoryBudget:
+        """The upload limit, ``DOCPORTAL_UPLOAD_SESSION_MB`` and ``DOCPORTAL_UPLOAD_PROCESS_MB``, in bytes."""
+        return cls(file_bytes=UploadPolicy.from_settings(settings).max_bytes,
+                   session_bytes=settings.upload_session_mb * MiB,
+                   process_bytes=settings.upload_process_mb * MiB)
+
+    def refusal(self, body: int, *, session_bytes: int, session_files: int,
+                process_bytes: int) -> Refusal | None:
+        """Why a request body of ``body`` bytes may not join what is held now, or None when it may.
+
+        ``session_bytes``/``session_files`` are what the sending session holds
+        and ``process_bytes`` what all sessions hold, without this body.
+        """
+        if body > self.file_bytes + FRAMING_BYTES:
+            return Refusal(413, f"This file is over {_mb(body - FRAMING_BYTES, up=True)} MB;"
+                                f" the limit is {_mb(self.file_bytes)} MB.")
+        if session_files + 1 > self.session_files:
+            return Refusal(413, f"This session already holds {session_files:,} chosen files; upload or remove"
+                                f" some before choosing more (at most {self.session_files:,}).")
+        if session_bytes + body > self.session_bytes:
+            total = _mb(session_bytes + body, up=True)
+            return Refusal(413, f"The files chosen in this session would come to {total}"
+                                f" MB; at most {_mb(self.session_bytes)} MB may wait for upload at once."
+                                " Upload or remove some first.")
+        if process_bytes + body > self.process_bytes:
+            return Refusal(503, "The portal is holding as many uploads as it can right now."
+                                " Please try again in a minute.")
+        return None
+
+
 def _mb(size: int, *, up: bool = False) -> str:
     """Bytes as MB to a tenth; ``up`` rounds up, so a file just over the limit never reads as the limit."""
     tenths = math.ceil(size * 10 / MiB) if up else round(size * 10 / MiB)

@@ -11,9 +11,12 @@ from common.settings import DEFAULT_MAX_MB, Settings, SettingsError
 from devstack import template
 from extractor.extract import PARSERS, Config
 from portal.files.upload_policy import (
+    FRAMING_BYTES,
     MAX_NOTES_CHARS,
     ByteProgress,
+    MemoryBudget,
     MiB,
+    Refusal,
     UploadPolicy,
     Verdict,
     clean_notes,
@@ -217,3 +220,53 @@ def test_tags_and_notes_survive_the_item_and_every_extractor_transition():
 def test_a_bad_parse_limit_is_reported_under_its_own_name():
     with pytest.raises(SettingsError, match="DOCPORTAL_MAX_PARSE_MB must be a whole number"):
         policy_for({"DOCPORTAL_MAX_PARSE_MB": "big"})
+
+
+# --- the upload endpoint's memory budget ------------------------------------------
+
+BUDGET = MemoryBudget(file_bytes=10 * MiB, session_bytes=30 * MiB, process_bytes=50 * MiB, session_files=3)
+
+
+def refusal(body: int, session_bytes: int = 0, session_files: int = 0, process_bytes: int = 0) -> Refusal | None:
+    return BUDGET.refusal(body, session_bytes=session_bytes, session_files=session_files,
+                          process_bytes=process_bytes)
+
+
+def test_a_body_within_every_share_is_accepted() -> None:
+    assert refusal(10 * MiB + FRAMING_BYTES, session_bytes=20 * MiB - FRAMING_BYTES, session_files=2,
+                   process_bytes=40 * MiB - FRAMING_BYTES) is None
+
+
+def test_a_body_over_the_file_limit_is_too_large_naming_the_limit() -> None:
+    answer = refusal(10 * MiB + FRAMING_BYTES + 1)
+    assert answer is not None and answer.status == 413
+    assert "the limit is 10 MB" in answer.message
+
+
+def test_a_session_over_its_share_is_told_to_upload_what_it_holds_first() -> None:
+    answer = refusal(MiB, session_bytes=30 * MiB - MiB + 1)
+    assert answer is not None and answer.status == 413
+    assert "30 MB may wait" in answer.message and "Upload or remove" in answer.message
+
+
+def test_a_session_over_its_file_count_is_refused() -> None:
+    answer = refusal(1, session_files=3)
+    assert answer is not None and answer.status == 413 and "at most 3" in answer.message
+
+
+def test_a_full_portal_asks_to_try_again_later() -> None:
+    answer = refusal(MiB, process_bytes=50 * MiB - MiB + 1)
+    assert answer is not None and answer.status == 503 and "try again" in answer.message
+
+
+def test_the_budget_comes_from_the_settings() -> None:
+    budget = MemoryBudget.from_settings(Settings.from_env(
+        {"DOCPORTAL_UPLOAD_MAX_MB": "7", "DOCPORTAL_UPLOAD_SESSION_MB": "100",
+         "DOCPORTAL_UPLOAD_PROCESS_MB": "300"}, need_stack=False))
+    assert (budget.file_bytes, budget.session_bytes, budget.process_bytes) == (7 * MiB, 100 * MiB, 300 * MiB)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "lots"])
+def test_a_budget_that_is_not_a_positive_number_is_a_settings_error(value: str) -> None:
+    with pytest.raises(SettingsError, match="DOCPORTAL_UPLOAD_SESSION_MB"):
+        Settings.from_env({"DOCPORTAL_UPLOAD_SESSION_MB": value}, need_stack=False)
