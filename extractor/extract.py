@@ -106,7 +106,7 @@ def extract_file(path: Path, name: str, config: Config, *,
     extension = safe_extension(name)
     detected = Detected("unknown", MIME_TYPES["unknown"])
     try:
-        detected = detect(path, extension)
+        detected = detect(path, extension, max_members=config.limits.max_members)
         flags, metadata, error = _describe(path, detected, extension, size, config)
     except Interrupted:
         raise  # a shutdown stopped the reader: the file is not at fault, so it is tried again
