@@ -7,9 +7,15 @@ This module holds the I/O; what a file *is* is decided in
 Errors fall in two kinds. A problem with the file itself (deleted, unreadable,
 unparseable) is *permanent*: the item ends ``failed`` with a reason and the
 message is done. Anything else (throttling, network, a service error) is
-*transient*: it propagates, the message is retried, and on its last allowed
-delivery the item is marked ``failed`` before the message goes to the
-dead-letter queue, so no file waits forever.
+*transient*: it is noted on the item, propagates, and the message is retried;
+on its last allowed delivery the item is marked ``failed`` before the
+message goes to the dead-letter queue, so no file waits forever.
+
+A delivery may also die without a word (out of memory, SIGKILL, the Lambda
+timeout), leaving only its claim; the next claim counts it (``interrupted``).
+The last allowed delivery never parses a file whose earlier claims were
+interrupted: after it nothing would end the file, so it ends it ``failed``
+at once, with a reason a person can read.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ logger = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
 #: How often finishing re-reads a duplicate marker that changed under it.
 _FINISH_ATTEMPTS = 5
+#: How a processing item notes the transient error its last delivery met.
+_RETRYING = "retrying after an error: "
 
 
 class Outcome(StrEnum):
@@ -125,6 +133,11 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
         logger.warning("ignoring object outside the uploads layout: %s", e)
         return Outcome.SKIPPED
     name = unquote(head.get("Metadata", {}).get(ORIGINAL_NAME_META, "")) or key.rsplit("/", 1)[-1]
+    last = receive_count >= deps.max_receive_count
+    if last:
+        ended = _end_unfinished(deps, ids, ref, receive_count)
+        if ended is not None:
+            return ended
     current = _claim(deps, ids, name, ref)
     if current is None:
         return Outcome.SKIPPED
@@ -137,11 +150,47 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
     except _Permanent as e:
         return _finish(deps, current, _failure(ref, str(e)))
     except Exception as e:
-        if receive_count >= deps.max_receive_count:
+        if last:
             _finish(deps, current, _failure(
-                ref, f"processing failed {receive_count} times; last error: {_describe_error(e)}"))
+                ref, f"processing failed {_times(receive_count)}; last error: {_describe_error(e)}"))
+        else:
+            _note(deps, current, e)
         raise
     return _finish(deps, current, result)
+
+
+def _end_unfinished(deps: Deps, ids: UploadKey, ref: ObjectRef, receive_count: int) -> Outcome | None:
+    """On the last delivery, end a file whose earlier claims died without a word; None if none did.
+
+    Such a claim means the process died (out of memory, killed, timed out)
+    while it held the file. Parsing again could die again, and nothing would
+    end the file after the last delivery, so it fails now, without being read.
+    Claims that ended with a noted transient error get their last try.
+    """
+    old = deps.files.read(ids.file_id)
+    if old is None or old.status is not FileStatus.PROCESSING \
+            or old.rev != f"{sequencer_order(ref.sequencer)}#claimed":
+        return None
+    interrupted = (old.interrupted or 0) + (0 if old.reason else 1)
+    if not interrupted:
+        return None
+    logger.warning("file %s: %d earlier deliveries died while holding it; ending it failed",
+                   ids.file_id, interrupted)
+    return _finish(deps, old, _failure(ref, f"processing was interrupted {_times(interrupted)}: the file may "
+                                            "need more memory or time than the extractor has"))
+
+
+def _note(deps: Deps, current: FileRecord, error: Exception) -> None:
+    """Note a transient error on the claimed item: the attempt ended, it did not die. Best effort."""
+    note = _RETRYING + _describe_error(error)
+    try:
+        deps.files.write(current, lifecycle.attempt_failed(current, note, deps.now()))
+    except Exception:  # the original error matters more, and is raised by the caller
+        logger.warning("could not note the error on file %s", current.file_id, exc_info=True)
+
+
+def _times(n: int) -> str:
+    return "1 time" if n == 1 else f"{n} times"
 
 
 def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> FileRecord | None:

@@ -119,14 +119,76 @@ def test_transient_errors_are_retried_then_end_as_failed_on_the_last_delivery(st
     flaky = Deps(s3=_FlakyS3(aws.client("s3")), ddb=aws.client("dynamodb"), table=stack.table,
                  max_receive_count=3)
     (event,) = parse_message(body)
-    with pytest.raises(ClientError):
-        process_object(event, 1, flaky)
-    assert from_item(item(stack, "e" * 32)).status is FileStatus.PROCESSING
-    with pytest.raises(ClientError):
+    for delivery in (1, 2):
+        with pytest.raises(ClientError):
+            process_object(event, delivery, flaky)
+        record = from_item(item(stack, "e" * 32))
+        assert (record.status, record.reason, record.interrupted) == (
+            FileStatus.PROCESSING, "retrying after an error: SlowDown from AWS", None)  # ended, with a word
+    with pytest.raises(ClientError):  # the last delivery tries again, then the message goes to the DLQ
         process_object(event, 3, flaky)
     record = from_item(item(stack, "e" * 32))
     assert record.status is FileStatus.FAILED
     assert record.reason == "processing failed 3 times; last error: SlowDown from AWS"
+
+
+def test_a_transient_error_on_a_first_and_last_delivery_still_ends_the_file_failed(stack):
+    key = f"uploads/{OWNER}/{'e' * 31}1.pdf"
+    body = body_for(stack, key, put(stack, key, b"%PDF-1.4"), "1", b"%PDF-1.4")
+    flaky = Deps(s3=_FlakyS3(aws.client("s3")), ddb=aws.client("dynamodb"), table=stack.table,
+                 max_receive_count=1)
+    with pytest.raises(ClientError):
+        process_message(body, 1, flaky)
+    record = from_item(item(stack, "e" * 31 + "1"))
+    assert (record.status, record.reason) == (FileStatus.FAILED, "processing failed 1 time; last error: SlowDown from AWS")
+
+
+class _Killed(BaseException):
+    """What a process killed by SIGKILL or the OOM killer runs afterwards: nothing (no handler catches this)."""
+
+
+def test_a_file_that_kills_every_delivery_ends_failed_on_the_last_one_without_being_parsed(stack, monkeypatch):
+    key = f"uploads/{OWNER}/{'7' * 32}.zip"
+    data = b"PK\x05\x06" + b"\x00" * 18
+    body = body_for(stack, key, put(stack, key, data), "0A", data)
+    parses = []
+
+    def kills_the_process(*args, **kwargs):
+        parses.append(1)
+        raise _Killed()
+
+    monkeypatch.setattr("extractor.processor.extract_file", kills_the_process)
+    for delivery in (1, 2, 3, 4):
+        with pytest.raises(_Killed):
+            process_message(body, delivery, deps(stack))
+        assert from_item(item(stack, "7" * 32)).status is FileStatus.PROCESSING
+    assert process_message(body, 5, deps(stack)) == [Outcome.FAILED]
+    assert len(parses) == 4, "the last delivery parsed the file again"
+    record = from_item(item(stack, "7" * 32))
+    assert record.status is FileStatus.FAILED
+    assert record.reason == ("processing was interrupted 4 times: the file may need more memory or time "
+                             "than the extractor has")
+    counts = {}
+    for cell in contributions(record).values():
+        counts.update(cell)
+    assert counts["status_failed"] == 1 and counts["reason_processing was interrupted 4 times"] == 1
+
+
+def test_the_last_delivery_of_a_file_no_delivery_claimed_before_still_parses_it(stack):
+    data = tiny_pdf()
+    key = f"uploads/{OWNER}/{'8' * 32}.pdf"
+    assert process_message(body_for(stack, key, put(stack, key, data), "0B", data), 5, deps(stack)) == [
+        Outcome.PROCESSED]
+
+
+def test_the_last_delivery_of_a_finished_file_changes_nothing(stack):
+    data = tiny_pdf()
+    key = f"uploads/{OWNER}/{'6' * 32}.pdf"
+    body = body_for(stack, key, put(stack, key, data), "0C", data)
+    assert process_message(body, 1, deps(stack)) == [Outcome.PROCESSED]
+    before = item(stack, "6" * 32)
+    assert process_message(body, 5, deps(stack)) == [Outcome.SKIPPED]
+    assert item(stack, "6" * 32) == before
 
 
 def test_a_parser_crash_fails_the_file_with_a_readable_reason(stack, monkeypatch):
