@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 
 from common import aws_errors
 from common.catalogue import FileStatus
-from common.filestore import Cancelled, Contention, FileStore
+from common.filestore import Cancelled, Change, Contention, FileStore
 from common.schema import lifecycle
 from common.schema.keys import ORIGINAL_NAME_META, UploadKey, parse_upload_key, sequencer_order
 from common.schema.record import Extracted, FileRecord, ObjectRef, utc_now
@@ -138,8 +138,11 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
         ended = _end_unfinished(deps, ids, ref, receive_count)
         if ended is not None:
             return ended
-    current = _claim(deps, ids, name, ref)
+    claim = _claim(deps, ids, name, ref)
+    current = claim.after
     if current is None:
+        if found is not None and claim.before is not None and claim.before.status is FileStatus.DELETED:
+            _remove_if_current(deps, ref)
         return Outcome.SKIPPED
     try:
         if head_error is not None:
@@ -193,8 +196,8 @@ def _times(n: int) -> str:
     return "1 time" if n == 1 else f"{n} times"
 
 
-def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> FileRecord | None:
-    """Take the file for ``ref``; None for a duplicate or older event, or a deleted file."""
+def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> Change:
+    """Take the file for ``ref``; ``after`` is None for a duplicate or older event, or a deleted file."""
     incoming = sequencer_order(ref.sequencer)
 
     def decide(old: FileRecord | None) -> FileRecord | None:
@@ -210,7 +213,32 @@ def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> FileRecord 
                 return None
         return lifecycle.claimed(old, ids.file_id, ids.owner, name, ref, deps.now())
 
-    return deps.files.change(ids.file_id, decide).after
+    return deps.files.change(ids.file_id, decide)
+
+
+def _remove_if_current(deps: Deps, ref: ObjectRef) -> None:
+    """Delete ``ref``'s version of a deleted file when it is the key's current one.
+
+    An upload that finished after its file was deleted put its object on top
+    of the deletion: the file would be gone but its content still served.
+    Versions the deletion already hid are left to the bucket's lifecycle rule.
+
+    Raises
+    ------
+    botocore.exceptions.ClientError
+        When S3 fails (the message is retried).
+    """
+    try:
+        head = deps.s3.head_object(Bucket=ref.bucket, Key=ref.key)
+    except ClientError as e:
+        if aws_errors.is_missing(e):
+            return  # a delete marker is current: nothing is served
+        raise
+    if ref.version_id and head.get("VersionId") == ref.version_id:
+        logger.warning("object %s version %s outlived its deleted file; deleting it", ref.key, ref.version_id)
+        deps.s3.delete_object(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)
+    elif not ref.version_id and head.get("ETag", "").strip('"') == ref.etag:  # an unversioned bucket
+        deps.s3.delete_object(Bucket=ref.bucket, Key=ref.key)
 
 
 def _finish(deps: Deps, current: FileRecord, result: Extracted) -> Outcome:
