@@ -110,7 +110,8 @@ def process_expiry(event: ObjectCreated, deps: Deps) -> Outcome:
     incoming = sequencer_order(event.ref.sequencer)
 
     def decide(old: FileRecord | None) -> FileRecord | None:
-        if old is None or old.status is FileStatus.DELETED or (old.sequencer and old.sequencer >= incoming):
+        if old is None or _foreign(old, ids, event.ref) or old.status is FileStatus.DELETED \
+                or (old.sequencer and old.sequencer >= incoming):
             return None
         return lifecycle.expired(old, event.ref.sequencer, deps.now())
 
@@ -141,7 +142,9 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
     claim = _claim(deps, ids, name, ref)
     current = claim.after
     if current is None:
-        if found is not None and claim.before is not None and claim.before.status is FileStatus.DELETED:
+        before = claim.before
+        if found is not None and before is not None and before.status is FileStatus.DELETED \
+                and lifecycle.is_own_object(before, ref.bucket, ref.key, ids.owner):
             _remove_if_current(deps, ref)
         return Outcome.SKIPPED
     try:
@@ -171,7 +174,7 @@ def _end_unfinished(deps: Deps, ids: UploadKey, ref: ObjectRef, receive_count: i
     Claims that ended with a noted transient error get their last try.
     """
     old = deps.files.read(ids.file_id)
-    if old is None or old.status is not FileStatus.PROCESSING \
+    if old is None or _foreign(old, ids, ref) or old.status is not FileStatus.PROCESSING \
             or old.rev != f"{sequencer_order(ref.sequencer)}#claimed":
         return None
     interrupted = (old.interrupted or 0) + (0 if old.reason else 1)
@@ -201,6 +204,8 @@ def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> Change:
     incoming = sequencer_order(ref.sequencer)
 
     def decide(old: FileRecord | None) -> FileRecord | None:
+        if old is not None and _foreign(old, ids, ref):
+            return None  # never claimed, and its sequencer never compared: it belongs to another key
         if old is not None and old.status is FileStatus.DELETED:
             logger.info("event for deleted file %s ignored", ids.file_id)
             return None  # deletion is final: a late or newer event never brings a file back
@@ -214,6 +219,14 @@ def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> Change:
         return lifecycle.claimed(old, ids.file_id, ids.owner, name, ref, deps.now())
 
     return deps.files.change(ids.file_id, decide)
+
+
+def _foreign(old: FileRecord, ids: UploadKey, ref: ObjectRef) -> bool:
+    """True (and logged) when ``ref``'s object is not the file's own: its event is dropped."""
+    if lifecycle.is_own_object(old, ref.bucket, ref.key, ids.owner):
+        return False
+    logger.warning("event for %s dropped: file %s is %s/%s", ref.key, ids.file_id, old.bucket, old.key)
+    return True
 
 
 def _remove_if_current(deps: Deps, ref: ObjectRef) -> None:

@@ -25,6 +25,17 @@ from common.schema.keys import duplicate_pk, sequencer_order
 from common.schema.record import Extracted, FileRecord, ObjectRef
 
 
+def is_own_object(record: FileRecord, bucket: str, key: str, owner: str) -> bool:
+    """True when the object at ``bucket``/``key``, in ``owner``'s folder, is the file's own.
+
+    An object's key names the file (its id) and its owner (its folder), but
+    anyone able to put an object could name another owner's file: only the
+    key the file already has identifies it. Sequencers, too, are comparable
+    only within one key.
+    """
+    return (record.bucket, record.key, record.owner) == (bucket, key, owner)
+
+
 def claimed(old: FileRecord | None, file_id: str, owner: str, name: str, ref: ObjectRef,
             now: str) -> FileRecord:
     """The file as it is while ``ref``'s object version is processed.

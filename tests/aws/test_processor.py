@@ -1,5 +1,7 @@
 """The extractor's I/O against the template provisioned in moto (in-process)."""
 
+import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -7,13 +9,16 @@ from botocore.exceptions import ClientError
 
 from common import aws
 from common.catalogue import FileStatus
+from common.schema import requests
 from common.schema.aggregates import contributions
 from common.schema.keys import ORIGINAL_NAME_META, duplicate_key, file_key, parse_upload_key
 from common.schema.record import from_item, marker_files
 from extractor.events import parse_message
 from extractor.processor import Deps, Outcome, process_message, process_object
-from tests.helpers.events import eventbridge_body
+from tests.helpers.events import aws_sequencers, eventbridge_body
 from tests.helpers.files import tiny_pdf
+from tests.helpers.records import portal_item
+from tests.helpers.tables import every_item
 
 OWNER = "3f1c2b9e-1111-4222-8333-444455556666"
 
@@ -256,3 +261,48 @@ def test_a_lifecycle_expiry_marks_the_file_expired_and_keeps_its_metadata(stack)
     for cell in contributions(after).values():
         counts.update(cell)
     assert counts["status_expired"] == 1 and "status_processed" not in counts
+
+
+# --- an object whose key is not the file's -----------------------------------------
+
+OTHER = "99999999-1111-4222-8333-444455556666"
+
+
+def expiry_of(body: str) -> str:
+    event = json.loads(body)
+    event["detail-type"], event["detail"]["reason"] = "Object Deleted", "Lifecycle Expiration"
+    return json.dumps(event)
+
+
+@pytest.mark.parametrize("foreign_key", [f"uploads/{OTHER}/{'5' * 32}.pdf", f"uploads/{OWNER}/{'5' * 32}.txt"],
+                         ids=["another owner's folder", "another extension"])
+def test_an_object_at_another_key_never_changes_a_processed_file(stack, foreign_key):
+    sequencers = aws_sequencers()
+    key = f"uploads/{OWNER}/{'5' * 32}.pdf"
+    own = tiny_pdf("the owner's own words")
+    assert process_message(body_for(stack, key, put(stack, key, own), next(sequencers), own), 1,
+                           deps(stack)) == [Outcome.PROCESSED]
+    before = every_item(stack.table)
+    foreign = b"%PDF-1.4 someone else's content"
+    body = body_for(stack, foreign_key, put(stack, foreign_key, foreign), next(sequencers), foreign)
+    assert process_message(body, 1, deps(stack)) == [Outcome.SKIPPED]
+    assert process_message(body, 5, deps(stack)) == [Outcome.SKIPPED]  # the last delivery too
+    assert process_message(expiry_of(body), 1, deps(stack)) == [Outcome.SKIPPED]
+    assert every_item(stack.table) == before  # the item, its counters and its duplicate marker
+
+
+def test_an_object_at_another_key_neither_claims_a_new_file_nor_hides_its_own_event(stack):
+    """The foreign event comes first, with the larger sequencer: sequencers of two keys say nothing."""
+    sequencers = aws_sequencers()
+    file_id = "4" * 32
+    uploaded = replace(portal_item(file_id, OWNER), bucket=stack.bucket, key=f"uploads/{OWNER}/{file_id}.pdf")
+    aws.client("dynamodb").put_item(**requests.put_new_file(stack.table, uploaded))
+    own, foreign = tiny_pdf("mine"), b"%PDF-1.4 not mine"
+    own_body = body_for(stack, uploaded.key, put(stack, uploaded.key, own), next(sequencers), own)
+    foreign_key = f"uploads/{OTHER}/{file_id}.pdf"
+    foreign_body = body_for(stack, foreign_key, put(stack, foreign_key, foreign), next(sequencers), foreign)
+    assert process_message(foreign_body, 1, deps(stack)) == [Outcome.SKIPPED]
+    assert from_item(item(stack, file_id)).status is FileStatus.UPLOADED
+    assert process_message(own_body, 1, deps(stack)) == [Outcome.PROCESSED]
+    record = from_item(item(stack, file_id))
+    assert (record.key, record.owner, record.size) == (uploaded.key, OWNER, len(own))

@@ -5,6 +5,8 @@ may be shaped to exhaust the extractor before any parser runs, or may be put
 where it claims another user's file.
 """
 
+import hashlib
+import io
 import os
 import tracemalloc
 from pathlib import Path
@@ -12,10 +14,19 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import million_entries_zip
+from common import aws
+from common.catalogue import FileStatus
+from common.schema.keys import file_key
+from common.schema.record import from_item
 from extractor.detect import detect
 from extractor.extract import Config, extract_file
 from extractor.formats import Limits, Parsed, ParseError
+from extractor.processor import Deps, Outcome, process_message
 from extractor.sandbox import Budget, MiB, run_isolated
+from portal.access import User
+from portal.files.uploads import store_upload
+from tests.helpers.events import aws_sequencers, eventbridge_body
+from tests.helpers.files import tiny_pdf
 
 BUDGET = Budget(memory_bytes=64 * MiB, seconds=5)
 
@@ -79,3 +90,30 @@ def test_a_zip_of_a_million_entries_is_refused_for_its_count_before_it_is_listed
     config = Config(budget=Budget(memory_bytes=96 * MiB, seconds=20))
     record = extract_file(million_entries, "entries.zip", config)
     assert record.error == "zip archive has 1000000 entries, more than the 20000 allowed"
+
+
+def test_an_object_under_another_owners_folder_cannot_take_over_a_file(stack):
+    """Attack: ``uploads/<attacker>/<victim-id>.pdf`` is announced with a later (AWS-shaped) sequencer than
+    the victim's own object, and the extractor rewrites the victim's file with the attacker's content."""
+    victim = User(sub="aaaaaaaa-1111-4222-8333-000000000001", email="victim@example.com",
+                  groups=frozenset({"uploaders"}), expires_at=2**40)
+    attacker = "bbbbbbbb-1111-4222-8333-000000000002"
+    s3, ddb = aws.client("s3"), aws.client("dynamodb")
+    deps = Deps(s3=s3, ddb=ddb, table=stack.table)
+    sequencers = aws_sequencers()
+
+    def announce(key: str) -> str:
+        head = s3.head_object(Bucket=stack.bucket, Key=key)
+        return eventbridge_body(stack.bucket, key, sequencer=next(sequencers), size=head["ContentLength"],
+                                etag=head["ETag"].strip('"'), version_id=head["VersionId"])
+
+    own = tiny_pdf("the victim's report")
+    record = store_upload(user=victim, name="report.pdf", body=io.BytesIO(own), content_type="", s3=s3, ddb=ddb,
+                          settings=stack)
+    assert process_message(announce(record.key), 1, deps) == [Outcome.PROCESSED]
+    hostile_key = f"uploads/{attacker}/{record.file_id}.pdf"
+    s3.put_object(Bucket=stack.bucket, Key=hostile_key, Body=tiny_pdf("the attacker's words, in the victim's file"))
+    assert process_message(announce(hostile_key), 1, deps) == [Outcome.SKIPPED]
+    after = from_item(ddb.get_item(TableName=stack.table, Key=file_key(record.file_id))["Item"])
+    assert (after.status, after.owner, after.key) == (FileStatus.PROCESSED, victim.sub, record.key)
+    assert after.sha256 == hashlib.sha256(own).hexdigest(), "the victim's file now describes foreign content"
