@@ -15,6 +15,7 @@ from typing import Any
 from common.catalogue import FileStatus
 from common.schema.aggregates import cell_counters, contributions
 from common.schema.keys import PK, SK
+from common.schema.lifecycle import is_counted
 from common.schema.record import FileRecord, from_item
 
 Counters = dict[tuple[str, str, str], int]
@@ -100,9 +101,9 @@ def problems(uploaded: Mapping[str, str], records: Mapping[str, FileRecord], cou
         wrong = sorted(set(counters.items()) ^ set(wanted.items()))[:3]
         found.append(f"aggregates differ from a recount, e.g. {wrong}")
     day_files = sum(v for (pk, _, name), v in counters.items() if pk == "AGG#DAY" and name == "files")
-    finished = sum(r.status.terminal for r in records.values())
-    if day_files != finished:
-        found.append(f"the day counters count {day_files} files, the items {finished}")
+    counted = sum(is_counted(r) for r in records.values())  # finished, not deleted: deletion takes it back
+    if day_files != counted:
+        found.append(f"the day counters count {day_files} files, the items {counted}")
     letters = [uploaded.get(i, i) for i in dead_letters]
     if not set(letters) <= hostile:
         found.append(f"the dead-letter queue holds files not hostile: {sorted(set(letters) - hostile)[:5]}")

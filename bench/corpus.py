@@ -10,7 +10,7 @@ By default files stay small (0.2 KB to a few MB) so a corpus is made in
 seconds; ``large`` adds files of exact sizes (up to 50 MB) in the formats
 whose bulk can be made cheaply (random samples, pixels, attachments, rows).
 ``hostile`` writes files that are hostile on purpose (bombs, entity
-expansion, deep nesting): the pipeline must fail exactly these, each with a
+expansion, deep nesting, a million zip entries): the pipeline must fail exactly these, each with a
 reason, and nothing else.
 """
 
@@ -275,6 +275,24 @@ def zip_bomb_docx() -> bytes:
     return out.getvalue()
 
 
+def million_entries_zip(entries: int = 1_000_000) -> bytes:
+    """A zip of ``entries`` empty stored files (52 bytes of central directory each, 52 MB for a million).
+
+    Listing it the way ``zipfile`` does costs about 480 bytes of memory per
+    entry. Every entry points at the one local header there is (only the
+    listing matters) and the end records are ZIP64's, as the count needs.
+    """
+    names = [b"%06x" % i for i in range(entries)]
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 10, 0, 0, 0, 0, 0, 0, 0, len(names[0]), 0) + names[0]
+    central = b"".join(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 10, 0, 0, 0, 0, 0, 0, 0,
+                                   len(name), 0, 0, 0, 0, 0, 0) + name for name in names)
+    end64 = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, len(central),
+                        len(local))
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, len(local) + len(central), 1)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return local + central + end64 + locator + end
+
+
 #: name -> content of files that are hostile on purpose; each must end ``failed``.
 HOSTILE: dict[str, Callable[[], bytes]] = {
     "hostile-laughs.xml": billion_laughs,
@@ -282,6 +300,7 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "hostile-bomb.png": png_bomb,
     "hostile-bomb.docx": zip_bomb_docx,
     "hostile-nested.json": lambda: b"[" * 200_000 + b"]" * 200_000,
+    "hostile-entries.zip": million_entries_zip,
 }
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
 
 from common.catalogue import MIME_TYPES
+from extractor.formats import Limits, zipdir
 
 #: Bytes of the file's start that detection looks at.
 HEAD_BYTES = 64 * 1024
@@ -46,20 +46,28 @@ _ODF = {
 _OOXML = (("word/document.xml", "word", "docx", "docm"),
           ("xl/workbook.xml", "xl", "xlsx", "xlsm"),
           ("ppt/presentation.xml", "ppt", "pptx", "pptm"))
+#: The only zip members detection looks for.
+_ZIP_NAMES = frozenset({"mimetype"} | {part for part, *_ in _OOXML}
+                       | {f"{folder}/vbaProject.bin" for _, folder, *_ in _OOXML})
+_MIMETYPE_BYTES = 100
 _MAIL_HEADER = re.compile(
     r"^(received|return-path|from|to|subject|date|message-id|mime-version|delivered-to|reply-to|cc)"
     r":[ \t]", re.IGNORECASE)
 
 
-def detect(path: Path, extension: str = "") -> Detected:
-    """What the file at ``path`` is; ``extension`` only breaks ties between text kinds."""
+def detect(path: Path, extension: str = "", *, max_members: int = Limits.max_members) -> Detected:
+    """What the file at ``path`` is; ``extension`` only breaks ties between text kinds.
+
+    A zip with more than ``max_members`` entries is a plain ``zip`` whatever
+    it holds: the zip parser refuses it, saying why.
+    """
     with path.open("rb") as f:
         head = f.read(HEAD_BYTES)
         size = f.seek(0, 2)
     if size == 0:
         return _detected("empty")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _detected(_zip_kind(path))
+        return _detected(_zip_kind(path, max_members))
     if head.startswith(_OLE_MAGIC):
         return _detected("ole")
     if b"%PDF-" in head[:1024]:
@@ -79,24 +87,30 @@ def _detected(fmt: str) -> Detected:
     return Detected(fmt, MIME_TYPES[fmt])
 
 
-def _zip_kind(path: Path) -> str:
-    """Tell Office, OpenDocument and EPUB apart from plain zips by their members."""
+def _zip_kind(path: Path, max_members: int) -> str:
+    """Tell Office, OpenDocument and EPUB apart from plain zips by their members.
+
+    Never lists the archive (``zipfile`` would hold every entry in memory, in
+    this process, before the sandbox sees the file): the declared entry count
+    comes first, then a walk for the few names that matter.
+    """
     try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            if "mimetype" in names:
-                info = z.getinfo("mimetype")
-                if info.file_size <= 100:
-                    declared = z.read("mimetype").decode("ascii", "replace").strip()
-                    if declared in _ODF:
-                        return _ODF[declared]
-                    if declared == "application/epub+zip":
-                        return "epub"
-    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError):
+        found = zipdir.members(path, _ZIP_NAMES, max_members)
+        if found is None:
+            return "zip"  # too many entries to look at: the zip parser refuses it, with the count
+        mimetype = found.get("mimetype")
+        if mimetype is not None and mimetype.file_size <= _MIMETYPE_BYTES:
+            raw = zipdir.read_small(path, mimetype, _MIMETYPE_BYTES) or b""
+            declared = raw.decode("ascii", "replace").strip()
+            if declared in _ODF:
+                return _ODF[declared]
+            if declared == "application/epub+zip":
+                return "epub"
+    except (zipdir.NotAZip, OSError):
         return "zip"  # damaged: the zip parser will say what is wrong
     for main_part, folder, plain, macro in _OOXML:
-        if main_part in names:
-            return macro if f"{folder}/vbaProject.bin" in names else plain
+        if main_part in found:
+            return macro if f"{folder}/vbaProject.bin" in found else plain
     return "zip"
 
 

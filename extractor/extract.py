@@ -20,7 +20,7 @@ from common.schema.keys import safe_extension
 from common.schema.record import Extracted
 from extractor.detect import Detected, detect
 from extractor.formats import Limits, Parsed, ParseError
-from extractor.sandbox import Budget, MiB, run_isolated
+from extractor.sandbox import Budget, Interrupted, MiB, run_isolated
 
 if TYPE_CHECKING:
     from common.settings import Settings
@@ -106,8 +106,10 @@ def extract_file(path: Path, name: str, config: Config, *,
     extension = safe_extension(name)
     detected = Detected("unknown", MIME_TYPES["unknown"])
     try:
-        detected = detect(path, extension)
+        detected = detect(path, extension, max_members=config.limits.max_members)
         flags, metadata, error = _describe(path, detected, extension, size, config)
+    except Interrupted:
+        raise  # a shutdown stopped the reader: the file is not at fault, so it is tried again
     except Exception as e:  # a bug of ours must not hold the file hostage
         logger.exception("extraction failed for %s", name)
         flags, metadata = set(), {}

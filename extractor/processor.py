@@ -7,9 +7,15 @@ This module holds the I/O; what a file *is* is decided in
 Errors fall in two kinds. A problem with the file itself (deleted, unreadable,
 unparseable) is *permanent*: the item ends ``failed`` with a reason and the
 message is done. Anything else (throttling, network, a service error) is
-*transient*: it propagates, the message is retried, and on its last allowed
-delivery the item is marked ``failed`` before the message goes to the
-dead-letter queue, so no file waits forever.
+*transient*: it is noted on the item, propagates, and the message is retried;
+on its last allowed delivery the item is marked ``failed`` before the
+message goes to the dead-letter queue, so no file waits forever.
+
+A delivery may also die without a word (out of memory, SIGKILL, the Lambda
+timeout), leaving only its claim; the next claim counts it (``interrupted``).
+The last allowed delivery never parses a file whose earlier claims were
+interrupted: after it nothing would end the file, so it ends it ``failed``
+at once, with a reason a person can read.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from botocore.exceptions import ClientError
 
 from common import aws_errors
 from common.catalogue import FileStatus
-from common.filestore import Cancelled, Contention, FileStore
+from common.filestore import Cancelled, Change, Contention, FileStore
 from common.schema import lifecycle
 from common.schema.keys import ORIGINAL_NAME_META, UploadKey, parse_upload_key, sequencer_order
 from common.schema.record import Extracted, FileRecord, ObjectRef, utc_now
@@ -40,6 +46,8 @@ logger = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
 #: How often finishing re-reads a duplicate marker that changed under it.
 _FINISH_ATTEMPTS = 5
+#: How a processing item notes the transient error its last delivery met.
+_RETRYING = "retrying after an error: "
 
 
 class Outcome(StrEnum):
@@ -102,7 +110,8 @@ def process_expiry(event: ObjectCreated, deps: Deps) -> Outcome:
     incoming = sequencer_order(event.ref.sequencer)
 
     def decide(old: FileRecord | None) -> FileRecord | None:
-        if old is None or old.status is FileStatus.DELETED or (old.sequencer and old.sequencer >= incoming):
+        if old is None or _foreign(old, ids, event.ref) or old.status is FileStatus.DELETED \
+                or (old.sequencer and old.sequencer >= incoming):
             return None
         return lifecycle.expired(old, event.ref.sequencer, deps.now())
 
@@ -125,8 +134,18 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
         logger.warning("ignoring object outside the uploads layout: %s", e)
         return Outcome.SKIPPED
     name = unquote(head.get("Metadata", {}).get(ORIGINAL_NAME_META, "")) or key.rsplit("/", 1)[-1]
-    current = _claim(deps, ids, name, ref)
+    last = receive_count >= deps.max_receive_count
+    if last:
+        ended = _end_unfinished(deps, ids, ref, receive_count)
+        if ended is not None:
+            return ended
+    claim = _claim(deps, ids, name, ref)
+    current = claim.after
     if current is None:
+        before = claim.before
+        if found is not None and before is not None and before.status is FileStatus.DELETED \
+                and lifecycle.is_own_object(before, ref.bucket, ref.key, ids.owner):
+            _remove_if_current(deps, ref)
         return Outcome.SKIPPED
     try:
         if head_error is not None:
@@ -137,18 +156,56 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
     except _Permanent as e:
         return _finish(deps, current, _failure(ref, str(e)))
     except Exception as e:
-        if receive_count >= deps.max_receive_count:
+        if last:
             _finish(deps, current, _failure(
-                ref, f"processing failed {receive_count} times; last error: {_describe_error(e)}"))
+                ref, f"processing failed {_times(receive_count)}; last error: {_describe_error(e)}"))
+        else:
+            _note(deps, current, e)
         raise
     return _finish(deps, current, result)
 
 
-def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> FileRecord | None:
-    """Take the file for ``ref``; None for a duplicate or older event, or a deleted file."""
+def _end_unfinished(deps: Deps, ids: UploadKey, ref: ObjectRef, receive_count: int) -> Outcome | None:
+    """On the last delivery, end a file whose earlier claims died without a word; None if none did.
+
+    Such a claim means the process died (out of memory, killed, timed out)
+    while it held the file. Parsing again could die again, and nothing would
+    end the file after the last delivery, so it fails now, without being read.
+    Claims that ended with a noted transient error get their last try.
+    """
+    old = deps.files.read(ids.file_id)
+    if old is None or _foreign(old, ids, ref) or old.status is not FileStatus.PROCESSING \
+            or old.rev != f"{sequencer_order(ref.sequencer)}#claimed":
+        return None
+    interrupted = (old.interrupted or 0) + (0 if old.reason else 1)
+    if not interrupted:
+        return None
+    logger.warning("file %s: %d earlier deliveries died while holding it; ending it failed",
+                   ids.file_id, interrupted)
+    return _finish(deps, old, _failure(ref, f"processing was interrupted {_times(interrupted)}: the file may "
+                                            "need more memory or time than the extractor has"))
+
+
+def _note(deps: Deps, current: FileRecord, error: Exception) -> None:
+    """Note a transient error on the claimed item: the attempt ended, it did not die. Best effort."""
+    note = _RETRYING + _describe_error(error)
+    try:
+        deps.files.write(current, lifecycle.attempt_failed(current, note, deps.now()))
+    except Exception:  # the original error matters more, and is raised by the caller
+        logger.warning("could not note the error on file %s", current.file_id, exc_info=True)
+
+
+def _times(n: int) -> str:
+    return "1 time" if n == 1 else f"{n} times"
+
+
+def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> Change:
+    """Take the file for ``ref``; ``after`` is None for a duplicate or older event, or a deleted file."""
     incoming = sequencer_order(ref.sequencer)
 
     def decide(old: FileRecord | None) -> FileRecord | None:
+        if old is not None and _foreign(old, ids, ref):
+            return None  # never claimed, and its sequencer never compared: it belongs to another key
         if old is not None and old.status is FileStatus.DELETED:
             logger.info("event for deleted file %s ignored", ids.file_id)
             return None  # deletion is final: a late or newer event never brings a file back
@@ -161,7 +218,40 @@ def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> FileRecord 
                 return None
         return lifecycle.claimed(old, ids.file_id, ids.owner, name, ref, deps.now())
 
-    return deps.files.change(ids.file_id, decide).after
+    return deps.files.change(ids.file_id, decide)
+
+
+def _foreign(old: FileRecord, ids: UploadKey, ref: ObjectRef) -> bool:
+    """True (and logged) when ``ref``'s object is not the file's own: its event is dropped."""
+    if lifecycle.is_own_object(old, ref.bucket, ref.key, ids.owner):
+        return False
+    logger.warning("event for %s dropped: file %s is %s/%s", ref.key, ids.file_id, old.bucket, old.key)
+    return True
+
+
+def _remove_if_current(deps: Deps, ref: ObjectRef) -> None:
+    """Delete ``ref``'s version of a deleted file when it is the key's current one.
+
+    An upload that finished after its file was deleted put its object on top
+    of the deletion: the file would be gone but its content still served.
+    Versions the deletion already hid are left to the bucket's lifecycle rule.
+
+    Raises
+    ------
+    botocore.exceptions.ClientError
+        When S3 fails (the message is retried).
+    """
+    try:
+        head = deps.s3.head_object(Bucket=ref.bucket, Key=ref.key)
+    except ClientError as e:
+        if aws_errors.is_missing(e):
+            return  # a delete marker is current: nothing is served
+        raise
+    if ref.version_id and head.get("VersionId") == ref.version_id:
+        logger.warning("object %s version %s outlived its deleted file; deleting it", ref.key, ref.version_id)
+        deps.s3.delete_object(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)
+    elif not ref.version_id and head.get("ETag", "").strip('"') == ref.etag:  # an unversioned bucket
+        deps.s3.delete_object(Bucket=ref.bucket, Key=ref.key)
 
 
 def _finish(deps: Deps, current: FileRecord, result: Extracted) -> Outcome:

@@ -25,21 +25,37 @@ from common.schema.keys import duplicate_pk, sequencer_order
 from common.schema.record import Extracted, FileRecord, ObjectRef
 
 
+def is_own_object(record: FileRecord, bucket: str, key: str, owner: str) -> bool:
+    """True when the object at ``bucket``/``key``, in ``owner``'s folder, is the file's own.
+
+    An object's key names the file (its id) and its owner (its folder), but
+    anyone able to put an object could name another owner's file: only the
+    key the file already has identifies it. Sequencers, too, are comparable
+    only within one key.
+    """
+    return (record.bucket, record.key, record.owner) == (bucket, key, owner)
+
+
 def claimed(old: FileRecord | None, file_id: str, owner: str, name: str, ref: ObjectRef,
             now: str) -> FileRecord:
     """The file as it is while ``ref``'s object version is processed.
 
     Identity fields (owner, name, upload time, who uploaded, tags and notes)
     survive from the portal's item; results of an earlier version are dropped.
+    A claim of the same version that is still unfinished and noted no error
+    (:func:`attempt_failed`) ended without a word: it is counted in ``interrupted``.
     """
+    rev = f"{sequencer_order(ref.sequencer)}#claimed"
+    interrupted = None
+    if old is not None and old.status is FileStatus.PROCESSING and old.rev == rev:  # claimed again
+        interrupted = (old.interrupted or 0) + (0 if old.reason else 1) or None
     return FileRecord(
         file_id=file_id, owner=old.owner if old else owner, owner_email=old.owner_email if old else "",
         tags=old.tags if old else (), notes=old.notes if old else "",
         name=old.name if old else name, bucket=ref.bucket, key=ref.key, status=FileStatus.PROCESSING,
         uploaded_at=old.uploaded_at if old else now, updated_at=now, size=ref.size,
         content_type=old.content_type if old else "", version_id=ref.version_id, etag=ref.etag,
-        sequencer=sequencer_order(ref.sequencer), started_at=now,
-        rev=f"{sequencer_order(ref.sequencer)}#claimed",
+        sequencer=sequencer_order(ref.sequencer), started_at=now, rev=rev, interrupted=interrupted,
     )
 
 
@@ -52,6 +68,15 @@ def finished(current: FileRecord, result: Extracted, now: str, *, duplicate: boo
         flags=tuple(sorted(flags)), metadata=dict(result.metadata), duration_ms=result.duration_ms,
         processed_at=now, updated_at=now, rev=f"{current.sequencer}#finished",
     )
+
+
+def attempt_failed(current: FileRecord, note: str, now: str) -> FileRecord:
+    """The file still processing, with a note of why the attempt that claimed it did not finish.
+
+    The next claim clears the note, and does not count that attempt as
+    interrupted: it ended, with an error worth another try.
+    """
+    return replace(current, reason=note, updated_at=now)
 
 
 def expired(current: FileRecord, sequencer: str, now: str) -> FileRecord:

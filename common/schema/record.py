@@ -32,6 +32,7 @@ etag           S3 ETag of the processed object
 sequencer      S3 event sequencer, left-padded so string order is S3 order
 rev            ``<sequencer>#claimed|finished|expired|deleted|retry|failed``: the write's step, for conditions
 duration_ms    extraction time
+interrupted    claims of this object version that ended without a word (the process died); absent for none
 =============  ==========================================================
 
 The codec writes DynamoDB's low-level attribute values itself (no boto3 in
@@ -88,6 +89,9 @@ class FileRecord:
     #: ``<sequencer>#finished``. Transitions are conditioned on it; being derived
     #: from the event, not counted, it ends the same whatever the delivery order.
     rev: str = ""
+    #: Claims of this object version that ended without a word: the process
+    #: died (out of memory, killed, timed out). The last delivery reads it.
+    interrupted: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """Read zip-based files (Office, OpenDocument, plain zip) without trusting them.
 
 Declared sizes lie in zip bombs, so the cap on decompressed bytes is enforced
-while streaming, across all members read through one :class:`SafeZip`.
+while streaming, across all members read through one :class:`SafeZip`. The
+member cap is checked before ``zipfile`` lists the archive (a million empty
+entries cost it about 480 MB): against the count the end record declares,
+then against a count of the central directory's entries, which may differ.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from common.catalogue import Flag
-from extractor.formats import Limits, ParseError
+from extractor.formats import Limits, ParseError, zipdir
 
 _CHUNK = 64 * 1024
 
@@ -23,9 +26,15 @@ class SafeZip:
         self.limits = limits
         self.what = what
         self.unpacked = 0
+        cap = limits.max_members
         try:
+            entries = zipdir.directory(path).entries
+            if entries > cap:
+                raise ParseError(f"{what} has {entries} entries, more than the {cap} allowed")
+            if zipdir.members(path, frozenset(), cap) is None:
+                raise ParseError(f"{what} has more than the {cap} entries allowed")
             self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError) as e:
+        except (zipfile.BadZipFile, OSError, ValueError) as e:  # zipdir.NotAZip is a ValueError
             raise ParseError(f"damaged {what}: it is not a readable zip container") from e
         self.infos = self.zip.infolist()
         if len(self.infos) > limits.max_members:

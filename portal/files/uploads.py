@@ -1,5 +1,10 @@
 """Store uploads: the item first (``uploaded``), then the object, in the user's own space.
 
+An admin may delete the file as soon as its item exists, while the object is
+still being sent; the object would then land on top of the deletion and stay.
+So the item is read again once the object is stored, and a deleted file's
+object is removed at once (the extractor does the same when its event comes).
+
 Clients and settings are passed in, so pages decide where AWS is and tests
 can run this against moto. No Streamlit here.
 """
@@ -15,6 +20,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common.catalogue import FileStatus
+from common.filestore import FileStore
 from common.schema import requests
 from common.schema.keys import FILE_ID_META, ORIGINAL_NAME_META, new_file_id, safe_extension, upload_key
 from common.schema.record import FileRecord, utc_now
@@ -57,8 +63,9 @@ def store_upload(
     portal.access.NotAllowed
         When ``user`` may not upload (has no DocPortal role).
     UploadError
-        When the tags or notes are not acceptable (nothing is stored), or the
-        file could not be stored; nothing half-done is left behind.
+        When the tags or notes are not acceptable (nothing is stored), the
+        file could not be stored, or it was deleted while it was being sent;
+        nothing half-done is left behind.
     """
     access.require(access.may_upload(user), "Only uploaders, analysts and admins may upload files.")
     try:
@@ -94,7 +101,32 @@ def store_upload(
         logger.warning("upload of %s interrupted", file_id)
         _end_upload_failed(ddb, settings, file_id)
         raise
+    if _deleted_meanwhile(s3, ddb, settings, record):
+        raise UploadError(f"{name} was deleted while it was being uploaded.")
     return record
+
+
+def _deleted_meanwhile(s3: Any, ddb: Any, settings: Settings, record: FileRecord) -> bool:
+    """True when the file was deleted while its object was sent; that object is then removed.
+
+    Removed as :func:`portal.files.service.delete_file` removes one (a delete
+    marker; the version expires with the bucket's rule). When the item cannot
+    be read or the object not removed, the extractor still removes the object
+    on its event.
+    """
+    try:
+        now = FileStore(ddb, settings.table).read(record.file_id)
+    except (ClientError, BotoCoreError):
+        logger.exception("could not read %s again after its upload", record.file_id)
+        return False
+    if now is None or now.status is not FileStatus.DELETED:
+        return False
+    logger.info("file %s was deleted while it was being uploaded; removing its object", record.file_id)
+    try:
+        s3.delete_object(Bucket=settings.bucket, Key=record.key)
+    except (ClientError, BotoCoreError):
+        logger.exception("could not remove the object of deleted file %s", record.file_id)
+    return True
 
 
 UPLOAD_FAILED_REASON = "the upload did not complete; please upload the file again"

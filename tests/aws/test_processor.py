@@ -1,5 +1,7 @@
 """The extractor's I/O against the template provisioned in moto (in-process)."""
 
+import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -7,13 +9,16 @@ from botocore.exceptions import ClientError
 
 from common import aws
 from common.catalogue import FileStatus
+from common.schema import requests
 from common.schema.aggregates import contributions
 from common.schema.keys import ORIGINAL_NAME_META, duplicate_key, file_key, parse_upload_key
 from common.schema.record import from_item, marker_files
 from extractor.events import parse_message
 from extractor.processor import Deps, Outcome, process_message, process_object
-from tests.helpers.events import eventbridge_body
+from tests.helpers.events import aws_sequencers, eventbridge_body
 from tests.helpers.files import tiny_pdf
+from tests.helpers.records import portal_item
+from tests.helpers.tables import every_item
 
 OWNER = "3f1c2b9e-1111-4222-8333-444455556666"
 
@@ -119,14 +124,76 @@ def test_transient_errors_are_retried_then_end_as_failed_on_the_last_delivery(st
     flaky = Deps(s3=_FlakyS3(aws.client("s3")), ddb=aws.client("dynamodb"), table=stack.table,
                  max_receive_count=3)
     (event,) = parse_message(body)
-    with pytest.raises(ClientError):
-        process_object(event, 1, flaky)
-    assert from_item(item(stack, "e" * 32)).status is FileStatus.PROCESSING
-    with pytest.raises(ClientError):
+    for delivery in (1, 2):
+        with pytest.raises(ClientError):
+            process_object(event, delivery, flaky)
+        record = from_item(item(stack, "e" * 32))
+        assert (record.status, record.reason, record.interrupted) == (
+            FileStatus.PROCESSING, "retrying after an error: SlowDown from AWS", None)  # ended, with a word
+    with pytest.raises(ClientError):  # the last delivery tries again, then the message goes to the DLQ
         process_object(event, 3, flaky)
     record = from_item(item(stack, "e" * 32))
     assert record.status is FileStatus.FAILED
     assert record.reason == "processing failed 3 times; last error: SlowDown from AWS"
+
+
+def test_a_transient_error_on_a_first_and_last_delivery_still_ends_the_file_failed(stack):
+    key = f"uploads/{OWNER}/{'e' * 31}1.pdf"
+    body = body_for(stack, key, put(stack, key, b"%PDF-1.4"), "1", b"%PDF-1.4")
+    flaky = Deps(s3=_FlakyS3(aws.client("s3")), ddb=aws.client("dynamodb"), table=stack.table,
+                 max_receive_count=1)
+    with pytest.raises(ClientError):
+        process_message(body, 1, flaky)
+    record = from_item(item(stack, "e" * 31 + "1"))
+    assert (record.status, record.reason) == (FileStatus.FAILED, "processing failed 1 time; last error: SlowDown from AWS")
+
+
+class _Killed(BaseException):
+    """What a process killed by SIGKILL or the OOM killer runs afterwards: nothing (no handler catches this)."""
+
+
+def test_a_file_that_kills_every_delivery_ends_failed_on_the_last_one_without_being_parsed(stack, monkeypatch):
+    key = f"uploads/{OWNER}/{'7' * 32}.zip"
+    data = b"PK\x05\x06" + b"\x00" * 18
+    body = body_for(stack, key, put(stack, key, data), "0A", data)
+    parses = []
+
+    def kills_the_process(*args, **kwargs):
+        parses.append(1)
+        raise _Killed()
+
+    monkeypatch.setattr("extractor.processor.extract_file", kills_the_process)
+    for delivery in (1, 2, 3, 4):
+        with pytest.raises(_Killed):
+            process_message(body, delivery, deps(stack))
+        assert from_item(item(stack, "7" * 32)).status is FileStatus.PROCESSING
+    assert process_message(body, 5, deps(stack)) == [Outcome.FAILED]
+    assert len(parses) == 4, "the last delivery parsed the file again"
+    record = from_item(item(stack, "7" * 32))
+    assert record.status is FileStatus.FAILED
+    assert record.reason == ("processing was interrupted 4 times: the file may need more memory or time "
+                             "than the extractor has")
+    counts = {}
+    for cell in contributions(record).values():
+        counts.update(cell)
+    assert counts["status_failed"] == 1 and counts["reason_processing was interrupted 4 times"] == 1
+
+
+def test_the_last_delivery_of_a_file_no_delivery_claimed_before_still_parses_it(stack):
+    data = tiny_pdf()
+    key = f"uploads/{OWNER}/{'8' * 32}.pdf"
+    assert process_message(body_for(stack, key, put(stack, key, data), "0B", data), 5, deps(stack)) == [
+        Outcome.PROCESSED]
+
+
+def test_the_last_delivery_of_a_finished_file_changes_nothing(stack):
+    data = tiny_pdf()
+    key = f"uploads/{OWNER}/{'6' * 32}.pdf"
+    body = body_for(stack, key, put(stack, key, data), "0C", data)
+    assert process_message(body, 1, deps(stack)) == [Outcome.PROCESSED]
+    before = item(stack, "6" * 32)
+    assert process_message(body, 5, deps(stack)) == [Outcome.SKIPPED]
+    assert item(stack, "6" * 32) == before
 
 
 def test_a_parser_crash_fails_the_file_with_a_readable_reason(stack, monkeypatch):
@@ -194,3 +261,48 @@ def test_a_lifecycle_expiry_marks_the_file_expired_and_keeps_its_metadata(stack)
     for cell in contributions(after).values():
         counts.update(cell)
     assert counts["status_expired"] == 1 and "status_processed" not in counts
+
+
+# --- an object whose key is not the file's -----------------------------------------
+
+OTHER = "99999999-1111-4222-8333-444455556666"
+
+
+def expiry_of(body: str) -> str:
+    event = json.loads(body)
+    event["detail-type"], event["detail"]["reason"] = "Object Deleted", "Lifecycle Expiration"
+    return json.dumps(event)
+
+
+@pytest.mark.parametrize("foreign_key", [f"uploads/{OTHER}/{'5' * 32}.pdf", f"uploads/{OWNER}/{'5' * 32}.txt"],
+                         ids=["another owner's folder", "another extension"])
+def test_an_object_at_another_key_never_changes_a_processed_file(stack, foreign_key):
+    sequencers = aws_sequencers()
+    key = f"uploads/{OWNER}/{'5' * 32}.pdf"
+    own = tiny_pdf("the owner's own words")
+    assert process_message(body_for(stack, key, put(stack, key, own), next(sequencers), own), 1,
+                           deps(stack)) == [Outcome.PROCESSED]
+    before = every_item(stack.table)
+    foreign = b"%PDF-1.4 someone else's content"
+    body = body_for(stack, foreign_key, put(stack, foreign_key, foreign), next(sequencers), foreign)
+    assert process_message(body, 1, deps(stack)) == [Outcome.SKIPPED]
+    assert process_message(body, 5, deps(stack)) == [Outcome.SKIPPED]  # the last delivery too
+    assert process_message(expiry_of(body), 1, deps(stack)) == [Outcome.SKIPPED]
+    assert every_item(stack.table) == before  # the item, its counters and its duplicate marker
+
+
+def test_an_object_at_another_key_neither_claims_a_new_file_nor_hides_its_own_event(stack):
+    """The foreign event comes first, with the larger sequencer: sequencers of two keys say nothing."""
+    sequencers = aws_sequencers()
+    file_id = "4" * 32
+    uploaded = replace(portal_item(file_id, OWNER), bucket=stack.bucket, key=f"uploads/{OWNER}/{file_id}.pdf")
+    aws.client("dynamodb").put_item(**requests.put_new_file(stack.table, uploaded))
+    own, foreign = tiny_pdf("mine"), b"%PDF-1.4 not mine"
+    own_body = body_for(stack, uploaded.key, put(stack, uploaded.key, own), next(sequencers), own)
+    foreign_key = f"uploads/{OTHER}/{file_id}.pdf"
+    foreign_body = body_for(stack, foreign_key, put(stack, foreign_key, foreign), next(sequencers), foreign)
+    assert process_message(foreign_body, 1, deps(stack)) == [Outcome.SKIPPED]
+    assert from_item(item(stack, file_id)).status is FileStatus.UPLOADED
+    assert process_message(own_body, 1, deps(stack)) == [Outcome.PROCESSED]
+    record = from_item(item(stack, file_id))
+    assert (record.key, record.owner, record.size) == (uploaded.key, OWNER, len(own))

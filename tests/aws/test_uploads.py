@@ -15,6 +15,7 @@ from common.schema.record import from_item
 from devstack.worker import Worker
 from extractor.handler import lambda_handler
 from portal.access import NotAllowed, User
+from portal.files.service import delete_file
 from portal.files.uploads import UploadError, store_upload
 from tests.helpers.files import tiny_pdf
 from tests.helpers.tables import files_of
@@ -27,6 +28,8 @@ BOB = User(sub="bbbbbbbb-1111-4222-8333-444455556666", email="bob@example.com",
 
 NOBODY = User(sub="cccccccc-1111-4222-8333-444455556666", email="carol@example.com",
               groups=frozenset({"visitors"}), expires_at=0)
+ADMIN = User(sub="dddddddd-1111-4222-8333-444455556666", email="admin@example.com",
+             groups=frozenset({"admins"}), expires_at=2**40)
 MiB = 1024 * 1024
 
 
@@ -161,3 +164,64 @@ def test_an_interrupted_upload_ends_the_item_as_failed_and_leaves_no_object(stac
                                                                  "the file again")
     assert object_count(stack) == 0
     assert aws.client("s3").list_multipart_uploads(Bucket=stack.bucket).get("Uploads", []) == []
+
+
+def current_object_exists(settings, key) -> bool:
+    try:
+        aws.client("s3").head_object(Bucket=settings.bucket, Key=key)
+    except ClientError as e:
+        assert e.response["Error"]["Code"] in ("404", "NoSuchKey")
+        return False
+    return True
+
+
+def delete_while_sending(settings, deleted: list):
+    """A progress callback: an admin deletes the file as soon as its item exists, while it is being sent."""
+    def progress(sent):
+        if not deleted:
+            (record,) = files_of(settings.table, ALICE.sub)
+            deleted.append(delete_file(user=ADMIN, s3=aws.client("s3"), ddb=aws.client("dynamodb"),
+                                       settings=settings, file_id=record.file_id))
+    return progress
+
+
+def test_a_file_deleted_while_it_is_uploading_leaves_no_object(stack):
+    deleted = []
+    with pytest.raises(UploadError, match="was deleted while it was being uploaded"):
+        upload(stack, ALICE, "big.bin", data=bytes(9 * MiB), progress=delete_while_sending(stack, deleted))
+    (record,) = deleted
+    assert stored(stack, record.file_id).status is FileStatus.DELETED
+    assert not current_object_exists(stack, record.key)
+    run_extractor(stack)  # the upload's event changes nothing
+    assert stored(stack, record.file_id).status is FileStatus.DELETED
+    assert not current_object_exists(stack, record.key)
+    assert queue_depth(stack) == (0, 0)
+
+
+class _Gone(BaseException):
+    """The portal's process ending right after the object was stored."""
+
+
+class _DiesAfterStoring:
+    def __init__(self, real):
+        self.real = real
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def upload_fileobj(self, *args, **kwargs):
+        self.real.upload_fileobj(*args, **kwargs)
+        raise _Gone
+
+
+def test_the_extractor_removes_an_object_stored_after_its_file_was_deleted(stack):
+    deleted = []
+    with pytest.raises(_Gone):  # the portal never gets to look again: the extractor must
+        upload(stack, ALICE, "late.bin", data=bytes(9 * MiB), s3=_DiesAfterStoring(aws.client("s3")),
+               progress=delete_while_sending(stack, deleted))
+    (record,) = deleted
+    assert current_object_exists(stack, record.key)  # the upload landed on top of the delete
+    run_extractor(stack)
+    assert stored(stack, record.file_id).status is FileStatus.DELETED
+    assert not current_object_exists(stack, record.key)
+    assert queue_depth(stack) == (0, 0)

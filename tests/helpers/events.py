@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -34,3 +36,13 @@ def sqs_record(body: str, message_id: str, receive_count: int = 1) -> dict[str, 
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:docportal-local-extract",
         "awsRegion": "us-east-1",
     }
+
+
+def aws_sequencers(first: int = 0x0062E99A88DC407460) -> Iterator[str]:
+    """Sequencers shaped as S3 sends them (18 hex digits), distinct and increasing in the order drawn.
+
+    S3 orders sequencers only within one key; these increase across keys as
+    well, as two keys' real sequencers often do, so nothing may compare them
+    across keys.
+    """
+    return (f"{n:018X}" for n in itertools.count(first, 0x1000))

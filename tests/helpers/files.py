@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import struct
+import zipfile
 import zlib
 
 
@@ -43,3 +45,30 @@ def tiny_png(width: int = 2, height: int = 2) -> bytes:
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def zipped(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
+    """A zip holding ``members`` in this order, as ``zipfile`` writes it."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def declaring(archive: bytes, entries: int, *, zip64: bool = False) -> bytes:
+    """``archive`` (a zip without a comment) whose end records declare ``entries`` entries.
+
+    With ``zip64`` the count is in ZIP64 end records and the classic one says
+    0xFFFF, as writers do past 65,535 entries. The central directory is unchanged.
+    """
+    end = archive[-22:]
+    signature, disk, cd_disk, _, _, size, offset, comment = struct.unpack("<4s4H2LH", end)
+    assert signature == b"PK\x05\x06" and comment == 0
+    body = archive[:-22]
+    if not zip64:
+        count = min(entries, 0xFFFF)
+        return body + struct.pack("<4s4H2LH", signature, disk, cd_disk, count, count, size, offset, 0)
+    end64 = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, size, offset)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, len(body), 1)
+    return body + end64 + locator + struct.pack("<4s4H2LH", signature, 0, 0, 0xFFFF, 0xFFFF, size, offset, 0)

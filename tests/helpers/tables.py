@@ -26,3 +26,9 @@ def files_of(table: str, owner: str) -> list[FileRecord]:
     request["ScanIndexForward"] = False
     pages = aws.client("dynamodb").get_paginator("query").paginate(**request)
     return [from_item(item) for page in pages for item in page.get("Items", [])]
+
+
+def every_item(table: str) -> dict[tuple[str, str], dict]:
+    """Every item of the table (files, markers, counters), by key."""
+    pages = aws.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+    return {(i["pk"]["S"], i["sk"]["S"]): i for page in pages for i in page["Items"]}

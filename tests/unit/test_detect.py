@@ -1,27 +1,18 @@
 """Content detection: magic bytes, container structure, text kinds, mismatches."""
 
-import io
 import zipfile
 
 import pytest
 
 from common.catalogue import type_mismatch
 from extractor.detect import detect
-from tests.helpers.files import tiny_pdf, tiny_png
+from tests.helpers.files import declaring, tiny_pdf, tiny_png, zipped
 
 
 def write(tmp_path, name, data):
     path = tmp_path / name
     path.write_bytes(data)
     return path
-
-
-def zipped(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize(("members", "fmt"), [
@@ -90,6 +81,41 @@ def test_utf16_with_bom_is_text(tmp_path):
 
 def test_a_damaged_zip_is_still_a_zip(tmp_path):
     assert detect(write(tmp_path, "f", b"PK\x03\x04" + b"\x00" * 50)).format == "zip"
+
+
+DOCX = {"[Content_Types].xml": b"", "word/document.xml": b"<w:document/>"}
+PADDING = {f"media/{i}.png": b"" for i in range(30)}
+
+
+def _never_list(*args, **kwargs):
+    raise AssertionError("detection listed the whole zip with zipfile.ZipFile")
+
+
+@pytest.mark.parametrize(("members", "compression", "fmt"), [
+    (DOCX | PADDING, zipfile.ZIP_STORED, "docx"),
+    ({"mimetype": b"application/vnd.oasis.opendocument.text"}, zipfile.ZIP_DEFLATED, "odt"),
+    ({"mimetype": b"application/epub+zip", **PADDING}, zipfile.ZIP_STORED, "epub"),
+])
+def test_zip_kinds_are_found_without_listing_the_archive(tmp_path, monkeypatch, members, compression, fmt):
+    path = write(tmp_path, "f", zipped(members, compression))
+    monkeypatch.setattr(zipfile, "ZipFile", _never_list)
+    assert detect(path).format == fmt
+
+
+def test_more_entries_than_the_member_cap_make_a_plain_zip(tmp_path):
+    path = write(tmp_path, "f", zipped(DOCX | PADDING))  # 32 entries
+    assert detect(path, max_members=100).format == "docx"
+    assert detect(path, max_members=10).format == "zip"  # the zip parser refuses it, with the count
+
+
+def test_entries_are_counted_even_when_the_end_record_declares_fewer(tmp_path):
+    path = write(tmp_path, "f", declaring(zipped(PADDING | DOCX), 2))
+    assert detect(path, max_members=10).format == "zip"
+
+
+def test_a_zip64_end_record_declaring_a_million_entries_is_a_plain_zip(tmp_path):
+    path = write(tmp_path, "f", declaring(zipped(DOCX), 1_000_000, zip64=True))
+    assert detect(path).format == "zip"
 
 
 @pytest.mark.parametrize(("extension", "fmt", "expected"), [

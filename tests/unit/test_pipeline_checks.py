@@ -75,6 +75,14 @@ def test_failures_must_be_exactly_the_hostile_files_each_with_a_reason():
     assert any("hostile but not failed: ['hostile-bomb.png']" in f for f in found)
 
 
+def test_deleted_files_are_not_expected_in_the_day_counters():
+    uploaded, records, _ = healthy()
+    deleted = f"{2:032x}"
+    records[deleted] = replace(records[deleted], status=FileStatus.DELETED, rev="x#deleted")
+    counters = checks.recount(records.values())  # what the table holds: deletion took the file's share back
+    assert checks.problems(uploaded, records, counters, {"hostile-bomb.png"}, []) == []
+
+
 def test_a_counter_off_by_one_is_reported():
     uploaded, records, counters = healthy()
     key = next(k for k in counters if k[0] == "AGG#DAY" and k[2] == "files")

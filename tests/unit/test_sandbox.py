@@ -1,13 +1,19 @@
 """Hostile parsers fail only themselves, with a reason a person can read."""
 
 import ctypes
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from extractor import sandbox as sandbox_module
+from extractor.extract import Config, extract_file
 from extractor.formats import Limits, Parsed, ParseError
-from extractor.sandbox import Budget, MiB, run_isolated
+from extractor.sandbox import Budget, MiB, Sandbox, run_isolated
+from tests.helpers.procs import children
 
 BUDGET = Budget(memory_bytes=64 * MiB, seconds=2)
 
@@ -74,3 +80,38 @@ def test_the_parent_is_unharmed_and_can_go_on(tmp_path):
     with pytest.raises(ParseError):
         run_isolated(hogs_memory, tmp_path / "x", Limits(), BUDGET)
     assert run_isolated(fine, tmp_path / "y", Limits(), BUDGET).metadata["name"] == "y"
+
+
+def test_a_parser_stopped_from_outside_is_not_blamed_on_the_file(tmp_path):
+    """A worker shutting down (SIGTERM to its group) stops the parser too: the file is retried, not failed."""
+    before = children(os.getpid())
+    sandbox = Sandbox(Budget(memory_bytes=64 * MiB, seconds=10))
+
+    def stop_the_parser() -> None:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            started = children(os.getpid()) - before
+            if started:
+                time.sleep(0.2)
+                os.kill(started.pop(), signal.SIGTERM)
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=stop_the_parser, daemon=True).start()
+    try:
+        with pytest.raises(Exception) as caught:
+            sandbox.run(loops_forever, tmp_path / "x", Limits())
+    finally:
+        sandbox.close()
+    assert not isinstance(caught.value, ParseError), caught.value
+    assert isinstance(caught.value, sandbox_module.Interrupted)
+
+
+def test_extraction_lets_an_interruption_through(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise sandbox_module.Interrupted("stopped")
+
+    monkeypatch.setattr("extractor.extract.run_isolated", interrupted)
+    (tmp_path / "a.txt").write_text("text")
+    with pytest.raises(sandbox_module.Interrupted):
+        extract_file(tmp_path / "a.txt", "a.txt", Config())

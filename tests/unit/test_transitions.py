@@ -106,3 +106,17 @@ def test_sizes_fall_in_one_histogram_bucket():
         counts = contributions(record)[("AGG#DAY_OWNER", f"2026-11-22#{OWNER}#s{aggregate_shard(FILE_ID)}")]
         assert [k for k in counts if k.startswith("size_")] == [bucket]
     assert [name for name, _ in size_buckets()][-1] == "size_gt_100000000"
+
+
+def test_a_claim_taken_again_counts_the_earlier_one_as_interrupted_unless_it_noted_an_error():
+    first = lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z")
+    assert first.interrupted is None
+    died = lifecycle.claimed(first, FILE_ID, OWNER, "x", REF, "2026-11-22T10:10:01.000Z")
+    died_twice = lifecycle.claimed(died, FILE_ID, OWNER, "x", REF, "2026-11-22T10:20:01.000Z")
+    assert (died.interrupted, died_twice.interrupted) == (1, 2)
+    noted = lifecycle.attempt_failed(died_twice, "retrying after an error: SlowDown", "2026-11-22T10:21:00.000Z")
+    assert (noted.status, noted.rev, noted.interrupted) == (FileStatus.PROCESSING, died_twice.rev, 2)
+    after_error = lifecycle.claimed(noted, FILE_ID, OWNER, "x", REF, "2026-11-22T10:30:01.000Z")
+    assert (after_error.interrupted, after_error.reason) == (2, "")  # an error is no interruption
+    newer = lifecycle.claimed(after_error, FILE_ID, OWNER, "x", object_ref(FILE_ID, sequencer="00FF"), "t")
+    assert newer.interrupted is None  # a new version starts afresh
