@@ -53,7 +53,7 @@ REGION = "us-east-1"
 ClientFactory = Callable[[str], Any]
 #: Uploaders of the burst, one per client thread (cycled).
 USERS = tuple(User(sub=f"{i:08x}-1111-4222-8333-444455556666", email=f"user{i}@example.com",
-                   groups=frozenset({"uploaders"}), expires_at=0) for i in range(4))
+                   groups=frozenset({"uploaders"}), expires_at=2**40) for i in range(4))
 _AWS_VARS = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE")
 
 

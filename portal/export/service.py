@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -150,10 +151,11 @@ def csv_chunks(ddb: Any, table: str, request: ExportRequest, user: User | None,
     Raises
     ------
     portal.access.NotAllowed
-        When ``user`` may not export.
+        When ``user`` may not export or their tokens expired.
     """
     if user is not None:
         access.require(access.may_export(user), "Only analysts and admins may export metadata.")
+        access.require_current(user, time.time())
     pages: Iterable[list[dict[str, Any]]] = iter_pages(ddb, table, request, projected=True)
     if progress is not None:
         pages = _counted(pages, progress)

@@ -12,6 +12,7 @@ can run this against moto. No Streamlit here.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -61,13 +62,14 @@ def store_upload(
     Raises
     ------
     portal.access.NotAllowed
-        When ``user`` may not upload (has no DocPortal role).
+        When ``user`` may not upload (has no DocPortal role) or their tokens expired.
     UploadError
         When the tags or notes are not acceptable (nothing is stored), the
         file could not be stored, or it was deleted while it was being sent;
         nothing half-done is left behind.
     """
     access.require(access.may_upload(user), "Only uploaders, analysts and admins may upload files.")
+    access.require_current(user, time.time())
     try:
         clean_tags, clean_notes = upload_policy.parse_tags(tags), upload_policy.clean_notes(notes)
     except ValueError as e:

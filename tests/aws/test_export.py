@@ -22,8 +22,8 @@ def iter_files(ddb, table: str, request: ExportRequest) -> Iterator[FileRecord]:
     return (from_item(item) for page in iter_pages(ddb, table, request) for item in page)
 
 
-ANALYST = User(sub="analyst-1", email="an@example.com", groups=frozenset({"analysts"}), expires_at=0)
-UPLOADER = User(sub="owner-a", email="a@example.com", groups=frozenset({"uploaders"}), expires_at=0)
+ANALYST = User(sub="analyst-1", email="an@example.com", groups=frozenset({"analysts"}), expires_at=2**40)
+UPLOADER = User(sub="owner-a", email="a@example.com", groups=frozenset({"uploaders"}), expires_at=2**40)
 
 
 def put_files(settings, specs):

@@ -21,13 +21,13 @@ from tests.helpers.files import tiny_pdf
 from tests.helpers.tables import files_of
 
 ALICE = User(sub="aaaaaaaa-1111-4222-8333-444455556666", email="alice@example.com",
-             groups=frozenset({"uploaders"}), expires_at=0)
+             groups=frozenset({"uploaders"}), expires_at=2**40)
 BOB = User(sub="bbbbbbbb-1111-4222-8333-444455556666", email="bob@example.com",
-           groups=frozenset({"uploaders"}), expires_at=0)
+           groups=frozenset({"uploaders"}), expires_at=2**40)
 
 
 NOBODY = User(sub="cccccccc-1111-4222-8333-444455556666", email="carol@example.com",
-              groups=frozenset({"visitors"}), expires_at=0)
+              groups=frozenset({"visitors"}), expires_at=2**40)
 ADMIN = User(sub="dddddddd-1111-4222-8333-444455556666", email="admin@example.com",
              groups=frozenset({"admins"}), expires_at=2**40)
 MiB = 1024 * 1024

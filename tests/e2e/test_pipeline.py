@@ -59,7 +59,7 @@ def test_a_boto3_upload_reaches_processed(on_server, worker):
 
 def test_a_portal_upload_goes_uploaded_then_processed(on_server, worker):
     user = User(sub="d7a1c3e0-1111-4222-8333-444455556666", email="u@example.com",
-                groups=frozenset({"uploaders"}), expires_at=0)
+                groups=frozenset({"uploaders"}), expires_at=2**40)
     data = b"date,amount\n2026-11-22,3\n"
     record = store_upload(user=user, name="ledger 2026.csv", body=io.BytesIO(data), content_type="text/csv",
                           s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=on_server.settings)

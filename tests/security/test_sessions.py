@@ -110,3 +110,24 @@ def test_the_services_refuse_a_user_whose_tokens_expired(on_server, victims_file
         args["s3"] = aws.client("s3")
     with pytest.raises(NotAllowed, match="session has expired"):
         getattr(service, action)(**args)
+
+
+def test_an_upload_is_refused_for_a_user_whose_tokens_expired(on_server):
+    """Attack: an upload started with a user object whose tokens ran out still stores the file."""
+    from portal.files.explorer import FileFilters
+
+    expired = User(sub=VICTIM.sub, email=VICTIM.email, groups=VICTIM.groups, expires_at=1)
+    with pytest.raises(NotAllowed, match="session has expired"):
+        store_upload(user=expired, name="late.pdf", body=io.BytesIO(tiny_pdf()), content_type="",
+                     s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=on_server.settings)
+    assert service.list_files(user=VICTIM, ddb=aws.client("dynamodb"), settings=on_server.settings,
+                              filters=FileFilters(text="late")).records == ()
+
+
+def test_an_export_is_refused_for_an_analyst_whose_tokens_expired(on_server):
+    """Attack: an export started with an analyst object whose tokens ran out still reads every user's rows."""
+    from portal.export.service import ExportRequest, csv_chunks
+
+    expired = User(sub="an-1", email="an@example.com", groups=frozenset({"analysts"}), expires_at=1)
+    with pytest.raises(NotAllowed, match="session has expired"):
+        next(iter(csv_chunks(aws.client("dynamodb"), on_server.settings.table, ExportRequest("2026-01-01", "2026-12-31"), expired)))
