@@ -15,9 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.catalogue import FileStatus
+from common.schema.aggregates import reason_key
 from common.schema.record import FileRecord, to_item
+from portal.dashboard import analytics, charts
+from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.export import csv_shape
 from portal.export.csv_shape import RowShaper, encode, encode_pages
+from tests.helpers.markup import PLOTLY_MARKUP, live_plotly_markup, shows
+from tests.helpers.records import aggregate_items, sample_record
 from tests.helpers.spreadsheet import SEPARATORS, live_fields, runs, segments
 
 #: Separators a spreadsheet may split a cell on, the quote and a line break.
@@ -168,3 +173,46 @@ def test_no_exported_cell_runs_in_any_spreadsheet(rows, page_size):
     for row in back[1:]:
         for value in row:
             assert not [s for s in segments(value) if runs(s)], value
+
+
+# --- markup in the dashboard's charts ------------------------------------------------------------
+
+LINK = '<a href="https://evil.test">x</a>'
+
+
+def dashboard_of(records: list[FileRecord]) -> analytics.Dashboard:
+    frame = analytics.aggregate_frame(aggregate_items(records))
+    days = sorted(r.uploaded_at[:10] for r in records)
+    return analytics.build_dashboard(frame, DashboardFilters(days[0], days[-1]), Viewer("analyst", True))
+
+
+def test_a_pdf_author_link_in_the_top_authors_chart():
+    """Markup injection: a PDF /Author ``<a href=…>x</a>`` became a clickable link in the top-authors chart."""
+    board = dashboard_of([sample_record(metadata={"author": LINK, "producer": LINK})])
+    for kind in ("authors", "producers"):
+        fig = charts.names(getattr(board, kind).frame, kind)
+        assert live_plotly_markup(fig, (LINK,)) == [] and shows(fig, LINK), kind
+
+
+def test_an_uploader_email_with_markup_in_the_top_uploaders_chart():
+    """Markup injection: an account's e-mail attribute carrying ``<img src=…>`` in the top-uploaders chart."""
+    image = "<img src=https://evil.test/p.png>@example.com"
+    board = dashboard_of([sample_record()])
+    assert board.uploaders is not None
+    fig = charts.uploaders(board.uploaders.frame, {"ann": image})
+    assert live_plotly_markup(fig, (image,)) == [] and shows(fig, image)
+
+
+@pytest.mark.parametrize("value", PLOTLY_MARKUP)
+def test_markup_in_a_failure_reason_a_format_or_a_flag(value):
+    """Markup injection: a failure reason, a format or a flag that carries markup, in every chart."""
+    failed = sample_record(status=FileStatus.FAILED, reason=value, format=value, flags=(value,),
+                           processed_at="2026-11-22T10:00:02.000Z", metadata={"pages": 3})
+    board = dashboard_of([failed, sample_record(file_id="0b" * 16, format=value)])
+    figures = [(charts.failures(board.failures.frame), reason_key(value)),  # counted by its general part
+               (charts.flags(board.flags.frame), value), (charts.uploads(board.uploads.frame), value),
+               (charts.formats(board.formats.frame), value), (charts.sizes(board.sizes.frame), value),
+               (charts.pages(board.pages.frame), value)]
+    for fig, shown in figures:
+        assert live_plotly_markup(fig, (shown,)) == [], fig.layout.title.text
+        assert shows(fig, shown), fig.layout.title.text
