@@ -9,20 +9,33 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
+import streamlit
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
 
+from common import aws
 from common.catalogue import FileStatus
+from common.schema import requests
 from common.schema.aggregates import reason_key
 from common.schema.record import FileRecord, to_item
+from devstack.provision import DEFAULT_DEMO_PASSWORD
+from portal.access import User
 from portal.dashboard import analytics, charts
 from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.export import csv_shape
 from portal.export.csv_shape import RowShaper, encode, encode_pages
-from tests.helpers.markup import PLOTLY_MARKUP, live_plotly_markup, shows
-from tests.helpers.records import aggregate_items, sample_record
+from portal.text import md_escape
+from portal.users import service as users_service
+from portal.users.accounts import Delivery
+from tests.helpers.markup import MARKDOWN_LINKS, PLOTLY_MARKUP, live_plotly_markup, shows
+from tests.helpers.pages import page_as
+from tests.helpers.records import RECENT_DAYS, aggregate_items, make_records, sample_record
+from tests.helpers.signin import app, sign_in, texts
 from tests.helpers.spreadsheet import SEPARATORS, live_fields, runs, segments
 
 #: Separators a spreadsheet may split a cell on, the quote and a line break.
@@ -216,3 +229,111 @@ def test_markup_in_a_failure_reason_a_format_or_a_flag(value):
     for fig, shown in figures:
         assert live_plotly_markup(fig, (shown,)) == [], fig.layout.title.text
         assert shows(fig, shown), fig.layout.title.text
+
+
+# --- Markdown from a shared URL or a stored value, on the pages ----------------------------------
+
+ANALYST = User(sub="analyst-x", email="an@example.com", groups=frozenset({"analysts"}), expires_at=2**40)
+ADMIN = User(sub="admin-x", email="root@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+#: A format whose name is a Markdown link, stored as if a file had it.
+STORED_LINK = "[stored](https://evil.test/stored)"
+
+
+@pytest.fixture
+def stored(stack) -> Iterator[list[FileRecord]]:
+    """A few finished files of the last days, one of them in a format whose name is a Markdown link."""
+    streamlit.cache_data.clear()
+    records = [*make_records(6, seed=6, days=RECENT_DAYS),
+               replace(sample_record(), uploaded_at=f"{RECENT_DAYS[-1]}T10:00:00.000Z",
+                       updated_at=f"{RECENT_DAYS[-1]}T10:00:01.000Z", format=STORED_LINK)]
+    ddb = aws.client("dynamodb")
+    for record in records:
+        ddb.transact_write_items(**requests.transition(stack.table, None, record))
+    yield records
+    streamlit.cache_data.clear()
+
+
+def markdown_shown(at: AppTest) -> str:
+    """Every Markdown text the page rendered: captions, alerts, titles, Markdown."""
+    kinds = ("caption", "markdown", "info", "warning", "error", "success", "title")
+    return "\n".join(str(e.value) for kind in kinds for e in at.get(kind))
+
+
+@pytest.mark.parametrize("value", MARKDOWN_LINKS)
+def test_a_shared_export_link_injects_markdown_through_format(stored, value):
+    """Markdown injection: ``/export?format=[click](https://evil.test)`` put a link (or with ``![x](…)`` a
+    remote image) into the export page's caption, through the format options the URL extended."""
+    at = page_as(ANALYST, "export", format=value)
+    assert not at.exception, at.exception
+    formats = next(m for m in at.multiselect if m.label == "Formats")
+    assert value not in formats.options
+    assert "https://evil.test" not in markdown_shown(at)
+
+
+@pytest.mark.parametrize("page", ["dashboard", "export"])
+def test_a_shared_link_adds_its_value_to_the_format_options(stored, page):
+    """Option injection: any ``?format=`` text became a choice of the shared filter bar."""
+    at = page_as(ANALYST, page, format="Click here: https://evil.test")
+    assert not at.exception, at.exception
+    formats = next(m for m in at.multiselect if m.label == "Formats")
+    assert set(formats.options) <= {r.format or "unknown" for r in stored}
+
+
+def test_a_stored_format_with_markdown_in_the_export_caption(stored):
+    """Markdown injection: a stored value (here a format) chosen through the URL reaches the caption as text."""
+    at = page_as(ANALYST, "export", format=STORED_LINK)
+    assert not at.exception, at.exception
+    assert next(m for m in at.multiselect if m.label == "Formats").value == [STORED_LINK]
+    caption = at.caption[0].value
+    assert md_escape(STORED_LINK) in caption and "](https://evil.test" not in caption
+
+
+def test_an_email_with_markdown_on_the_no_access_page():
+    """Markdown injection: the signed-in user's e-mail (a Cognito attribute) in the "no role yet" notice."""
+    at = page_as(User(sub="eve", email=MARKDOWN_LINKS[0], groups=frozenset(), expires_at=2**40), "no_access")
+    assert not at.exception, at.exception
+    assert md_escape(MARKDOWN_LINKS[0]) in at.info[0].value and "](https://evil.test)" not in markdown_shown(at)
+
+
+def test_an_account_email_with_markdown_in_the_users_page_notices(stack):
+    """Markdown injection: an account whose e-mail attribute is a Markdown link, named in the admin's notice."""
+    cognito = aws.client("cognito-idp")
+    boss = users_service.invite(cognito, stack.user_pool_id, ADMIN, "boss@example.com", ["admins"],
+                                Delivery.SHOW).account
+    admin = User(sub=boss.sub, email=boss.email, groups=frozenset({"admins"}), expires_at=2**40)
+    hostile = "eve+[click](https://evil.test)@example.com"
+    cognito.admin_create_user(UserPoolId=stack.user_pool_id, Username="eve@example.com", MessageAction="SUPPRESS")
+    cognito.admin_update_user_attributes(UserPoolId=stack.user_pool_id, Username="eve@example.com",
+                                         UserAttributes=[{"Name": "email", "Value": hostile}])
+    at = page_as(admin, "users")
+    chooser = next(s for s in at.selectbox if s.label == "User")
+    chooser.select_index(chooser.options.index(hostile)).run()
+    next(b for b in at.button if b.label == "Disable").click().run()
+    assert not at.exception, at.exception
+    assert at.success and md_escape(hostile) in at.success[0].value
+    assert "](https://evil.test)" not in markdown_shown(at)
+
+
+def test_a_typed_email_with_markdown_is_echoed_as_text(stack):
+    """Markdown injection: the refusal of an invitation repeated the typed address as Markdown."""
+    at = page_as(ADMIN, "users")
+    next(t for t in at.text_input if t.label == "E-mail").input(MARKDOWN_LINKS[1])
+    next(b for b in at.button if b.label == "Invite").click().run()
+    assert not at.exception, at.exception
+    assert md_escape("is not an e-mail address") in at.error[0].value
+    assert "](https://evil.test" not in markdown_shown(at)
+
+
+def test_a_group_name_with_markdown_in_the_sidebar(on_server):
+    """Markdown injection: a Cognito group named like a Markdown link, listed under the signed-in user."""
+    cognito, pool = on_server.client("cognito-idp"), on_server.settings.user_pool_id
+    group, email = "[click](https://evil.test)", "grouped@example.com"
+    cognito.create_group(UserPoolId=pool, GroupName=group)
+    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": email},
+                                              {"Name": "email_verified", "Value": "true"}])
+    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=DEFAULT_DEMO_PASSWORD, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
+    at = sign_in(app(), email, DEFAULT_DEMO_PASSWORD)
+    assert not at.exception, at.exception
+    assert md_escape(group) in texts(at) and "](https://evil.test)" not in texts(at)
