@@ -3,6 +3,7 @@
 import streamlit as st
 
 from portal import auth, navigation
+from portal.text import md_escape
 
 st.set_page_config(page_title="DocPortal", page_icon="📄", layout="wide")
 
@@ -10,7 +11,7 @@ user = auth.require_user()
 
 with st.sidebar:
     st.text(user.label)
-    st.caption(", ".join(sorted(user.groups)) or "no role yet")
+    st.caption(", ".join(md_escape(g) for g in sorted(user.groups)) or "no role yet")  # Cognito's names
     if st.button("Sign out", icon=":material/logout:"):
         auth.sign_out()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,3 +81,15 @@ def md_escape(text: str) -> str:
     which also defuses Streamlit's ``:color[…]`` and ``:material/…:`` directives.
     """
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(text).splitlines()))
+
+
+def plot_escape(text: str) -> str:
+    """``text`` shown literally in a plotly label, tick, legend, hover text or title.
+
+    Plotly draws a subset of HTML there (``<a href>`` becomes a link, ``<br>``
+    a line break, ``<b>`` or ``<span style>`` styling) and reads entities back
+    as characters. Authors, producers, e-mails, failure reasons and formats
+    come from users and their files: with ``&``, ``<`` and ``>`` as entities
+    they are drawn as written. Line breaks, which plotly draws too, become spaces.
+    """
+    return html.escape(" ".join(str(text).splitlines()), quote=False)

@@ -17,6 +17,7 @@ from portal import access, auth
 from portal.app_pages.filter_bar import filter_bar
 from portal.export.csv_shape import COMMON_COLUMNS, DEFAULT_COLUMNS, METADATA_COLUMNS, UnknownColumn
 from portal.export.service import LINK_SECONDS, ExportRequest, Progress, csv_chunks, export_to_s3
+from portal.text import md_escape
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ user = auth.page_user(access.may_export,
 settings = Settings.from_env()
 filters, _ = filter_bar(user, settings)
 st.caption(f"Files uploaded from {filters.start} to {filters.end}"
-           + (f", formats {', '.join(sorted(filters.formats))}" if filters.formats else ", every format")
+           + (f", formats {', '.join(md_escape(f) for f in sorted(filters.formats))}" if filters.formats
+              else ", every format")
            + (", one uploader" if filters.owner else ", every uploader")
            + ("" if filters.status == "all" else f", status {filters.status}") + ".")
 
@@ -43,7 +45,7 @@ if submitted:
                                 status=filters.status, formats=filters.formats, columns=tuple(columns),
                                 bom=bom)
     except (ValueError, UnknownColumn) as e:
-        st.error(f"Please check the form: {e}")
+        st.error(f"Please check the form: {md_escape(str(e))}")
         st.stop()
     status_box = st.status("Exporting…", expanded=True)
     counter = status_box.empty()

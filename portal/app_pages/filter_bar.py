@@ -26,7 +26,11 @@ FILTER_PARAMS = ("range", "dates", "format", "owner", "status")
 
 
 def url_values(name: str) -> list[str]:
-    """What a shared URL asks for, so a choice without files in the period is still offered."""
+    """What the URL holds for filter ``name``, to pass on to a link that keeps the filters.
+
+    Never offered as a choice: anyone can write a URL, so the choices are only
+    what is stored (the filter widgets drop a URL value that is not one).
+    """
     return [v for v in st.query_params.get_all(name) if v]
 
 
@@ -64,7 +68,8 @@ def filter_bar(user: User, settings: Settings) -> tuple[DashboardFilters, data.L
     owner: str | None = None
     if access.sees_everyone(user):
         with formats_col:
-            formats = sorted({*analytics.dimensions(loaded.frame, "DAY_FORMAT"), *url_values("format")})
+            # Only formats with files in the period: the widget drops any other a shared URL names.
+            formats = analytics.dimensions(loaded.frame, "DAY_FORMAT")
             chosen_formats = st.multiselect("Formats", formats, placeholder="All formats", key="format",
                                             bind="query-params")
         with owner_col:

@@ -1,4 +1,8 @@
-"""Users: invite people, set their groups, disable or enable them, reset passwords (admins)."""
+"""Users: invite people, set their groups, disable or enable them, reset passwords (admins).
+
+E-mail addresses (typed, or an account's attribute in Cognito) and refusals
+that repeat them are Markdown-escaped wherever Streamlit renders Markdown.
+"""
 
 from collections.abc import Callable
 from typing import TypeVar
@@ -9,6 +13,7 @@ from common import aws
 from common.settings import Settings
 from portal import access, auth
 from portal.access import NotAllowed, Role
+from portal.text import md_escape
 from portal.users.accounts import Delivery, delivery_for, is_self, user_rows
 from portal.users.service import (
     MAX_USERS,
@@ -46,7 +51,7 @@ def attempt(busy: str, change: Callable[[], T]) -> tuple[bool, T | None]:
         with st.spinner(busy):
             return True, change()
     except (UserAdminError, NotAllowed) as e:
-        st.error(str(e))
+        st.error(md_escape(str(e)))
         return False, None
 
 
@@ -75,7 +80,7 @@ if invited:
     ok, invitation = attempt("Inviting…", lambda: invite(cognito, pool_id, user, email, groups, delivery))
     if ok and invitation is not None:
         st.session_state[_ROUND] = round_ + 1  # a fresh, empty form
-        who = invitation.account.email
+        who = md_escape(invitation.account.email)
         done(f"{who} is invited. Their temporary password:" if invitation.temporary_password
              else f"{who} is invited: Cognito is e-mailing them a temporary password.",
              invitation.temporary_password)
@@ -86,7 +91,7 @@ try:
     with st.spinner("Reading the users…"):
         listed = list_users(cognito, pool_id, user)
 except (UserAdminError, NotAllowed) as e:
-    st.error(str(e))
+    st.error(md_escape(str(e)))
     st.stop()
 
 st.subheader("Everyone")
@@ -107,7 +112,7 @@ if chosen is None:
     st.stop()
 account = by_username[chosen]
 me = is_self(user, account)
-st.caption(f"{account.status_label}, {'enabled' if account.enabled else 'disabled'}"
+st.caption(f"{md_escape(account.status_label)}, {'enabled' if account.enabled else 'disabled'}"
            + (". This is you: you cannot disable yourself or leave the admins group." if me else "."))
 
 with st.form(f"groups-{account.username}"):
@@ -118,7 +123,7 @@ if save:
     ok, changed = attempt("Saving groups…",
                           lambda: set_groups(cognito, pool_id, user, account.username, new_groups))
     if ok and changed is not None:
-        done(f"{changed.email} is now in: {', '.join(sorted(changed.roles)) or 'no group'}.")
+        done(f"{md_escape(changed.email)} is now in: {', '.join(sorted(changed.roles)) or 'no group'}.")
 
 left, right = st.columns(2)
 if account.enabled:
@@ -135,7 +140,7 @@ if toggle:
                           lambda: set_enabled(cognito, pool_id, user, account.username,
                                               enabled=not account.enabled))
     if ok and changed is not None:
-        done(f"{changed.email} is {'enabled' if changed.enabled else 'disabled'}.")
+        done(f"{md_escape(changed.email)} is {'enabled' if changed.enabled else 'disabled'}.")
 
 if reset and not sure:
     st.warning("Tick “Yes, replace their password” first: their current password stops working.")
@@ -143,7 +148,7 @@ elif reset:
     ok, temporary = attempt("Resetting the password…",
                             lambda: reset_password(cognito, pool_id, user, account.username, delivery))
     if ok:
-        who = account.email
+        who = md_escape(account.email)
         done(f"{who} has a new temporary password and was signed out everywhere:" if temporary
              else f"{who} was signed out everywhere; Cognito is e-mailing them a temporary password.",
              temporary)

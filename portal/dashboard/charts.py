@@ -4,12 +4,19 @@ Each builder takes the frame of one :mod:`portal.analytics` series and
 returns a figure with a title and labelled axes, or the empty-state figure
 when there is nothing to draw. A format has the same colour in every chart
 and every session, so people learn to read the colours.
+
+Plotly draws a subset of HTML in labels, ticks, legends and hover text, and
+formats, failure reasons, flags, authors, producers and e-mails are stored
+values that users and their files chose: every one goes through
+:func:`portal.text.plot_escape` on its way into a figure (:func:`_shown`),
+and none is ever part of a hover template, which is plotly's markup and
+placeholders; templates name the trace instead (``%{fullData.name}``).
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,7 +24,7 @@ from plotly.subplots import make_subplots
 
 from portal.dashboard import analytics
 from portal.dashboard.labels import bucket_label
-from portal.text import human_size
+from portal.text import human_size, plot_escape
 
 EMPTY_MESSAGE = "No files in this period"
 #: Charts of things that may rightly be absent say what is absent, not that files are.
@@ -73,6 +80,11 @@ def format_colour(fmt: str) -> str:
     return _SPARE_COLOURS[zlib.crc32(fmt.encode()) % len(_SPARE_COLOURS)]
 
 
+def _shown(values: Iterable[str]) -> list[str]:
+    """Stored values as a figure draws them: as written, never as markup."""
+    return [plot_escape(v) for v in values]
+
+
 def _layout(fig: go.Figure, title: str, x: str, y: str, *, legend: bool = False) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"}, height=HEIGHT,
@@ -109,9 +121,9 @@ def uploads(frame: pd.DataFrame, days: Sequence[str] | None = None) -> go.Figure
     totals = frame.groupby("format")["files"].sum().sort_values(ascending=False, kind="stable")
     for fmt in totals.index:
         rows = frame[frame["format"] == fmt]
-        fig.add_bar(x=rows["day"], y=rows["files"], name=fmt, marker_color=format_colour(fmt),
+        fig.add_bar(x=rows["day"], y=rows["files"], name=plot_escape(fmt), marker_color=format_colour(fmt),
                     width=DAY_BAR_MS,
-                    hovertemplate="%{x|%d %b %Y}: %{y:,} files<extra>" + fmt + "</extra>")
+                    hovertemplate="%{x|%d %b %Y}: %{y:,} files<extra>%{fullData.name}</extra>")
     fig.update_layout(barmode="stack")
     _day_range(fig, days)
     return _layout(fig, TITLES["uploads"], "Upload day", "Files", legend=True)
@@ -121,7 +133,7 @@ def formats(frame: pd.DataFrame) -> go.Figure:
     """A donut of files per format (series: format_mix)."""
     if frame.empty:
         return empty_figure(TITLES["formats"])
-    fig = go.Figure(go.Pie(labels=frame["format"], values=frame["files"], hole=0.5, sort=False,
+    fig = go.Figure(go.Pie(labels=_shown(frame["format"]), values=frame["files"], hole=0.5, sort=False,
                            marker={"colors": [format_colour(f) for f in frame["format"]]},
                            textinfo="label+percent",
                            hovertemplate="%{label}: %{value:,} files<extra></extra>"))
@@ -133,7 +145,7 @@ def pages(frame: pd.DataFrame) -> go.Figure:
     if frame.empty:
         return empty_figure(TITLES["pages"], EMPTY_MESSAGES["pages"])
     fig = go.Figure(go.Bar(
-        x=frame["format"], y=frame["pages_per_file"],
+        x=_shown(frame["format"]), y=frame["pages_per_file"],
         marker_color=[format_colour(f) for f in frame["format"]], customdata=frame[["pages", "paged_files"]],
         hovertemplate="%{x}: %{y:.1f} pages per document<br>%{customdata[0]:,} pages in "
                       "%{customdata[1]:,} documents<extra></extra>"))
@@ -149,7 +161,7 @@ def latency(frame: pd.DataFrame, days: Sequence[str] | None = None) -> go.Figure
         label = bucket_label(name)
         fig.add_trace(go.Bar(x=frame["day"], y=frame[f"share_{name}"], name=label, marker_color=colour,
                              width=DAY_BAR_MS,
-                             hovertemplate="%{x|%d %b}: %{y:.0%}<extra>" + label + "</extra>"),
+                             hovertemplate="%{x|%d %b}: %{y:.0%}<extra>%{fullData.name}</extra>"),
                       secondary_y=False)
     fig.add_trace(go.Scatter(x=frame["day"], y=frame["mean_latency_ms"] / 1000, name="mean",
                              mode="lines+markers", line={"color": "#222222", "width": 2},
@@ -172,7 +184,7 @@ def _horizontal(frame: pd.DataFrame, label: str, value: str, title: str, x: str,
     """Horizontal bars, largest on top."""
     if frame.empty:
         return empty_figure(title, empty)
-    shown = [names.get(v, v) if names else v for v in frame[label]]
+    shown = _shown(names.get(v, v) if names else v for v in frame[label])
     fig = go.Figure(go.Bar(x=frame[value][::-1], y=shown[::-1], orientation="h", marker_color=colour,
                            hovertemplate="%{y}: %{x:,}<extra></extra>"))
     fig.update_yaxes(automargin=True)
@@ -201,7 +213,8 @@ def sizes(frame: pd.DataFrame) -> go.Figure:
     if frame.empty:
         return empty_figure(TITLES["sizes"])
     fig = go.Figure(go.Bar(
-        x=frame["format"], y=frame["mean_bytes"], marker_color=[format_colour(f) for f in frame["format"]],
+        x=_shown(frame["format"]), y=frame["mean_bytes"],
+        marker_color=[format_colour(f) for f in frame["format"]],
         customdata=[[human_size(round(m)), human_size(int(b)), int(n)]
                     for m, b, n in zip(frame["mean_bytes"], frame["bytes"], frame["files"], strict=True)],
         hovertemplate="%{x}: mean %{customdata[0]}<br>%{customdata[1]} in %{customdata[2]:,} files"

@@ -17,6 +17,7 @@ from portal.access import User
 from portal.users import accounts, service
 from portal.users.accounts import Delivery
 from tests.helpers.env import ROOT
+from tests.helpers.markup import read
 from tests.helpers.pages import page_as, signed_in_as
 
 PAGE = str(ROOT / "portal" / "app_pages" / "users.py")
@@ -135,7 +136,7 @@ def test_on_aws_an_invitation_is_mailed_by_cognito(stack, cognito, admin):
     widget(at, "multiselect", "Groups").set_value(["analysts"])
     button(at, "Invite").click()
     run(at)
-    assert "new.person@example.com is invited: Cognito is e-mailing them" in at.success[0].value
+    assert "new.person@example.com is invited: Cognito is e-mailing them" in read(at.success[0].value)
     assert not at.code
     assert table(at)["new.person@example.com"]["Groups"] == "analysts"
     assert groups_of(cognito, stack.user_pool_id, "new.person@example.com") == {"analysts"}
@@ -147,7 +148,7 @@ def test_locally_the_admin_is_shown_the_temporary_password(stack, cognito, admin
     widget(at, "text_input", "E-mail").input("local@example.com")
     button(at, "Invite").click()
     run(at)
-    assert "local@example.com is invited. Their temporary password:" in at.success[0].value
+    assert "local@example.com is invited. Their temporary password:" in read(at.success[0].value)
     (code,) = at.code
     assert sign_in(stack, cognito, "local@example.com", code.value)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
     assert groups_of(cognito, stack.user_pool_id, "local@example.com") == {"uploaders"}  # the default
@@ -166,7 +167,7 @@ def test_a_refused_invitation_says_why_and_keeps_the_form(stack, cognito, admin,
     widget(at, "multiselect", "Groups").set_value(["admins"])
     button(at, "Invite").click()
     run(at)
-    assert message in at.error[0].value
+    assert message in read(at.error[0].value)
     assert not at.success
     assert widget(at, "text_input", "E-mail").value == email
     assert widget(at, "multiselect", "Groups").value == ["admins"]
@@ -181,7 +182,7 @@ def test_an_admin_changes_someones_groups(stack, cognito, admin):
     groups.set_value(["analysts", "admins"])
     button(at, "Save groups").click()
     run(at)
-    assert "ann@example.com is now in: admins, analysts." in at.success[0].value
+    assert "ann@example.com is now in: admins, analysts." in read(at.success[0].value)
     assert groups_of(cognito, stack.user_pool_id, "ann@example.com") == {"analysts", "admins"}
     assert table(at)["ann@example.com"]["Groups"] == "admins, analysts"
 
@@ -191,12 +192,12 @@ def test_an_admin_disables_and_enables_someone(stack, cognito, admin):
     at = manage(page(admin), "ann@example.com")
     button(at, "Disable").click()
     run(at)
-    assert "ann@example.com is disabled." in at.success[0].value
+    assert "ann@example.com is disabled." in read(at.success[0].value)
     assert cognito.admin_get_user(UserPoolId=stack.user_pool_id, Username="ann@example.com")["Enabled"] is False
     assert table(at)["ann@example.com"]["Enabled"] is False
     button(at, "Enable").click()
     run(at)
-    assert "ann@example.com is enabled." in at.success[0].value
+    assert "ann@example.com is enabled." in read(at.success[0].value)
     assert cognito.admin_get_user(UserPoolId=stack.user_pool_id, Username="ann@example.com")["Enabled"] is True
 
 
@@ -210,7 +211,7 @@ def test_a_reset_needs_a_tick_then_shows_the_new_password_locally(stack, cognito
     widget(at, "checkbox", "Yes, replace their password").check()
     button(at, "Reset password").click()
     run(at)
-    assert "ann@example.com has a new temporary password" in at.success[0].value
+    assert "ann@example.com has a new temporary password" in read(at.success[0].value)
     (code,) = at.code
     assert code.value != old.temporary_password
     assert sign_in(stack, cognito, "ann@example.com", code.value)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
@@ -227,5 +228,5 @@ def test_an_admin_cannot_lock_themselves_out_from_the_page(stack, cognito, admin
     groups.set_value(["uploaders"])
     button(at, "Save groups").click()
     run(at)
-    assert "You cannot remove yourself from the admins group" in at.error[0].value
+    assert "You cannot remove yourself from the admins group" in read(at.error[0].value)
     assert groups_of(cognito, stack.user_pool_id, "boss@example.com") == {"admins"}

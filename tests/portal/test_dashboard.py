@@ -9,14 +9,20 @@ Query parameters are set on the AppTest, as a shared URL would set them.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from common import aws
+from common.catalogue import FileStatus
+from common.schema import requests
 from common.schema.record import FileRecord
 from portal.access import User
 from portal.dashboard import analytics, charts
 from portal.dashboard.filters import DashboardFilters
 from portal.dashboard.labels import kpi_tiles
+from tests.helpers.markup import PLOTLY_MARKUP, live_plotly_markup, shows
 from tests.helpers.pages import page_as
 from tests.helpers.records import OWNERS, RECENT_DAYS
 from tests.helpers.recount import recount_kpis
@@ -91,3 +97,28 @@ def test_a_period_without_files_shows_the_empty_state(files):
     assert shown(at)["Files"] == "0"
     assert "No files in this period" in at.info[0].value
     assert not at.get("plotly_chart")
+
+
+def test_url_formats_are_offered_only_when_files_have_them(files):
+    at = page("analysts", format=["no-such-format", "pdf"])
+    formats = next(m for m in at.multiselect if m.label == "Formats")
+    assert "no-such-format" not in formats.options and formats.value == ["pdf"]
+    assert shown(at) == expected(files, DashboardFilters(DAYS[0], DAYS[-1], frozenset({"pdf"})))
+
+
+def test_stored_markup_reaches_no_chart_as_markup(files, stack):
+    """A PDF's /Author and /Producer, a failure reason and a format holding markup: shown, not drawn."""
+    link, bold = PLOTLY_MARKUP[0], PLOTLY_MARKUP[3]  # a reason is counted by its part before any ":"
+    ddb = aws.client("dynamodb")
+    hostile = replace(files[0], file_id="ff" * 16, status=FileStatus.FAILED, reason=bold, format=link,
+                      metadata={"author": link, "producer": link, "pages": 2})
+    for record in (replace(hostile, status=FileStatus.PROCESSED), replace(hostile, file_id="fe" * 16)):
+        ddb.transact_write_items(**requests.transition(stack.table, None, record))
+    st.cache_data.clear()
+    at = page("analysts")
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert specs and not [s for spec in specs for s in live_plotly_markup(spec, (link, bold))]
+    titles = {value: {json.loads(spec)["layout"]["title"]["text"] for spec in specs if shows(spec, value)}
+              for value in (link, bold)}
+    assert {charts.TITLES[n] for n in ("authors", "producers", "formats", "uploads")} <= titles[link]
+    assert charts.TITLES["failures"] in titles[bold]

@@ -77,3 +77,15 @@ def test_an_uploader_who_opens_the_export_page_is_refused(files):
     assert "export" not in [name for name, _, _ in navigation.entries(UPLOADER)]
     assert "Exports are for analysts and admins" in at.warning[0].value
     assert not [b for b in at.button if b.label == "Prepare export"]
+
+
+def test_a_shared_link_offers_and_exports_only_stored_formats(files):
+    """A ``?format=`` value with no file in the period is not offered, so not selected: every format
+    is exported (the URL's value is dropped from the URL too)."""
+    stored = sorted({r.format or "unknown" for r in files})
+    at = page_as(ANALYST, "export", format=["[click](https://evil.test)", stored[0]])
+    assert not at.exception, at.exception
+    formats = next(m for m in at.multiselect if m.label == "Formats")
+    assert set(formats.options) <= set(stored) and formats.value == [stored[0]]
+    assert at.caption[0].value.startswith("Files uploaded from") and f"formats {stored[0]}," in at.caption[0].value
+    assert "evil.test" not in " ".join(c.value for c in at.caption)

@@ -12,6 +12,7 @@ from common.schema.aggregates import latency_buckets
 from portal.dashboard import analytics, charts
 from portal.dashboard.filters import DashboardFilters
 from portal.dashboard.labels import bucket_label
+from tests.helpers.markup import PLOTLY_MARKUP, live_plotly_markup, shows
 from tests.helpers.records import DAYS, OWNERS, aggregate_items, day_of, format_of, make_records
 from tests.helpers.recount import selected
 
@@ -188,3 +189,44 @@ def test_the_document_length_chart_draws_its_buckets():
     fig = charts.pages_histogram(series)
     assert title(fig) == "Document length" and list(fig.data[0].y) == list(series["files"])
     assert charts.pages_histogram(series.iloc[0:0]).layout.annotations[0].text == "No paged documents in this period"
+
+
+# --- stored values are shown, never rendered as markup --------------------------------------
+
+def hostile_figures(value: str) -> dict[str, go.Figure]:
+    """Every chart, fed ``value`` wherever a stored value reaches it: formats, reasons, flags, names."""
+    return {
+        "uploads": charts.uploads(pd.DataFrame({"day": ["2026-11-30"], "format": [value], "files": [3]})),
+        "formats": charts.formats(pd.DataFrame({"format": [value, "pdf"], "files": [3, 1]})),
+        "pages": charts.pages(pd.DataFrame({"format": [value], "pages_per_file": [2.0], "pages": [6],
+                                            "paged_files": [3]})),
+        "sizes": charts.sizes(pd.DataFrame({"format": [value], "mean_bytes": [10.0], "bytes": [30],
+                                            "files": [3]})),
+        "failures": charts.failures(pd.DataFrame({"reason": [value], "failures": [2]})),
+        "flags": charts.flags(pd.DataFrame({"flag": [value], "files": [2]})),
+        "uploaders": charts.uploaders(pd.DataFrame({"owner": ["sub-1", value], "files": [2, 1]}),
+                                      {"sub-1": value}),
+        "authors": charts.names(pd.DataFrame({"name": [value], "files": [2]}), "authors"),
+        "producers": charts.names(pd.DataFrame({"name": [value], "files": [2]}), "producers"),
+    }
+
+
+@pytest.mark.parametrize("value", PLOTLY_MARKUP)
+def test_stored_values_reach_no_chart_as_markup_but_are_shown(value):
+    for name, fig in hostile_figures(value).items():
+        assert live_plotly_markup(fig, (value,)) == [], name
+        assert shows(fig, value), name
+
+
+def test_stored_values_stay_out_of_hover_templates():
+    """A template is plotly's markup and placeholders: a value in it would be both."""
+    for name, fig in hostile_figures("%{x}<b>fmt</b>").items():
+        for trace in fig.data:
+            assert "fmt" not in (trace.hovertemplate or ""), name
+
+
+def test_plain_values_are_shown_as_they_are():
+    fig = charts.names(pd.DataFrame({"name": ["Ann Lee", "R&D"], "files": [2, 1]}), "authors")
+    assert list(fig.data[0].y) == ["R&amp;D", "Ann Lee"]  # plotly draws the entity as "&"
+    mix = charts.formats(pd.DataFrame({"format": ["pdf"], "files": [1]}))
+    assert list(mix.data[0].labels) == ["pdf"] and mix.data[0].marker.colors == (charts.format_colour("pdf"),)

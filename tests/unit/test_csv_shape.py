@@ -96,12 +96,25 @@ def test_cells_from_items_are_the_cells_from_records():
         assert shaper.from_item(to_item(r)) == shaper.from_record(r)
 
 
+def _one_cell(cell: str, quoting: int) -> str:
+    """A cell as ``csv.writer`` writes it inside a row (a lone empty cell aside)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n", quoting=quoting).writerow([cell, "x"])
+    return buffer.getvalue().removesuffix("\r\n").rsplit(",", 1)[0]
+
+
 def write_with_csv_module(pages, columns) -> bytes:
+    """The csv module's bytes, segments guarded, and a row holding a guarded cell has that cell quoted."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise(c) for c in columns])
-    for rows in pages:
-        writer.writerows(rows)
+    rows = [[neutralise(c) for c in columns]] + [row for rows in pages for row in rows]
+    # The writer neutralises what shaping leaves: a separator before a live segment.
+    for row in [[neutralise(c) if csv_shape._LIVE_BREAK.search(c) else c for c in row] for row in rows]:
+        if any(csv_shape.guarded(c) for c in row):
+            buffer.write(",".join(_one_cell(c, csv.QUOTE_ALL if csv_shape.guarded(c) else csv.QUOTE_MINIMAL)
+                                  for c in row) + "\r\n")
+        else:
+            writer.writerow(row)
     return buffer.getvalue().encode()
 
 
@@ -110,12 +123,20 @@ def test_pages_are_written_exactly_as_the_csv_module_writes_them(width):
     import random
 
     rng = random.Random(width)
-    pieces = ["a", "é", " ", ",", '"', "\r", "\n", "\r\n", "'", "=", "\x00", ""]
+    pieces = ["a", "é", " ", ",", '"', "\r", "\n", "\r\n", "'", "=", "\x00", "", ";", "|", "\t", "-"]
     columns = [f"c{i}" for i in range(width)]
-    for _ in range(200):
+    for _ in range(400):
         pages = [[["".join(rng.choices(pieces, k=rng.randrange(4))) for _ in range(width)]
                   for _ in range(rng.randrange(4))] for _ in range(rng.randrange(1, 4))]
         assert b"".join(csv_shape.encode_pages(pages, columns)) == write_with_csv_module(pages, columns), pages
+
+
+def test_safe_pages_are_byte_identical_to_the_csv_module():
+    """Pages without a guarded cell: exactly csv.writer's bytes, by the joined path or the writer's."""
+    pages = [[["report.pdf", "Ann O'Brien"], ["a, b", 'say "hi"']], [["x;y", "x - draft"], ["1", "-2"]]]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows([["name", "author"], *pages[0], *pages[1]])
+    assert b"".join(csv_shape.encode_pages(pages, ["name", "author"])) == buffer.getvalue().encode()
 
 
 def test_plain_pages_take_the_joined_path_and_others_the_writer():
@@ -128,7 +149,7 @@ def test_plain_pages_take_the_joined_path_and_others_the_writer():
 def test_pages_chunks_header_bom_and_empty_pages():
     columns = ["name", "=size"]
     chunks = list(csv_shape.encode_pages([[], [["a", "1"]], [], [["b", "2"], ["c", "3"]]], columns, bom=True))
-    assert chunks == [csv_shape.UTF8_BOM, b"name,'=size\r\na,1\r\n", b"b,2\r\nc,3\r\n"]
+    assert chunks == [csv_shape.UTF8_BOM, b"name,\"'=size\"\r\na,1\r\n", b"b,2\r\nc,3\r\n"]
     assert list(csv_shape.encode_pages([[], []], ["name"])) == [b"name\r\n"]
 
 
@@ -155,3 +176,56 @@ def test_a_page_of_items_gives_the_cells_of_each_item():
 def test_item_paths_are_top_level_for_common_fields_and_in_metadata_for_format_fields():
     assert csv_shape.item_paths(["name", "title", "from", "size"]) == (
         ("name",), ("metadata", "title"), ("metadata", "from"), ("size",))
+
+
+@pytest.mark.parametrize(("text", "shaped"), [
+    ("Q3 plan;=1+1;", "'Q3 plan;'=1+1;"),
+    ("Eve; @SUM(1+1)", "'Eve;' @SUM(1+1)"),
+    ("  =1+1", "'  =1+1"),
+    ("a;\t=1", "'a;'\t'=1"),  # a tab is a separator and a trigger: both segments are guarded
+    ('say "=1"', "'say \"'=1\""),
+    ("line\n-1+1", "'line\n'-1+1"),
+    ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+])
+def test_unsafe_text_is_prefixed_and_so_is_each_live_segment(text, shaped):
+    assert csv_shape.unsafe(text)
+    assert neutralise(text) == shaped
+    assert neutralise(shaped) == shaped  # twice changes nothing
+    assert csv_shape.guarded(shaped)
+
+
+@pytest.mark.parametrize("text", ["a; b", "Ann O'Brien", "2026-11-22T10:05:09.123Z", "x - y", "a,b", "'quoted'",
+                                  "1+1", "user@example.com", "", "a;", "\u00a0x"])
+def test_safe_text_is_left_as_it_is(text):
+    assert not csv_shape.unsafe(text)
+    assert neutralise(text) == text
+    assert not csv_shape.guarded(text)
+
+
+def test_numbers_stay_numeric_beside_unsafe_text():
+    """A page holding unsafe text is neutralised cell by cell: numbers still go out as numbers."""
+    from common.schema.record import to_item
+    from portal.export.csv_shape import RowShaper
+
+    records = [record(metadata={"title": "Q3;=1+1", "gps_latitude": -33.868, "pages": 4}),
+               record(name="-1", size=7, metadata={"gps_latitude": -1.5})]
+    shaper = RowShaper(["name", "size", "title", "gps_latitude", "pages"])
+    for rows in (shaper.from_items([to_item(r) for r in records]), [shaper.from_record(r) for r in records]):
+        text = b"".join(csv_shape.encode_pages([rows], shaper.columns)).decode()
+        assert text.splitlines()[1:] == ['report.pdf,2048,"\'Q3;\'=1+1",-33.868,4', '"\'-1",7,,-1.5,']
+
+
+def test_neutralise_changes_only_unsafe_text():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(list("a ;,\t|\"'\r\n=+-@")), max_size=10))
+    def check(text):
+        shaped = neutralise(text)
+        assert (shaped != text) == csv_shape.unsafe(text)
+        assert neutralise(shaped) == shaped and not csv_shape.unsafe(shaped)
+        assert csv_shape.guarded(shaped) == csv_shape.unsafe(text) or text.startswith("'")
+        assert shaped.replace("'", "") == text.replace("'", "")  # only guards are added
+
+    check()
