@@ -235,7 +235,8 @@ def test_markup_in_a_failure_reason_a_format_or_a_flag(value):
 # --- Markdown from a shared URL or a stored value, on the pages ----------------------------------
 
 ANALYST = User(sub="analyst-x", email="an@example.com", groups=frozenset({"analysts"}), expires_at=2**40)
-ADMIN = User(sub="admin-x", email="root@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+ADMIN = User(sub="admin-x", email="root@example.com", groups=frozenset({"admins"}), expires_at=2**40,
+             second_factor=True)
 #: A format whose name is a Markdown link, stored as if a file had it.
 STORED_LINK = "[stored](https://evil.test/stored)"
 
@@ -301,7 +302,7 @@ def test_an_account_email_with_markdown_in_the_users_page_notices(stack):
     cognito = aws.client("cognito-idp")
     boss = users_service.invite(cognito, stack.user_pool_id, ADMIN, "boss@example.com", ["admins"],
                                 Delivery.SHOW).account
-    admin = User(sub=boss.sub, email=boss.email, groups=frozenset({"admins"}), expires_at=2**40)
+    admin = User(sub=boss.sub, email=boss.email, groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
     hostile = "eve+[click](https://evil.test)@example.com"
     cognito.admin_create_user(UserPoolId=stack.user_pool_id, Username="eve@example.com", MessageAction="SUPPRESS")
     cognito.admin_update_user_attributes(UserPoolId=stack.user_pool_id, Username="eve@example.com",
