@@ -16,7 +16,7 @@ from common.settings import Settings
 from portal import access, auth
 from portal.app_pages.filter_bar import filter_bar
 from portal.export.csv_shape import COMMON_COLUMNS, DEFAULT_COLUMNS, METADATA_COLUMNS, UnknownColumn
-from portal.export.service import LINK_SECONDS, ExportRequest, Progress, csv_chunks, export_to_s3
+from portal.export.service import KEEP_DAYS, LINK_SECONDS, ExportRequest, Progress, csv_chunks, export_to_s3
 from portal.text import md_escape
 
 logger = logging.getLogger(__name__)
@@ -61,4 +61,5 @@ if submitted:
     counter.write(f"{progress.rows:,} rows written.")
     status_box.update(label=f"Export ready: {progress.rows:,} file(s)", state="complete")
     st.link_button("Download the CSV", link, type="primary", icon=":material/download:")
-    st.caption(f"The link works for {LINK_SECONDS // 60} minutes.")
+    st.caption(f"The link works for {LINK_SECONDS // 60} minutes, and the file is deleted after "
+               f"{'a day' if KEEP_DAYS == 1 else f'{KEEP_DAYS} days'}: download it now.")

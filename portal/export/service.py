@@ -31,6 +31,8 @@ STATUSES: tuple[str, ...] = ("all", *COUNTED_STATUSES)
 T = TypeVar("T")
 EXPORT_PREFIX = "exports/"
 LINK_SECONDS = 900
+#: Days an export stays in S3: the template's lifecycle rule on ``exports/`` (a test keeps them equal).
+KEEP_DAYS = 1
 
 
 @dataclass(frozen=True)

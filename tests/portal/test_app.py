@@ -114,6 +114,7 @@ def test_an_analyst_exports_csv_to_a_short_lived_link(on_server):
     at.run()
     assert not at.exception
     (link,) = [e for e in at.get("link_button")]
+    assert any("15 minutes" in c.value and "deleted after a day" in c.value for c in at.caption)
     url = link.proto.url
     assert url.startswith(on_server.endpoint)
     with urllib.request.urlopen(url) as response:  # noqa: S310 - the presigned link, from the stand-in

@@ -7,6 +7,7 @@ import tomllib
 import pytest
 
 from devstack import template as tpl
+from portal.export.service import KEEP_DAYS
 from tests.helpers.env import ROOT
 
 pytestmark = pytest.mark.security
@@ -26,7 +27,7 @@ def test_an_export_is_gone_a_day_after_it_was_written():
     assert len(exports) == 1
     (rule,) = exports
     assert rule["Status"] == "Enabled"
-    assert rule["ExpirationInDays"] == 1
+    assert rule["ExpirationInDays"] == KEEP_DAYS == 1  # and the Export page says so
     assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}  # the versioned bucket keeps no copy
 
 
