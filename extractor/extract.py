@@ -111,7 +111,7 @@ def extract_file(path: Path, name: str, config: Config, *,
     except Interrupted:
         raise  # a shutdown stopped the reader: the file is not at fault, so it is tried again
     except Exception as e:  # a bug of ours must not hold the file hostage
-        logger.exception("extraction failed for %s", name)
+        logger.exception("extraction failed for %r", name)
         flags, metadata = set(), {}
         error = f"the file's metadata could not be read ({type(e).__name__})"
     return Extracted(

@@ -131,7 +131,7 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
     try:
         ids = parse_upload_key(ref.bucket, ref.key)
     except ValueError as e:
-        logger.warning("ignoring object outside the uploads layout: %s", e)
+        logger.warning("ignoring object outside the uploads layout: %r", str(e))
         return Outcome.SKIPPED
     name = unquote(head.get("Metadata", {}).get(ORIGINAL_NAME_META, "")) or key.rsplit("/", 1)[-1]
     last = receive_count >= deps.max_receive_count
@@ -225,7 +225,7 @@ def _foreign(old: FileRecord, ids: UploadKey, ref: ObjectRef) -> bool:
     """True (and logged) when ``ref``'s object is not the file's own: its event is dropped."""
     if lifecycle.is_own_object(old, ref.bucket, ref.key, ids.owner):
         return False
-    logger.warning("event for %s dropped: file %s is %s/%s", ref.key, ids.file_id, old.bucket, old.key)
+    logger.warning("event for %r dropped: file %s is %s/%r", ref.key, ids.file_id, old.bucket, old.key)
     return True
 
 
@@ -248,7 +248,7 @@ def _remove_if_current(deps: Deps, ref: ObjectRef) -> None:
             return  # a delete marker is current: nothing is served
         raise
     if ref.version_id and head.get("VersionId") == ref.version_id:
-        logger.warning("object %s version %s outlived its deleted file; deleting it", ref.key, ref.version_id)
+        logger.warning("object %r version %s outlived its deleted file; deleting it", ref.key, ref.version_id)
         deps.s3.delete_object(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)
     elif not ref.version_id and head.get("ETag", "").strip('"') == ref.etag:  # an unversioned bucket
         deps.s3.delete_object(Bucket=ref.bucket, Key=ref.key)
@@ -270,7 +270,7 @@ def _finish(deps: Deps, current: FileRecord, result: Extracted) -> Outcome:
             logger.info("file %s was taken over by another delivery; result dropped", current.file_id)
             return Outcome.SKIPPED
         if result.error:
-            logger.info("file %s failed: %s", current.file_id, result.error)
+            logger.info("file %s failed: %r", current.file_id, result.error)
             return Outcome.FAILED
         return Outcome.PROCESSED
     raise Contention(f"file {current.file_id}: its duplicate marker kept changing")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.catalogue import FileStatus
@@ -80,7 +81,7 @@ def md_escape(text: str) -> str:
     CommonMark lets every ASCII punctuation character be backslash-escaped,
     which also defuses Streamlit's ``:color[…]`` and ``:material/…:`` directives.
     """
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(text).splitlines()))
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", plain(" ".join(str(text).splitlines())))
 
 
 def plot_escape(text: str) -> str:
@@ -92,4 +93,22 @@ def plot_escape(text: str) -> str:
     come from users and their files: with ``&``, ``<`` and ``>`` as entities
     they are drawn as written. Line breaks, which plotly draws too, become spaces.
     """
-    return html.escape(" ".join(str(text).splitlines()), quote=False)
+    return html.escape(plain(" ".join(str(text).splitlines())), quote=False)
+
+#: Invisible characters that reorder text (Trojan Source, CVE-2021-42574): embeddings, overrides,
+#: isolates and the direction marks.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+#: What :func:`plain` shows in their place, so a person sees that something was there.
+REPLACEMENT = "\ufffd"
+
+
+def plain(text: str) -> str:
+    """``text`` with control characters and direction controls shown as ``�``.
+
+    File names, titles and reasons come from users and their files: a
+    right-to-left override makes ``invoice<U+202E>fdp.exe`` read as
+    ``invoiceexe.pdf``, an escape sequence can restyle a terminal. Every other
+    character, whatever its script, is kept.
+    """
+    return "".join(REPLACEMENT if c in BIDI_CONTROLS or unicodedata.category(c) == "Cc" else c
+                   for c in str(text))

@@ -95,7 +95,7 @@ if accepted and st.button(f"Upload {len(accepted)} file(s)", type="primary"):
             rows.append({"file": f.name, "result": "✗ failed", "details": str(e)})
             bar.progress(counter.fraction, text=f"{md_escape(f.name)}: failed")
         except Exception:  # never a traceback for the user; the log has it
-            logger.exception("upload of %s failed", f.name)
+            logger.exception("upload of %r failed", f.name)
             rows.append({"file": f.name, "result": "✗ failed",
                          "details": f"{f.name}: something went wrong; please upload the file again."})
         else:

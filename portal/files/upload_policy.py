@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from common.catalogue import FAMILIES, Family
 from common.schema.keys import safe_extension
+from portal.text import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     from common.settings import Settings
@@ -44,8 +45,6 @@ MAX_TAGS = 10
 MAX_TAG_CHARS = 32
 MAX_NOTES_CHARS = 1000
 _TAG_RE = re.compile(r"^\w[\w .&+/-]*$")
-#: Invisible characters that reorder text (Trojan Source): stripped with controls.
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 
 
 @dataclass(frozen=True)
@@ -182,7 +181,7 @@ def _mb(size: int, *, up: bool = False) -> str:
 def _clean(text: str, keep: str = "") -> str:
     """``text`` without control characters and invisible direction overrides, except ``keep``."""
     return "".join(c for c in text if c in keep or not (
-        unicodedata.category(c) == "Cc" or c in _BIDI))
+        unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS))
 
 
 def parse_tags(raw: str | Iterable[str]) -> tuple[str, ...]:

@@ -86,7 +86,7 @@ def store_upload(
     try:
         ddb.put_item(**requests.put_new_file(settings.table, record))
     except (ClientError, BotoCoreError) as e:
-        logger.exception("could not create the item for %s", name)
+        logger.exception("could not create the item for %r", name)
         raise UploadError(f"{name} could not be registered; please try again.") from e
     try:
         s3.upload_fileobj(body, settings.bucket, record.key, ExtraArgs={
@@ -94,7 +94,7 @@ def store_upload(
             "ContentType": "application/octet-stream",
         }, Callback=progress, Config=UPLOAD_TRANSFER)
     except (ClientError, BotoCoreError) as e:
-        logger.exception("could not store %s", name)
+        logger.exception("could not store %r", name)
         _end_upload_failed(ddb, settings, file_id)
         raise UploadError(f"{name}: {UPLOAD_FAILED_REASON}.") from e
     except BaseException:

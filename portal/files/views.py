@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from common.catalogue import FIELD_GROUPS, FIELDS_BY_NAME, METADATA_FIELD_NAMES, RISK_FLAGS, FileStatus, Flag
 from common.schema.record import FileRecord
-from portal.text import STATUS_LABELS, human_size, local_time
+from portal.text import STATUS_LABELS, human_size, local_time, plain
 
 OTHER_GROUP = FIELD_GROUPS[-1]
 _DATE_FIELDS = frozenset(f for f in METADATA_FIELD_NAMES if FIELDS_BY_NAME[f].group == "Dates")
@@ -76,7 +76,7 @@ def file_rows(records: Iterable[FileRecord], tz: dt.tzinfo, *,
         # The first 12 hex digits tell files apart; the whole digest is in the file's detail.
         row["SHA-256"] = f"{r.sha256[:SHORT_HASH]}…" if r.sha256 else "—"
         row["Note"] = r.reason or "—"
-        rows.append(row)
+        rows.append({column: plain(value) for column, value in row.items()})  # no control or bidi character
     return rows
 
 
@@ -194,9 +194,11 @@ def detail_groups(record: FileRecord, tz: dt.tzinfo, uploader: str = "") -> tupl
         value = readable(name, record.metadata[name], tz)
         field = FIELDS_BY_NAME.get(name)
         groups[field.group if field else OTHER_GROUP].append((field_label(name), value))
-    out = [Group("File", tuple(file_rows_)), Group("Processing", tuple(processing))]
-    out += [Group(title, tuple(rows)) for title, rows in groups.items() if rows]
-    return tuple(out)
+    out = [("File", file_rows_), ("Processing", processing)]
+    out += [(title, rows) for title, rows in groups.items() if rows]
+    # Names, reasons and metadata come from users and their files: no control or direction character.
+    return tuple(Group(title, tuple((plain(label), plain(value)) for label, value in rows))
+                 for title, rows in out)
 
 
 # --- downloads ------------------------------------------------------------
@@ -209,8 +211,9 @@ def content_disposition(name: str) -> str:
     """A ``Content-Disposition`` that saves the file under its original name, safely.
 
     RFC 6266: an ASCII fallback without quotes, backslashes or control
-    characters, plus the exact name UTF-8 percent-encoded (RFC 5987).
+    characters, plus the name UTF-8 percent-encoded (RFC 5987), where control and
+    direction characters are ``�``: an override would disguise ``.exe`` as ``.pdf``.
     """
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "download"
+    base = plain(name).replace("\\", "/").rsplit("/", 1)[-1].strip() or "download"
     fallback = _UNSAFE_NAME.sub("_", base)[:150] or "download"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(base, safe='')}"

@@ -81,7 +81,7 @@ def test_gps_point(meta, point):
 @pytest.mark.parametrize(("name", "expected"), [
     ("Q3 report.pdf", "attachment; filename=\"Q3 report.pdf\"; filename*=UTF-8''Q3%20report.pdf"),
     ('evil"\r\nX-Injected: 1.pdf', "attachment; filename=\"evil___X-Injected_ 1.pdf\"; "
-                                   "filename*=UTF-8''evil%22%0D%0AX-Injected%3A%201.pdf"),
+                                   "filename*=UTF-8''evil%22%EF%BF%BD%EF%BF%BDX-Injected%3A%201.pdf"),
     ("Übersicht – März.docx", "attachment; filename=\"_bersicht _ M_rz.docx\"; "
                               "filename*=UTF-8''%C3%9Cbersicht%20%E2%80%93%20M%C3%A4rz.docx"),
     ("C:\\Users\\me\\a.txt", "attachment; filename=\"a.txt\"; filename*=UTF-8''a.txt"),
