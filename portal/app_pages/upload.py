@@ -19,7 +19,7 @@ from portal.files.upload_policy import (
     parse_tags,
 )
 from portal.files.uploads import UploadError, store_upload
-from portal.text import md_escape
+from portal.text import md_escape, plain
 
 logger = logging.getLogger(__name__)
 _RESULTS = "upload_results"
@@ -45,7 +45,7 @@ if results:
             st.error(md_escape(row["details"]))
         elif row["result"] == "⊘ refused":
             st.warning(md_escape(row["details"]), icon=":material/block:")
-    st.dataframe(results, hide_index=True,
+    st.dataframe([{k: plain(v) for k, v in row.items()} for row in results], hide_index=True,
                  column_config={"file": "File", "result": "Result", "details": "Details"})
 
 round_ = st.session_state.setdefault(_ROUND, 0)

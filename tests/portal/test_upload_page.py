@@ -181,3 +181,11 @@ def test_a_failed_upload_is_listed_with_its_reason(stack, page, monkeypatch):
     assert not at.success
     (item,) = my_items(stack)
     assert item.status is FileStatus.FAILED
+
+
+def test_a_name_with_a_direction_override_is_shown_with_a_visible_mark_in_the_results(stack, page):
+    """Trojan Source: ``invoice<U+202E>fdp.exe`` would read as ``invoiceexe.pdf`` in the results table."""
+    at = press_upload(upload(page(), [("invoice\u202efdp.pdf", tiny_pdf(), "application/pdf")]))
+    (row,) = result_rows(at)
+    assert row["file"] == "invoice\ufffdfdp.pdf"
+    assert [r.name for r in my_items(stack)] == ["invoice\u202efdp.pdf"]  # stored as sent: nothing is lost
