@@ -53,6 +53,8 @@ ENV_NAMES: Mapping[str, str] = {
     "alarm_email": "DOCPORTAL_ALARM_EMAIL",
     "portal_origin": "DOCPORTAL_PORTAL_ORIGIN",
     "retention_days": "DOCPORTAL_RETENTION_DAYS",
+    "threat_protection": "DOCPORTAL_THREAT_PROTECTION",
+    "uploads_tiering": "DOCPORTAL_UPLOADS_INTELLIGENT_TIERING",
 }
 #: The fields that say where a stack's resources are (what ``stack.json`` and :meth:`Settings.to_env` hold).
 STACK_FIELDS = ("region", "bucket", "table", "endpoint_url", "queue_url", "dlq_url", "user_pool_id",
@@ -62,7 +64,8 @@ REQUIRED = ("region", "bucket", "table")
 #: Template parameter <- setting, for ``make deploy``; empty settings leave the template's default.
 TEMPLATE_PARAMETERS: Mapping[str, str] = {
     "Environment": "environment", "AlarmEmail": "alarm_email", "PortalOrigin": "portal_origin",
-    "RetentionDays": "retention_days",
+    "RetentionDays": "retention_days", "ThreatProtection": "threat_protection",
+    "UploadsIntelligentTiering": "uploads_tiering",
 }
 #: The template's ``MaxFileSizeMB`` default and the extractor's parse limit.
 DEFAULT_MAX_MB = 512
@@ -110,6 +113,8 @@ class Settings:
     alarm_email: str = ""
     portal_origin: str = ""
     retention_days: str = ""
+    threat_protection: str = ""
+    uploads_tiering: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need_stack: bool = True) -> Settings:

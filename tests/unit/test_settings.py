@@ -7,7 +7,7 @@ from dataclasses import fields
 
 import pytest
 
-from common.settings import ENV_NAMES, STACK_FIELDS, Settings, SettingsError
+from common.settings import ENV_NAMES, STACK_FIELDS, TEMPLATE_PARAMETERS, Settings, SettingsError
 from tests.helpers.env import ROOT
 
 STACK = {"AWS_REGION": "eu-west-1", "DOCPORTAL_BUCKET": "b", "DOCPORTAL_TABLE": "t"}
@@ -95,3 +95,15 @@ def test_the_issuer_and_keys_follow_the_pool_and_the_stand_in():
     assert settings.jwks_url == f"{settings.issuer}/.well-known/jwks.json"
     local = Settings(region="us-east-1", user_pool_id="p", endpoint_url="http://127.0.0.1:4566/")
     assert local.jwks_url == "http://127.0.0.1:4566/p/.well-known/jwks.json"
+
+
+def test_every_deploy_setting_names_a_parameter_of_the_template():
+    from devstack import template
+
+    parameters = template.load()["Parameters"]
+    assert set(TEMPLATE_PARAMETERS) <= set(parameters)
+    chosen = Settings.from_env({"DOCPORTAL_THREAT_PROTECTION": "audit",
+                                "DOCPORTAL_UPLOADS_INTELLIGENT_TIERING": "on"}, need_stack=False)
+    assert chosen.template_parameters() == {"ThreatProtection": "audit", "UploadsIntelligentTiering": "on"}
+    for name, value in chosen.template_parameters().items():
+        assert value in parameters[name]["AllowedValues"]
