@@ -97,6 +97,25 @@ def test_other_kinds_of_file_get_no_preview(stack):
     assert text.preview_key == "" and previews(stack) == set()
 
 
+def test_the_portal_serves_the_stored_png_only_while_the_file_is_stored(stack):
+    record = upload(stack, "photo.png", tiny_png(40, 30))
+    png = aws.client("s3").get_object(Bucket=stack.bucket, Key=record.preview_key)["Body"].read()
+    assert service.preview_bytes(user=ANN, settings=stack, file_id=record.file_id, **clients()) == png
+    aws.client("s3").delete_object(Bucket=stack.bucket, Key=record.preview_key)
+    assert service.preview_bytes(user=ANN, settings=stack, file_id=record.file_id, **clients()) is None
+
+
+def test_deleting_a_file_deletes_its_preview(stack):
+    record = upload(stack, "photo.png", tiny_png(40, 30))
+    assert previews(stack) == {record.preview_key}
+    service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+    assert previews(stack) == set()
+    assert service.preview_bytes(user=ANN, settings=stack, file_id=record.file_id, **clients()) is None
+    # Deleting again deletes again, and changes nothing else.
+    service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+    assert current(stack, record.file_id).status is FileStatus.DELETED
+
+
 def test_a_file_deleted_while_its_preview_was_drawn_leaves_no_preview(stack, monkeypatch):
     record = stored(stack, "photo.png", tiny_png(40, 30))
     draw = processor.draw_preview
