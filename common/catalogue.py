@@ -91,6 +91,12 @@ FORMAT_NAMES: tuple[str, ...] = tuple(f.name for f in FORMATS)
 MIME_TYPES: Mapping[str, str] = {f.name: f.mime_type for f in FORMATS}
 #: Formats that say only what the content is not: no parser, no type-mismatch flag.
 UNREAD_FORMATS = frozenset({"empty", "unknown"})
+#: Formats the extractor draws a preview of (an image's thumbnail, a PDF's first page), when processed.
+PREVIEW_FORMATS = frozenset({"jpg", "png", "gif", "webp", "bmp", "tif", "pdf"})
+#: Larger files get no preview: drawing one would cost more than it shows.
+PREVIEW_MAX_BYTES = 20 * 1024 * 1024
+#: How every PNG begins: previews are stored as PNGs, and checked for it before they are stored or shown.
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 #: For each file-name extension, the formats its content may have; any other is a type mismatch.
 EXTENSION_FORMATS: Mapping[str, frozenset[str]] = {ext: frozenset(formats) for ext, formats in {

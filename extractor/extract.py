@@ -1,26 +1,35 @@
-"""Extract one local file: detect, parse isolated, add flags. No AWS.
+"""Extract one local file: detect, parse isolated, add flags; draw its preview isolated. No AWS.
 
 The Lambda path (:mod:`extractor.processor`) and the command line
 (``python -m extractor``) both call :func:`extract_file`, so they produce the
-same record for the same file.
+same record for the same file. The Lambda path also calls
+:func:`draw_preview` for the PNG it stores beside the file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from common.catalogue import MIME_TYPES, Flag, type_mismatch
+from common.catalogue import (
+    MIME_TYPES,
+    PNG_SIGNATURE,
+    PREVIEW_FORMATS,
+    PREVIEW_MAX_BYTES,
+    Flag,
+    type_mismatch,
+)
 from common.schema.keys import safe_extension
 from common.schema.record import Extracted
 from extractor.detect import Detected, detect
 from extractor.formats import Limits, Parsed, ParseError
-from extractor.sandbox import Budget, Interrupted, MiB, run_isolated
+from extractor.sandbox import Budget, Interrupted, MiB, draw_isolated, run_isolated
 
 if TYPE_CHECKING:
     from common.settings import Settings
@@ -62,6 +71,8 @@ class Config:
     budget: Budget = field(default_factory=Budget)
     #: Larger files are hashed and measured but not parsed.
     max_parse_bytes: int = 512 * MiB
+    #: Seconds drawing a preview may take (within the budget's): a real first page takes well under one.
+    preview_seconds: float = 10.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Config:
@@ -89,6 +100,56 @@ def parser_for(fmt: str) -> str | None:
     """The parser of a format as ``"module:function"``, for the sandbox to import."""
     target = PARSERS.get(fmt)
     return None if target is None else f"extractor.formats.{target}"
+
+
+def drawer_for(fmt: str) -> str | None:
+    """What draws a format's preview, as ``"module:function"`` for the sandbox; None for no preview."""
+    if fmt not in PREVIEW_FORMATS:
+        return None
+    return f"extractor.formats.thumbnails:{'draw_pdf' if fmt == 'pdf' else 'draw_image'}"
+
+
+def plausible_png(data: bytes, side: int) -> bool:
+    """``data`` looks like the preview asked for: a PNG whose header declares at most ``side`` squared.
+
+    Only the signature and the header chunk are read (nothing is decoded): the
+    worker that drew it read a hostile file and may have been taken over.
+    """
+    if len(data) < 24 or len(data) > side * side * 4 + 64 * 1024:
+        return False
+    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return False
+    width: int
+    height: int
+    width, height = struct.unpack(">II", data[16:24])
+    return 0 < width <= side and 0 < height <= side
+
+
+def draw_preview(path: Path, result: Extracted, config: Config) -> bytes | None:
+    """The PNG preview of the file ``result`` describes, or None when it gets none.
+
+    Only processed images and PDFs of at most
+    :data:`~common.catalogue.PREVIEW_MAX_BYTES` are drawn, in the sandbox,
+    within the parse budget's memory and :attr:`Config.preview_seconds`. A
+    drawing that fails, however it fails, costs the file its preview only.
+    """
+    drawer = drawer_for(result.format)
+    if drawer is None or result.error or result.size > PREVIEW_MAX_BYTES:
+        return None
+    try:
+        png = draw_isolated(drawer, path, config.limits, config.budget, config.preview_seconds)
+    except Interrupted:
+        raise  # a shutdown, not the file: the message is tried again
+    except ParseError as e:
+        logger.info("no preview of a %s file: %s", result.format, e.reason)
+        return None
+    except Exception:  # a bug of ours must not cost the file its metadata
+        logger.exception("drawing the preview of a %s file failed", result.format)
+        return None
+    if not plausible_png(png, config.limits.preview_side):
+        logger.warning("the preview drawn of a %s file was no plausible PNG; dropped", result.format)
+        return None
+    return png
 
 
 def extract_file(path: Path, name: str, config: Config, *,

@@ -16,6 +16,14 @@ timeout), leaving only its claim; the next claim counts it (``interrupted``).
 The last allowed delivery never parses a file whose earlier claims were
 interrupted: after it nothing would end the file, so it ends it ``failed``
 at once, with a reason a person can read.
+
+An image's or PDF's preview is drawn in the sandbox and stored as a PNG at a
+key of its own per file version (:func:`common.schema.keys.thumbnail_key`)
+before the result that names it is recorded, so an older delivery finishing
+late never puts its picture where the newer version's record points. A
+preview no record names any more (the version it showed was replaced, the
+file expired, or was deleted while it was drawn) is deleted; one that cannot
+be drawn or stored costs the file its preview, never its processing.
 """
 
 from __future__ import annotations
@@ -30,16 +38,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from common import aws_errors
 from common.catalogue import FileStatus
 from common.filestore import Cancelled, Change, Contention, FileStore
 from common.schema import lifecycle
-from common.schema.keys import ORIGINAL_NAME_META, UploadKey, parse_upload_key, sequencer_order
+from common.schema.keys import ORIGINAL_NAME_META, UploadKey, parse_upload_key, sequencer_order, thumbnail_key
 from common.schema.record import Extracted, FileRecord, ObjectRef, utc_now
 from extractor.events import ObjectCreated, parse_message
-from extractor.extract import Config, extract_file
+from extractor.extract import Config, draw_preview, extract_file
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +124,10 @@ def process_expiry(event: ObjectCreated, deps: Deps) -> Outcome:
         return lifecycle.expired(old, event.ref.sequencer, deps.now())
 
     change = deps.files.change(ids.file_id, decide)
-    return Outcome.SKIPPED if change.after is None else Outcome.EXPIRED
+    if change.after is None:
+        return Outcome.SKIPPED
+    _forget_preview(deps, change.before)
+    return Outcome.EXPIRED
 
 
 def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outcome:
@@ -147,12 +158,14 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
                 and lifecycle.is_own_object(before, ref.bucket, ref.key, ids.owner):
             _remove_if_current(deps, ref)
         return Outcome.SKIPPED
+    if claim.before is not None and claim.before.preview_key != _preview_key(current):
+        _forget_preview(deps, claim.before)  # the version it showed is no longer the file's
     try:
         if head_error is not None:
             raise head_error
         if found is None:
             raise _Permanent("the file was deleted before it could be processed")
-        result = _extract(deps, ref, key, name)
+        result, preview_key = _extract(deps, ref, key, name, current)
     except _Permanent as e:
         return _finish(deps, current, _failure(ref, str(e)))
     except Exception as e:
@@ -162,7 +175,7 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
         else:
             _note(deps, current, e)
         raise
-    return _finish(deps, current, result)
+    return _finish(deps, current, result, preview_key)
 
 
 def _end_unfinished(deps: Deps, ids: UploadKey, ref: ObjectRef, receive_count: int) -> Outcome | None:
@@ -254,7 +267,7 @@ def _remove_if_current(deps: Deps, ref: ObjectRef) -> None:
         deps.s3.delete_object(Bucket=ref.bucket, Key=ref.key)
 
 
-def _finish(deps: Deps, current: FileRecord, result: Extracted) -> Outcome:
+def _finish(deps: Deps, current: FileRecord, result: Extracted, preview_key: str = "") -> Outcome:
     """Record the result, unless another delivery has taken the file over meanwhile."""
     for _ in range(_FINISH_ATTEMPTS):
         seen: int | None = None
@@ -262,12 +275,14 @@ def _finish(deps: Deps, current: FileRecord, result: Extracted) -> Outcome:
         if result.sha256 and not result.error:
             named = deps.files.duplicates(current.owner, result.sha256)
             seen, duplicate = len(named), bool(named - {current.file_id})
-        final = lifecycle.finished(current, result, deps.now(), duplicate=duplicate)
+        final = lifecycle.finished(current, result, deps.now(), duplicate=duplicate, preview_key=preview_key)
         why = deps.files.write(current, final, marker_seen=seen)
         if why is Cancelled.OTHER:
             continue  # a copy of the same content finished meanwhile: decide the flag again
         if why is Cancelled.ITEM:
             logger.info("file %s was taken over by another delivery; result dropped", current.file_id)
+            if preview_key:
+                _drop_unclaimed_preview(deps, final)
             return Outcome.SKIPPED
         if result.error:
             logger.info("file %s failed: %r", current.file_id, result.error)
@@ -280,6 +295,53 @@ def _failure(ref: ObjectRef, reason: str) -> Extracted:
     """A result for a file that could not be read at all."""
     return Extracted(size=ref.size, sha256="", mime_type="", format="", extension="", flags=(),
                      metadata={}, error=reason)
+
+
+def _preview_key(record: FileRecord) -> str:
+    """Where the preview of the record's version is stored, or "" when its key cannot have one."""
+    try:
+        return thumbnail_key(record.owner, record.file_id, record.sequencer)
+    except ValueError:
+        return ""
+
+
+def _store_preview(deps: Deps, current: FileRecord, png: bytes) -> str:
+    """Store the claimed version's preview; its key, or "" when S3 would not take it (logged)."""
+    key = _preview_key(current)
+    if not key:
+        return ""
+    try:
+        deps.s3.put_object(Bucket=current.bucket, Key=key, Body=png, ContentType="image/png")
+    except (ClientError, BotoCoreError) as e:
+        logger.warning("the preview of file %s could not be stored: %s", current.file_id, e)
+        return ""
+    return key
+
+
+def _drop_unclaimed_preview(deps: Deps, ours: FileRecord) -> None:
+    """Delete the preview a dropped result named, unless the file is still that version.
+
+    A delivery of the same version that took the file over stores the same
+    picture at the same key; a newer version, or the file's deletion, leaves
+    ours named by no record.
+    """
+    try:
+        now = deps.files.read(ours.file_id)
+    except (ClientError, BotoCoreError) as e:
+        logger.warning("file %s could not be read to tidy its preview: %s", ours.file_id, e)
+        return
+    if now is None or now.status is FileStatus.DELETED or now.sequencer != ours.sequencer:
+        _forget_preview(deps, ours)
+
+
+def _forget_preview(deps: Deps, record: FileRecord | None) -> None:
+    """Delete the record's stored preview, if any; best effort (logged), as nothing will show it."""
+    if record is None or not record.preview_key:
+        return
+    try:
+        deps.s3.delete_object(Bucket=record.bucket, Key=record.preview_key)
+    except (ClientError, BotoCoreError) as e:
+        logger.warning("the preview %s could not be deleted: %s", record.preview_key, e)
 
 
 class _Permanent(Exception):
@@ -297,8 +359,11 @@ def _head(s3: Any, event: ObjectCreated) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _extract(deps: Deps, ref: ObjectRef, key: str, name: str) -> Extracted:
-    """Download the object once to a private temp file, hashing as it streams, then extract."""
+def _extract(deps: Deps, ref: ObjectRef, key: str, name: str, current: FileRecord) -> tuple[Extracted, str]:
+    """Download the object once to a private temp file, hashing as it streams, then extract and draw.
+
+    Returns the result and the key of the stored preview ("" for none).
+    """
     try:
         body = deps.s3.get_object(**_object_args(ref, key))["Body"]
     except ClientError as e:
@@ -315,7 +380,9 @@ def _extract(deps: Deps, ref: ObjectRef, key: str, name: str) -> Extracted:
                 if size <= deps.config.max_parse_bytes:  # past that it is only hashed
                     out.write(chunk)
                 size += len(chunk)
-        return extract_file(local, name, deps.config, digest=(size, digest.hexdigest()))
+        result = extract_file(local, name, deps.config, digest=(size, digest.hexdigest()))
+        png = draw_preview(local, result, deps.config)
+    return result, _store_preview(deps, current, png) if png else ""
 
 
 def _object_args(ref: ObjectRef, key: str) -> dict[str, str]:

@@ -16,10 +16,16 @@ handlers, no environment (no AWS credentials), only its own pipe end, and on
 Linux it dies with the thread that started it (``PR_SET_PDEATHSIG``), so a
 worker stopped or killed never leaves a parser behind. It answers in JSON,
 never pickles, because a file may take the parser over.
+
+The same worker draws previews (:func:`draw_isolated`): a drawer returns PNG
+bytes, which travel base64-encoded in the same checked JSON answer, so a
+picture is decoded from an upload only here, never by the caller or the portal.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import ctypes
 import faulthandler
@@ -42,6 +48,10 @@ from extractor.formats import Limits, Parsed, ParseError
 
 MiB = 1024 * 1024
 Parser = Callable[[Path, Limits], Parsed]
+#: A drawer returns a picture's bytes instead (:mod:`extractor.formats.thumbnails`).
+Drawer = Callable[[Path, Limits], bytes]
+#: What a worker runs: a parser or a drawer.
+Task = Callable[[Path, Limits], Parsed | bytes]
 #: Files one worker parses before it is replaced by a fresh one.
 RECYCLE_AFTER = 500
 #: Largest answer the caller reads from a worker; metadata is cut far below this anyway.
@@ -79,19 +89,21 @@ def _address_space() -> int:
         return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def resolve(target: Parser | str) -> Parser:
-    """A parser given as itself or as ``"package.module:function"`` (imported here)."""
+def resolve(target: Task | str) -> Task:
+    """A parser or drawer given as itself or as ``"package.module:function"`` (imported here)."""
     if callable(target):
         return target
     module, function = target.split(":")
-    parser: Parser = getattr(importlib.import_module(module), function)
-    return parser
+    task: Task = getattr(importlib.import_module(module), function)
+    return task
 
 
-def _parse_one(target: Parser | str, path: Path, limits: Limits) -> tuple[Any, ...]:
+def _parse_one(target: Task | str, path: Path, limits: Limits) -> tuple[Any, ...]:
     try:
-        parsed = resolve(target)(path, limits)
-        return ("ok", dict(parsed.metadata), sorted(parsed.flags))
+        done = resolve(target)(path, limits)
+        if isinstance(done, bytes):
+            return ("bytes", base64.b64encode(done).decode("ascii"))
+        return ("ok", dict(done.metadata), sorted(done.flags))
     except ParseError as e:
         return ("error", e.reason, e.metadata, sorted(e.flags))
     except MemoryError:
@@ -128,6 +140,11 @@ def _decode(data: bytes) -> list[Any] | None:
     if kind == "error" and len(rest) == 3 and isinstance(rest[0], str) and isinstance(rest[1], dict) \
             and _strings(rest[2]):
         return answer
+    if kind == "bytes" and len(rest) == 1 and isinstance(rest[0], str):
+        try:
+            return [kind, base64.b64decode(rest[0], validate=True)]
+        except (binascii.Error, ValueError):
+            return None
     if (kind == "memory" and not rest) or (kind == "crash" and len(rest) == 1 and isinstance(rest[0], str)):
         return answer
     return None
@@ -223,15 +240,44 @@ class Sandbox:
         Interrupted
             When the worker was stopped by a signal from outside (shutdown).
         """
+        answer = self._ask(parser, path, limits, self.budget.seconds)
+        if answer[0] != "ok":
+            raise self._distrust("the reader answered bytes")
+        return Parsed(metadata=answer[1], flags=frozenset(answer[2]))
+
+    def draw(self, drawer: Drawer | str, path: Path, limits: Limits, seconds: float) -> bytes:
+        """``drawer(path, limits)`` in the worker, within the budget's memory and ``seconds``.
+
+        The bytes are whatever the worker sent, checked only to be bytes: the
+        caller checks that they are the picture it asked for.
+
+        Raises
+        ------
+        ParseError, Interrupted
+            As :meth:`run`.
+        """
+        answer = self._ask(drawer, path, limits, min(seconds, self.budget.seconds))
+        if answer[0] != "bytes":
+            raise self._distrust("the drawer answered no picture")
+        data: bytes = answer[1]
+        return data
+
+    def _distrust(self, what: str) -> ParseError:
+        """Replace a worker that answered another kind of answer than asked for; the error to raise."""
+        self.close()
+        return ParseError(_UNEXPECTED, metadata={"reader_error": what})
+
+    def _ask(self, target: Task | str, path: Path, limits: Limits, seconds: float) -> list[Any]:
+        """The worker's answer to one task: ``["ok", ...]`` or ``["bytes", data]``; every failure raised."""
         alive = self._conn is not None and self._process is not None and self._process.is_alive()
         conn = self._conn if alive and self._conn is not None else self._start()
         try:
-            conn.send((parser, path, limits))
+            conn.send((target, path, limits))
         except OSError:  # the worker died between files (killed from outside): start afresh
             self.close()
             conn = self._start()
-            conn.send((parser, path, limits))
-        answered = conn.poll(self.budget.seconds)  # also True when the worker died
+            conn.send((target, path, limits))
+        answered = conn.poll(seconds)  # also True when the worker died
         data: bytes | None = None
         if answered:
             with contextlib.suppress(EOFError, OSError):  # OSError: longer than MAX_ANSWER_BYTES
@@ -246,7 +292,7 @@ class Sandbox:
             self.close()  # a worker that answered nonsense is not trusted with another file
         mib = self.budget.memory_bytes // MiB
         if not answered:
-            raise ParseError(f"reading the file took longer than the {self.budget.seconds:g} s limit")
+            raise ParseError(f"reading the file took longer than the {seconds:g} s limit")
         if data is None:
             if exitcode in _STOPPED:
                 raise Interrupted(f"the reader was stopped by signal {-exitcode} (a shutdown)")
@@ -256,8 +302,8 @@ class Sandbox:
         if answer is None:
             raise ParseError(_UNEXPECTED, metadata={"reader_error": "the reader answered malformed data"})
         kind = answer[0]
-        if kind == "ok":
-            return Parsed(metadata=answer[1], flags=frozenset(answer[2]))
+        if kind in ("ok", "bytes"):
+            return answer
         if kind == "error":
             raise ParseError(answer[1], metadata=answer[2], flags=frozenset(answer[3]))
         if kind == "memory":
@@ -268,10 +314,20 @@ class Sandbox:
 _local = threading.local()
 
 
-def run_isolated(parser: Parser | str, path: Path, limits: Limits, budget: Budget) -> Parsed:
-    """Parse in this thread's worker for ``budget`` (started on first use)."""
+def _sandbox(budget: Budget) -> Sandbox:
+    """This thread's worker for ``budget`` (started on first use)."""
     sandboxes: dict[Budget, Sandbox] = _local.__dict__.setdefault("sandboxes", {})
     sandbox = sandboxes.get(budget)
     if sandbox is None:
         sandbox = sandboxes[budget] = Sandbox(budget)
-    return sandbox.run(parser, path, limits)
+    return sandbox
+
+
+def run_isolated(parser: Parser | str, path: Path, limits: Limits, budget: Budget) -> Parsed:
+    """Parse in this thread's worker for ``budget``."""
+    return _sandbox(budget).run(parser, path, limits)
+
+
+def draw_isolated(drawer: Drawer | str, path: Path, limits: Limits, budget: Budget, seconds: float) -> bytes:
+    """Draw in the same worker as :func:`run_isolated`, within ``seconds`` (and the budget's)."""
+    return _sandbox(budget).draw(drawer, path, limits, seconds)

@@ -10,7 +10,9 @@ aggregate cell    ``AGG#<grain>``              see :mod:`common.schema.aggregate
 
 A file item is also in the ``by_owner`` index: ``gsi1pk = OWNER#<owner sub>``,
 ``gsi1sk = <uploaded_at>#<file_id>`` (newest last). Uploads live in S3 at
-``uploads/<owner>/<file_id><.ext>``: the user's file name is never part of a key.
+``uploads/<owner>/<file_id><.ext>``, and the preview the extractor drew of a file
+version at ``thumbnails/<owner>/<file_id>/<sequencer>.png``: the user's file name is
+never part of a key.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ INDEXES: tuple[Index, ...] = (OWNER_INDEX,)
 
 #: Objects under this prefix are uploads; the EventBridge rule matches it too.
 UPLOAD_PREFIX = "uploads/"
+#: Previews (PNG) drawn at extraction live under this prefix, one per file version.
+THUMBNAIL_PREFIX = "thumbnails/"
 #: S3 user metadata holding the original file name, URL-quoted (metadata is ASCII).
 ORIGINAL_NAME_META = "original-name"
 #: S3 user metadata holding the file id the portal gave the upload.
@@ -129,6 +133,25 @@ def upload_key(owner: str, file_id: str, name: str) -> str:
         raise ValueError(f"invalid file id {file_id!r}")
     ext = safe_extension(name)
     return f"{UPLOAD_PREFIX}{owner}/{file_id}" + (f".{ext}" if ext else "")
+
+
+def thumbnail_key(owner: str, file_id: str, sequencer: str) -> str:
+    """The S3 key of the preview of one version (by its S3 sequencer) of a file.
+
+    Per version, so a delivery of an older version finishing late can never
+    put its picture where the newer version's record points; two deliveries
+    of the same version write the same picture to the same key.
+
+    Raises
+    ------
+    ValueError
+        When ``owner``, ``file_id`` or ``sequencer`` is not of the expected form.
+    """
+    if not _OWNER_RE.match(owner):
+        raise ValueError(f"invalid owner id {owner!r}")
+    if not is_file_id(file_id):
+        raise ValueError(f"invalid file id {file_id!r}")
+    return f"{THUMBNAIL_PREFIX}{owner}/{file_id}/{sequencer_order(sequencer)}.png"
 
 
 @dataclass(frozen=True)

@@ -59,14 +59,15 @@ def claimed(old: FileRecord | None, file_id: str, owner: str, name: str, ref: Ob
     )
 
 
-def finished(current: FileRecord, result: Extracted, now: str, *, duplicate: bool = False) -> FileRecord:
-    """The file after extraction: processed, or failed with a reason."""
+def finished(current: FileRecord, result: Extracted, now: str, *, duplicate: bool = False,
+             preview_key: str = "") -> FileRecord:
+    """The file after extraction: processed, or failed with a reason; ``preview_key`` names its preview."""
     flags = set(result.flags) | ({Flag.DUPLICATE.value} if duplicate else set())
     return replace(
         current, status=result.status, reason=result.error, size=result.size, sha256=result.sha256,
         mime_type=result.mime_type, format=result.format, extension=result.extension,
         flags=tuple(sorted(flags)), metadata=dict(result.metadata), duration_ms=result.duration_ms,
-        processed_at=now, updated_at=now, rev=f"{current.sequencer}#finished",
+        processed_at=now, updated_at=now, rev=f"{current.sequencer}#finished", preview_key=preview_key,
     )
 
 

@@ -33,6 +33,8 @@ sequencer      S3 event sequencer, left-padded so string order is S3 order
 rev            ``<sequencer>#claimed|finished|expired|deleted|retry|failed``: the write's step, for conditions
 duration_ms    extraction time
 interrupted    claims of this object version that ended without a word (the process died); absent for none
+preview_key    S3 key of the PNG preview drawn at extraction,
+               ``thumbnails/<owner>/<file_id>/<sequencer>.png``; absent when the file has none
 =============  ==========================================================
 
 The codec writes DynamoDB's low-level attribute values itself (no boto3 in
@@ -92,6 +94,9 @@ class FileRecord:
     #: Claims of this object version that ended without a word: the process
     #: died (out of memory, killed, timed out). The last delivery reads it.
     interrupted: int | None = None
+    #: Where the preview the extractor drew of this version is stored (a PNG), or "" for none.
+    #: The portal shows that PNG as it is: it never decodes an upload itself.
+    preview_key: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Format parsers: what each business format says about itself. Pure: no AWS.
 
 Every parser has the signature ``parse(path: Path, limits: Limits) -> Parsed``
-and reads a local file. Field names are snake_case and stable, because they
+and reads a local file (a drawer, :mod:`extractor.formats.thumbnails`, returns
+PNG bytes instead). Field names are snake_case and stable, because they
 become CSV columns. Parsers extract only what the fields need (no full-text
 dumps), never trust sizes a file declares, and signal a file they cannot read
 by raising :class:`ParseError` with a reason a business user understands,
@@ -34,6 +35,10 @@ class Limits:
     max_text_bytes: int = 512 * MiB
     #: Nesting depth of JSON/XML accepted before the file is refused.
     max_depth: int = 256
+    #: Longest side of a preview drawn at extraction, in pixels.
+    preview_side: int = 480
+    #: Pixels an image may declare and still get a preview: drawing decodes them, unlike parsing.
+    max_preview_pixels: int = 40_000_000
 
 
 @dataclass(frozen=True)

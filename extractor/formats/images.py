@@ -92,8 +92,8 @@ def parse_image(path: Path, limits: Limits) -> Parsed:
     metadata: dict[str, Any] = {}
     flags: set[str] = set()
     image_format = ""
-    with _pixel_limit(limits.max_image_pixels):
-        declared = _webp_size(path)
+    with pixel_limit(limits.max_image_pixels):
+        declared = webp_size(path)
         if declared and declared[0] * declared[1] > limits.max_image_pixels:
             # libwebp allocates its canvas while opening, so refuse before Pillow does.
             raise ParseError(_BOMB, metadata={"width": declared[0], "height": declared[1]})
@@ -122,7 +122,7 @@ def parse_image(path: Path, limits: Limits) -> Parsed:
 
 
 @contextmanager
-def _pixel_limit(limit: int) -> Iterator[None]:
+def pixel_limit(limit: int) -> Iterator[None]:
     """Pillow's bomb guard at ``limit`` for one call, with its warning made an error."""
     with _PIXEL_LIMIT_LOCK, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -152,7 +152,7 @@ def _declared_size(path: Path) -> dict[str, int]:
         Image.MAX_IMAGE_PIXELS = previous
 
 
-def _webp_size(path: Path) -> tuple[int, int] | None:
+def webp_size(path: Path) -> tuple[int, int] | None:
     """The canvas size a WEBP header declares, or None for other files."""
     with path.open("rb") as f:
         head = f.read(30)

@@ -25,7 +25,7 @@ from common.settings import Settings
 from portal import access, auth, text
 from portal.access import NotAllowed, User
 from portal.app_pages import reads
-from portal.files import explorer, preview, service, views
+from portal.files import explorer, service, views
 from portal.files.explorer import FileFilters, InvalidFilter, Pager, SortKey
 from portal.files.service import FileError
 
@@ -207,14 +207,18 @@ def detail(viewer: User, file_id: str, emails: dict[str, str]) -> FileRecord | N
         actions(viewer, record)
         picture, location = st.columns(2)
         with picture:
-            note = preview.preview_note(record)
-            version = record.version_id or record.etag
-            image = None if note else reads.preview(*who(viewer), record.file_id, version)
-            pdf = record.format == preview.PDF_FORMAT
-            if image:
-                st.image(image, caption="First page" if pdf else "Preview")
+            note = views.preview_note(record)
+            image = None
+            if not note:
+                try:
+                    image = reads.preview(*who(viewer), record.file_id, record.preview_key)
+                except _REFUSED as e:
+                    note = str(e)
+            if image:  # the browser draws it: the portal never decodes a preview
+                caption = "First page" if record.format == "pdf" else "Preview"
+                st.image(views.png_data_url(image), caption=caption)
             else:
-                st.caption(note or f"No preview could be made for this {'PDF' if pdf else 'image'}.")
+                st.caption(note or views.missing_preview_note(record))
         point = views.gps_point(record)
         if point:
             with location:

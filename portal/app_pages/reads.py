@@ -121,8 +121,8 @@ def file(table: str, who: UserKey, file_id: str) -> FileRecord:
 
 
 @st.cache_data(ttl=300, show_spinner=False, max_entries=200)
-def preview(table: str, who: UserKey, file_id: str, version: str) -> bytes | None:
-    """A thumbnail or a PDF's first page (keyed by object version too: a new one shows)."""
+def preview(table: str, who: UserKey, file_id: str, preview_key: str) -> bytes | None:
+    """The stored thumbnail or PDF first page (keyed by the preview's key too: a new version's shows)."""
     return service.preview_bytes(user=as_user(who), s3=aws.client("s3"), ddb=aws.client("dynamodb"),
                                  settings=_settings(), file_id=file_id)
 

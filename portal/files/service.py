@@ -21,17 +21,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common import aws_errors
-from common.catalogue import FileStatus
+from common.catalogue import PNG_SIGNATURE, FileStatus
 from common.filestore import Cancelled, Contention, FileStore
 from common.schema import lifecycle, requests
-from common.schema.keys import OWNER_INDEX, PK, SK, is_file_id
+from common.schema.keys import OWNER_INDEX, PK, SK, THUMBNAIL_PREFIX, is_file_id
 from common.schema.record import FileRecord, from_item, utc_now
 from common.settings import Settings
 from portal import access
 from portal.access import User
-from portal.files import explorer, pdf_preview, preview
+from portal.files import explorer
 from portal.files.explorer import FileFilters
-from portal.files.views import content_disposition
+from portal.files.views import content_disposition, preview_note
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 DOWNLOAD_SECONDS = 300
 #: Items one page may look at, however few match: no view reads an unbounded list.
 MAX_EXAMINED = 1000
+#: Largest stored preview read: a PNG of at most 480 pixels square is far smaller.
+PREVIEW_READ_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 100
 
 
@@ -215,13 +217,13 @@ def download_url(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: 
 
 
 def preview_bytes(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str) -> bytes | None:
-    """A PNG thumbnail of an image file or of a PDF's first page, or None when it has no preview.
+    """The PNG preview the extractor stored for a file (a thumbnail, a PDF's first page), or None.
 
-    Only processed files of at most :data:`preview.PREVIEW_MAX_BYTES` are
-    read (with a ranged GET, so a larger object than the item says is never
-    read whole); decompression bombs are refused by :func:`preview.thumbnail`,
-    and PDFs are drawn by :func:`pdf_preview.first_page` in a child process
-    with a memory cap and a deadline, so a hostile PDF costs a few seconds at most.
+    The PNG was drawn at extraction, in the extractor's sandbox; here it is
+    only read (at most :data:`PREVIEW_READ_BYTES`, from the file's own
+    ``thumbnails/<owner>/<file_id>/`` folder) and checked to be a PNG, never
+    decoded: the page hands it to the browser. Deleted and expired files
+    show none.
 
     Raises
     ------
@@ -229,11 +231,12 @@ def preview_bytes(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id:
         As :func:`get_file`.
     """
     record = get_file(user=user, ddb=ddb, settings=settings, file_id=file_id)
-    if preview.preview_note(record) or record.bucket != settings.bucket:
+    folder = f"{THUMBNAIL_PREFIX}{record.owner}/{record.file_id}/"
+    if preview_note(record) or record.bucket != settings.bucket or not record.preview_key.startswith(folder):
         return None
-    cap = preview.PREVIEW_MAX_BYTES
+    cap = PREVIEW_READ_BYTES
     try:
-        body = s3.get_object(Bucket=record.bucket, Key=record.key, Range=f"bytes=0-{cap}")["Body"]
+        body = s3.get_object(Bucket=record.bucket, Key=record.preview_key, Range=f"bytes=0-{cap}")["Body"]
         data: bytes = body.read(cap + 1)
     except ClientError as e:
         if aws_errors.is_missing(e):
@@ -241,14 +244,7 @@ def preview_bytes(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id:
         raise _unavailable("previewed", e) from e
     except BotoCoreError as e:
         raise _unavailable("previewed", e) from e
-    if len(data) > cap:
-        return None
-    if record.format == preview.PDF_FORMAT:
-        drawn = pdf_preview.first_page(data, side=preview.THUMBNAIL_SIDE)
-        if drawn.png is None:
-            logger.info("no preview of PDF %s: %s", record.file_id, drawn.note)
-        return drawn.png
-    return preview.thumbnail(data)
+    return data if len(data) <= cap and data.startswith(PNG_SIGNATURE) else None
 
 
 def retry_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str) -> FileRecord:
@@ -313,7 +309,7 @@ def _abandon_retry(store: FileStore, queued: FileRecord, failed: FileRecord) -> 
 
 
 def delete_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str) -> FileRecord:
-    """Delete a file: the item becomes ``deleted`` (aggregates corrected), then the object goes.
+    """Delete a file: the item becomes ``deleted`` (aggregates corrected), then the object and its preview go.
 
     The item changes first, in one transaction with the aggregate counters and
     the duplicate marker, conditioned on the revision read (re-read and tried
@@ -321,8 +317,9 @@ def delete_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: s
     in flight from finishing, and the extractor never claims a deleted file
     again. The object is then deleted: in the versioned bucket that is a delete
     marker (the current version disappears at once, so links stop working;
-    the noncurrent versions are removed by the bucket's lifecycle rule).
-    Deleting a deleted file deletes the object again and changes nothing else.
+    the noncurrent versions are removed by the bucket's lifecycle rule), and
+    so is the preview the item names. Deleting a deleted file deletes both
+    again and changes nothing else.
 
     Raises
     ------
@@ -348,6 +345,8 @@ def delete_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: s
     if record.bucket == settings.bucket and record.key:
         try:
             s3.delete_object(Bucket=record.bucket, Key=record.key)
+            if record.preview_key:
+                s3.delete_object(Bucket=record.bucket, Key=record.preview_key)
         except (ClientError, BotoCoreError) as e:
             raise _unavailable("deleted", e) from e
     logger.info("file %s deleted by %s", file_id, user.sub)

@@ -1,4 +1,4 @@
-"""How files are shown: table rows, status and flag badges, a file's grouped detail. Pure.
+"""How files are shown: table rows, status and flag badges, a file's grouped detail and preview. Pure.
 
 No AWS and no Streamlit: the Files page shows what these functions shape.
 Metadata fields are grouped and labelled as :mod:`common.catalogue` says.
@@ -6,6 +6,7 @@ Metadata fields are grouped and labelled as :mod:`common.catalogue` says.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import math
@@ -15,7 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from common.catalogue import FIELD_GROUPS, FIELDS_BY_NAME, METADATA_FIELD_NAMES, RISK_FLAGS, FileStatus, Flag
+from common.catalogue import (
+    FIELD_GROUPS,
+    FIELDS_BY_NAME,
+    METADATA_FIELD_NAMES,
+    PREVIEW_FORMATS,
+    PREVIEW_MAX_BYTES,
+    RISK_FLAGS,
+    FileStatus,
+    Flag,
+)
 from common.schema.record import FileRecord
 from portal.text import STATUS_LABELS, human_size, local_time, plain
 
@@ -199,6 +209,47 @@ def detail_groups(record: FileRecord, tz: dt.tzinfo, uploader: str = "") -> tupl
     # Names, reasons and metadata come from users and their files: no control or direction character.
     return tuple(Group(title, tuple((plain(label), plain(value)) for label, value in rows))
                  for title, rows in out)
+
+
+# --- the preview ----------------------------------------------------------
+
+NOTE_ENCRYPTED = "This PDF is password-protected, so no preview can be made."
+
+
+def preview_note(record: FileRecord) -> str:
+    """Why a file shows no preview, or "" when the extractor stored one to show.
+
+    A PDF the extractor failed on as encrypted needs a password nobody gave;
+    one that opens without a password (only editing is restricted) is
+    processed and previewed like any other.
+    """
+    if record.status in (FileStatus.DELETED, FileStatus.EXPIRED):
+        return "The file is no longer stored."
+    if record.preview_key:
+        return ""
+    pdf = record.format == "pdf"
+    if pdf and record.status is FileStatus.FAILED and (
+            Flag.ENCRYPTED in record.flags or record.reason.lower().startswith("encrypted")):
+        return NOTE_ENCRYPTED
+    if record.format not in PREVIEW_FORMATS:
+        return "No preview for this type of file."
+    if record.size is not None and record.size > PREVIEW_MAX_BYTES:
+        return f"No preview for {'PDFs' if pdf else 'images'} over {human_size(PREVIEW_MAX_BYTES)}."
+    if record.status is FileStatus.FAILED:
+        return "No preview: the file could not be processed."
+    if record.status is not FileStatus.PROCESSED:
+        return "A preview is shown once the file is processed."
+    return missing_preview_note(record)
+
+
+def missing_preview_note(record: FileRecord) -> str:
+    """What a processed image or PDF without a preview shows instead (it could not be drawn, or read)."""
+    return f"No preview could be made for this {'PDF' if record.format == 'pdf' else 'image'}."
+
+
+def png_data_url(png: bytes) -> str:
+    """A stored preview as a ``data:`` URL: the browser draws it, and nothing in the portal opens it."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 # --- downloads ------------------------------------------------------------

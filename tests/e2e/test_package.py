@@ -33,6 +33,7 @@ def test_the_package_is_small_complete_and_importable(tmp_path):
     unzipped = tmp_path / "unzipped"
     code = ("import importlib, extractor.handler as h, extractor.compactor; from extractor.extract import PARSERS; "
             "[importlib.import_module('extractor.formats.' + t.split(':')[0]) for t in PARSERS.values()]; "
+            "importlib.import_module('extractor.formats.thumbnails'); "
             f"assert h.__file__.startswith({str(unzipped)!r})")
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join([str(unzipped), str(runtime)]),
            "PYTHONNOUSERSITE": "1"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+from dataclasses import replace
 
 import pytest
 import streamlit as st
@@ -19,12 +20,13 @@ from streamlit.testing.v1 import AppTest
 from common import aws
 from common.catalogue import FileStatus
 from common.schema import requests
-from common.schema.keys import file_key, upload_key
+from common.schema.keys import file_key, thumbnail_key, upload_key
 from common.schema.record import FileRecord, from_item
+from extractor import extract
 from extractor.processor import Deps, process_message
 from portal import text
 from portal.access import NotAllowed, User
-from portal.files import pdf_preview, preview, service, views
+from portal.files import service, views
 from portal.files.uploads import store_upload
 from tests.helpers.env import ROOT
 from tests.helpers.events import eventbridge_body
@@ -195,16 +197,18 @@ def encrypted_pdf(password: str) -> bytes:
     return out.getvalue()
 
 
-def stored_as_processed_pdf(stack, user: User, data: bytes, size: int | None = None) -> FileRecord:
-    """A PDF whose item says processed (and ``size``), whatever its bytes (the extractor would fail them)."""
+def stored_as_processed_pdf(stack, user: User, preview: bytes | None = None) -> FileRecord:
+    """A PDF whose item says processed, with ``preview`` stored as its preview (None: it has none)."""
     file_id = "cd" * 16
     key = upload_key(user.sub, file_id, "odd.pdf")
-    aws.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=data)
+    aws.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=tiny_pdf())
     record = FileRecord(file_id=file_id, owner=user.sub, owner_email=user.email, name="odd.pdf", bucket=stack.bucket,
                         key=key, status=FileStatus.PROCESSED, uploaded_at="2026-11-22T10:00:00.000Z",
-                        updated_at="2026-11-22T10:00:01.000Z", size=len(data) if size is None else size,
-                        format="pdf",
+                        updated_at="2026-11-22T10:00:01.000Z", size=len(tiny_pdf()), format="pdf",
                         sequencer="0" * 63 + "1", rev="0" * 63 + "1#finished")
+    if preview is not None:
+        record = replace(record, preview_key=thumbnail_key(user.sub, file_id, record.sequencer))
+        aws.client("s3").put_object(Bucket=stack.bucket, Key=record.preview_key, Body=preview)
     aws.client("dynamodb").transact_write_items(**requests.transition(stack.table, None, record))
     return record
 
@@ -219,56 +223,61 @@ def test_a_processed_pdf_is_previewed_by_its_first_page(stack, people, world):
 
     png = preview_of(stack, people["ann"], world["ann_pdf"])
     with Image.open(io.BytesIO(png)) as im:
-        assert im.format == "PNG" and max(im.size) == preview.THUMBNAIL_SIDE
-        assert im.size == (371, 480), "a US Letter page, portrait"
+        assert im.format == "PNG" and im.size == (371, 480), "a US Letter page, portrait"
         assert im.convert("L").getextrema()[0] < 64, "its text is drawn"
     assert preview_of(stack, people["ana"], world["ann_pdf"]) == png, "an analyst sees the same page"
     with pytest.raises(NotAllowed):
         preview_of(stack, people["bob"], world["ann_pdf"])
 
 
-def test_a_password_protected_pdf_gets_a_note_and_is_never_drawn(stack, people, monkeypatch):
+def test_a_password_protected_pdf_gets_a_note_and_no_preview(stack, people):
     record = upload(stack, people["ann"], "locked.pdf", encrypted_pdf("secret"))
     assert record.status is FileStatus.FAILED and "encrypted" in record.flags  # as the extractor records it
-    monkeypatch.setattr(pdf_preview, "first_page", lambda *a, **k: pytest.fail("the renderer was called"))
-    assert preview.preview_note(record) == pdf_preview.NOTE_ENCRYPTED
+    assert record.preview_key == ""
+    assert views.preview_note(record) == views.NOTE_ENCRYPTED
     assert preview_of(stack, people["ann"], record) is None
     at = page(people["ann"], file=record.file_id)
-    assert not image_captions(at) and pdf_preview.NOTE_ENCRYPTED in texts(at)
+    assert not image_captions(at) and views.NOTE_ENCRYPTED in texts(at)
 
 
 def test_a_pdf_that_opens_without_a_password_is_previewed(stack, people):
     record = upload(stack, people["ann"], "restricted.pdf", encrypted_pdf(""))
     assert record.status is FileStatus.PROCESSED and "encrypted" in record.flags
-    assert preview_of(stack, people["ann"], record).startswith(pdf_preview.PNG_SIGNATURE)
+    assert preview_of(stack, people["ann"], record).startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_a_pdf_over_the_cap_is_neither_read_nor_drawn(stack, people, world, monkeypatch):
-    monkeypatch.setattr(preview, "PREVIEW_MAX_BYTES", world["ann_pdf"].size - 1)
-    monkeypatch.setattr(pdf_preview, "first_page", lambda *a, **k: pytest.fail("the renderer was called"))
-    assert preview.preview_note(world["ann_pdf"]).startswith("No preview for PDFs over")
-    assert preview_of(stack, people["ann"], world["ann_pdf"]) is None
+def test_a_pdf_over_the_cap_gets_no_preview_and_says_why(stack, people, monkeypatch):
+    monkeypatch.setattr(extract, "PREVIEW_MAX_BYTES", len(tiny_pdf("big")) - 1)
+    monkeypatch.setattr(views, "PREVIEW_MAX_BYTES", len(tiny_pdf("big")) - 1)
+    record = upload(stack, people["ann"], "big.pdf", tiny_pdf("big"))
+    assert record.status is FileStatus.PROCESSED and record.preview_key == ""
+    assert views.preview_note(record).startswith("No preview for PDFs over")
+    assert preview_of(stack, people["ann"], record) is None
 
 
-def test_an_object_larger_than_its_item_says_is_not_drawn(stack, people, monkeypatch):
-    # The item says small, the object is over the cap: the ranged GET reads cap + 1 bytes and stops.
-    record = stored_as_processed_pdf(stack, people["ann"], tiny_pdf() + b"%" * 4096, size=len(tiny_pdf()))
-    monkeypatch.setattr(preview, "PREVIEW_MAX_BYTES", len(tiny_pdf()) + 100)
-    assert preview.preview_note(record) == ""
-    drawn = []
-    monkeypatch.setattr(pdf_preview, "first_page",
-                        lambda data, **k: drawn.append(data) or pdf_preview.Preview(None, "stub"))
-    assert preview_of(stack, people["ann"], record) is None and drawn == []
-    monkeypatch.setattr(preview, "PREVIEW_MAX_BYTES", len(tiny_pdf()) + 4096)  # now it fits: it is read whole
-    assert preview_of(stack, people["ann"], record) is None and drawn == [tiny_pdf() + b"%" * 4096]
-
-
-def test_a_pdf_that_cannot_be_drawn_says_so_on_the_page(stack, people):
-    record = stored_as_processed_pdf(stack, people["ann"], b"%PDF-1.7\n" + b"\x00" * 500)
-    assert preview.preview_note(record) == ""
+def test_a_pdf_without_a_preview_says_so_on_the_page(stack, people):
+    record = stored_as_processed_pdf(stack, people["ann"])
     assert preview_of(stack, people["ann"], record) is None
     at = page(people["ann"], file=record.file_id)
     assert not image_captions(at) and "No preview could be made for this PDF." in texts(at)
+
+
+def test_a_stored_preview_that_is_no_png_is_not_shown(stack, people):
+    record = stored_as_processed_pdf(stack, people["ann"], preview=b"<script>alert(1)</script>")
+    assert views.preview_note(record) == "" and preview_of(stack, people["ann"], record) is None
+    at = page(people["ann"], file=record.file_id)
+    assert not image_captions(at) and "No preview could be made for this PDF." in texts(at)
+
+
+def test_a_preview_that_cannot_be_read_is_explained_not_raised(stack, people, world, monkeypatch):
+    def unavailable(**kwargs):
+        raise service.FilesUnavailable("Files cannot be previewed right now. Please try again in a minute.")
+
+    monkeypatch.setattr(service, "preview_bytes", unavailable)
+    at = page(people["ann"], file=world["ann_png"].file_id)
+    assert not image_captions(at)
+    assert "Files cannot be previewed right now. Please try again in a minute." in texts(at)
+    assert detail_values(at)["Name"] == "photo.png", "the rest of the detail is shown"
 
 
 def test_an_image_keeps_its_preview_caption(stack, people, world):

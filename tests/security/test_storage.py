@@ -66,6 +66,7 @@ def test_the_portals_aws_identity_is_in_the_template_and_reaches_only_its_stack(
         assert statement["Resource"] != "*"
     s3 = [s["Resource"] for s in statements if any(a.startswith("s3:") for a in s["Action"])]
     assert sorted(s3, key=str) == [{"Fn::Sub": "${UploadsBucket.Arn}/exports/*"},
+                                   {"Fn::Sub": "${UploadsBucket.Arn}/thumbnails/*"},
                                    {"Fn::Sub": "${UploadsBucket.Arn}/uploads/*"}]
     assert "PortalRoleArn" in TEMPLATE["Outputs"]
 

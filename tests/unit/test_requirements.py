@@ -82,7 +82,7 @@ def test_the_portal_image_has_every_distribution_the_portal_imports():
     assert missing == {}
 
 
-@pytest.mark.parametrize("distribution", ["moto", "pypdf", "mutagen", "filetype", "pillow-heif",
+@pytest.mark.parametrize("distribution", ["moto", "pypdf", "pypdfium2", "mutagen", "filetype", "pillow-heif",
                                           "aws-lambda-powertools", "pyyaml", "pytest"])
 def test_the_portal_image_installs_neither_the_stand_in_nor_the_extractors_parsers(distribution):
     assert distribution not in installed_by("requirements-portal.txt")
@@ -94,7 +94,7 @@ def test_the_lambda_zip_has_every_distribution_the_extractor_imports():
     assert missing == {}
 
 
-@pytest.mark.parametrize("distribution", ["moto", "streamlit", "pandas", "plotly", "pypdfium2", "pytest"])
+@pytest.mark.parametrize("distribution", ["moto", "streamlit", "pandas", "plotly", "pytest"])
 def test_the_lambda_zip_installs_nothing_of_the_portal_or_the_stand_in(distribution):
     assert distribution not in installed_by("requirements-lambda.txt")
 

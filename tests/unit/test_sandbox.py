@@ -1,4 +1,4 @@
-"""Hostile parsers fail only themselves, with a reason a person can read."""
+"""Hostile parsers and drawers fail only themselves, with a reason a person can read."""
 
 import ctypes
 import os
@@ -12,8 +12,9 @@ import pytest
 from extractor import sandbox as sandbox_module
 from extractor.extract import Config, extract_file
 from extractor.formats import Limits, Parsed, ParseError
-from extractor.sandbox import Budget, MiB, Sandbox, run_isolated
+from extractor.sandbox import Budget, MiB, Sandbox, draw_isolated, run_isolated
 from tests.helpers.procs import children
+from tests.helpers.tasks import hogs_memory, loops_forever
 
 BUDGET = Budget(memory_bytes=64 * MiB, seconds=2)
 
@@ -24,17 +25,6 @@ def fine(path: Path, limits: Limits) -> Parsed:
 
 def refuses(path: Path, limits: Limits) -> Parsed:
     raise ParseError("encrypted PDF: metadata partially available", metadata={"pages": 3}, flags={"encrypted"})
-
-
-def hogs_memory(path: Path, limits: Limits) -> Parsed:
-    blocks = []
-    while True:
-        blocks.append(bytearray(16 * MiB))
-
-
-def loops_forever(path: Path, limits: Limits) -> Parsed:
-    while True:
-        time.sleep(0.01)
 
 
 def crashes_the_interpreter(path: Path, limits: Limits) -> Parsed:
@@ -115,3 +105,33 @@ def test_extraction_lets_an_interruption_through(tmp_path, monkeypatch):
     (tmp_path / "a.txt").write_text("text")
     with pytest.raises(sandbox_module.Interrupted):
         extract_file(tmp_path / "a.txt", "a.txt", Config())
+
+
+def draws(path: Path, limits: Limits) -> bytes:
+    return bytes(range(256)) * 4  # any bytes: the caller checks they are the picture it asked for
+
+
+def test_a_drawing_comes_back_as_the_bytes_the_worker_sent(tmp_path):
+    assert draw_isolated(draws, tmp_path / "x", Limits(), BUDGET, 5) == bytes(range(256)) * 4
+
+
+@pytest.mark.parametrize(("ask", "target"), [("draw", fine), ("run", draws)], ids=["parser drawn", "drawer run"])
+def test_a_worker_answering_another_kind_of_answer_is_replaced(tmp_path, ask, target):
+    sandbox = Sandbox(BUDGET)
+    try:
+        call = sandbox.run if ask == "run" else lambda *a: sandbox.draw(*a, 5)
+        with pytest.raises(ParseError, match="unexpected reader error"):
+            call(target, tmp_path / "x", Limits())
+        assert sandbox._process is None, "not trusted with another file"
+    finally:
+        sandbox.close()
+
+
+def test_a_drawing_has_its_own_deadline_within_the_budget(tmp_path):
+    with pytest.raises(ParseError, match=r"longer than the 0\.5 s limit"):
+        draw_isolated(loops_forever, tmp_path / "x", Limits(), BUDGET, 0.5)
+
+
+@pytest.mark.parametrize("answer", [b'["bytes", "not base64!"]', b'["bytes", 3]', b'["bytes"]'])
+def test_a_malformed_drawing_is_no_answer(answer):
+    assert sandbox_module._decode(answer) is None

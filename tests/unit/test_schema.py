@@ -12,6 +12,7 @@ from common.schema.keys import (
     parse_upload_key,
     safe_extension,
     sequencer_order,
+    thumbnail_key,
     upload_key,
 )
 from common.schema.record import FileRecord, attribute, from_item, plain_value, to_item
@@ -33,6 +34,17 @@ def test_upload_key_never_uses_the_file_name_as_a_path():
 def test_upload_key_rejects_malformed_ids(owner, file_id):
     with pytest.raises(ValueError, match="invalid"):
         upload_key(owner, file_id, "a.pdf")
+
+
+def test_a_preview_is_keyed_by_owner_file_and_version_never_by_name():
+    file_id = new_file_id()
+    key = thumbnail_key(OWNER, file_id, "62E99A88DC407460")
+    assert key == f"thumbnails/{OWNER}/{file_id}/{sequencer_order('62E99A88DC407460')}.png"
+    assert thumbnail_key(OWNER, file_id, sequencer_order("62e99a88dc407460")) == key  # as the item stores it
+    assert thumbnail_key(OWNER, file_id, "62E99A88DC407461") != key  # another version, another key
+    for owner, fid, sequencer in (("../x", file_id, "1"), (OWNER, "report.pdf", "1"), (OWNER, file_id, "../1")):
+        with pytest.raises(ValueError, match="invalid"):
+            thumbnail_key(owner, fid, sequencer)
 
 
 def test_parse_upload_key_round_trips_portal_keys():
@@ -74,11 +86,14 @@ def test_items_round_trip_including_nested_metadata_and_floats():
         status=FileStatus.PROCESSED, uploaded_at="2026-11-22T10:00:00.000Z",
         updated_at="2026-11-22T10:00:01.000Z", size=12, sha256="0" * 64, flags=("empty",),
         metadata={"pages": 3, "ratio": 0.5, "sheets": [{"name": "A", "rows": 2}]}, duration_ms=4,
+        preview_key=f"thumbnails/x/{'a' * 32}/{'0' * 63}1.png",
     )
     item = to_item(record)
     assert item["pk"] == {"S": "FILE#" + "a" * 32}
     assert item["gsi1pk"] == {"S": f"OWNER#{OWNER}"}
     assert "reason" not in item  # empty values are not stored
+    assert item["preview_key"] == {"S": record.preview_key}
+    assert "preview_key" not in to_item(FileRecord(**{**record.__dict__, "preview_key": ""}))
     assert from_item(item) == record
 
 

@@ -30,6 +30,19 @@ def test_claim_keeps_identity_and_drops_old_results():
     assert again.rev == sequencer_order("00AC") + "#claimed"
 
 
+def test_a_preview_is_named_by_the_finished_version_only():
+    claim = lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z")
+    assert claim.preview_key == ""
+    done = lifecycle.finished(claim, extraction(), "2026-11-22T10:00:02.000Z", preview_key="thumbnails/k.png")
+    assert done.preview_key == "thumbnails/k.png"
+    assert lifecycle.finished(claim, extraction(), "2026-11-22T10:00:02.000Z").preview_key == ""
+    newer = object_ref(FILE_ID, sequencer="00AC", version_id="v3")
+    assert lifecycle.claimed(done, FILE_ID, OWNER, "x", newer, "2026-11-22T11:00:00.000Z").preview_key == ""
+    # Expired and deleted files keep the name, so their preview can still be found and removed.
+    assert lifecycle.expired(done, "00AD", "2026-11-23T00:00:00.000Z").preview_key == "thumbnails/k.png"
+    assert lifecycle.deleted(done, "2026-11-23T00:00:00.000Z").preview_key == "thumbnails/k.png"
+
+
 def test_contributions_count_only_finished_files():
     record = lifecycle.finished(lifecycle.claimed(portal_item(FILE_ID), FILE_ID, OWNER, "x", REF, "2026-11-22T10:00:01.000Z"),
                              extraction(), "2026-11-22T10:00:01.200Z")

@@ -1,13 +1,21 @@
-"""How files are shown (pure): table rows, badges, the grouped detail, GPS points, download names."""
+"""How files are shown (pure): table rows, badges, the grouped detail, previews, GPS points, download names."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from common.catalogue import FIELD_GROUPS, METADATA_FIELD_NAMES, METADATA_FIELDS, FileStatus
+from common.catalogue import (
+    FIELD_GROUPS,
+    METADATA_FIELD_NAMES,
+    METADATA_FIELDS,
+    PREVIEW_MAX_BYTES,
+    FileStatus,
+)
 from portal.files import views
 from tests.helpers.records import sample_record
 
@@ -95,3 +103,38 @@ def test_content_disposition_is_safe_and_keeps_the_name(name, expected):
 
 def test_in_flight_counts_non_terminal_files():
     assert views.in_flight([sample_record(status=s) for s in FileStatus]) == 2
+
+
+def test_preview_notes():
+    png = sample_record(format="png", size=100, preview_key="thumbnails/ann/x/1.png")
+    assert views.preview_note(png) == ""
+    assert views.preview_note(replace(png, preview_key="")) == "No preview could be made for this image."
+    no_key = replace(png, preview_key="")
+    assert views.preview_note(replace(no_key, size=PREVIEW_MAX_BYTES + 1)).startswith("No preview for images")
+    assert views.preview_note(replace(png, status=FileStatus.DELETED)) == "The file is no longer stored."
+    assert views.preview_note(replace(png, status=FileStatus.EXPIRED)) == "The file is no longer stored."
+    assert views.preview_note(replace(no_key, status=FileStatus.PROCESSING)).startswith("A preview is shown")
+    assert views.preview_note(sample_record(format="mp3")) == "No preview for this type of file."
+    assert views.preview_note(replace(no_key, status=FileStatus.FAILED)) == "No preview: the file could not be processed."
+
+
+def test_pdf_preview_notes():
+    pdf = sample_record()  # processed, 1,500 bytes, drawn by no extractor
+    assert views.preview_note(pdf) == "No preview could be made for this PDF."
+    assert views.preview_note(replace(pdf, preview_key="thumbnails/ann/x/1.png")) == ""
+    assert views.preview_note(replace(pdf, size=PREVIEW_MAX_BYTES + 1)).startswith("No preview for PDFs over")
+    assert views.preview_note(replace(pdf, status=FileStatus.UPLOADED)).startswith("A preview is shown")
+    # What the extractor records for a PDF that needs a password to open.
+    locked = replace(pdf, status=FileStatus.FAILED, flags=("encrypted",),
+                     reason="encrypted PDF: metadata partially available")
+    assert views.preview_note(locked) == "This PDF is password-protected, so no preview can be made."
+    assert views.preview_note(replace(locked, flags=())) == views.preview_note(locked)
+    damaged = replace(pdf, status=FileStatus.FAILED, reason="damaged PDF: its structure cannot be read")
+    assert views.preview_note(damaged) == "No preview: the file could not be processed."
+
+
+def test_a_preview_is_handed_to_the_browser_as_it_is():
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    url = views.png_data_url(png)
+    assert url.startswith("data:image/png;base64,")
+    assert base64.b64decode(url.split(",", 1)[1]) == png
