@@ -20,6 +20,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from common import aws
 from common.catalogue import FORMAT_NAMES, QUALITY_FLAGS, RISK_FLAGS, FileStatus, Flag
+from common.schema.keys import is_file_id
 from common.schema.record import FileRecord
 from common.settings import Settings
 from portal import access, auth, text
@@ -88,7 +89,7 @@ try:
                       end_day=end.isoformat() if end else None, owner=owner, text=search,
                       sort=sort or SortKey.NEWEST)
 except InvalidFilter as e:
-    st.error(f"Please check the filters: {e}.")
+    st.error(text.md_escape(f"Please check the filters: {e}."))
     st.stop()
 
 if st.session_state.get(_SHOWN_FILTERS) != (filters.key(), page_size):
@@ -135,7 +136,7 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
             st.info("The list was reset to its first page.")
             page = reads.file_page(*who(viewer), filters.key(), None, page_size)
     except _REFUSED as e:
-        st.error(str(e))
+        st.error(text.md_escape(str(e)))
         return
     records = list(page.records)
     unfiltered = filters.key() == FileFilters(sort=filters.sort).key()
@@ -171,6 +172,8 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
     # The widget's choice is what is shown; a link (?file=<id>) chooses on arrival, through the same checks.
     # (Reading the choice back from the URL lost a pick made while the list refreshed itself.)
     url_file = st.query_params.get("file")
+    if url_file and not is_file_id(url_file):
+        url_file = None  # only a file id ever becomes a choice; anything else in the URL is ignored
     if st.session_state.get(_PICK) is None:
         st.session_state[_PICK] = url_file  # None: nothing chosen yet, not the first file
     wanted = st.session_state.get(_PICK)
@@ -193,7 +196,7 @@ def detail(viewer: User, file_id: str, emails: dict[str, str]) -> FileRecord | N
     try:
         record = reads.file(*who(viewer), file_id)
     except _REFUSED as e:
-        st.warning(str(e))
+        st.warning(text.md_escape(str(e)))
         return None
     with st.container(border=True):
         st.subheader(text.md_escape(record.name))
@@ -201,7 +204,7 @@ def detail(viewer: User, file_id: str, emails: dict[str, str]) -> FileRecord | N
         cols = st.columns(len(badges) + 4)
         for col, badge in zip(cols, badges, strict=False):
             with col:
-                st.badge(badge.label, color=badge.color)  # type: ignore[arg-type]
+                st.badge(text.md_escape(badge.label), color=badge.color)  # type: ignore[arg-type]
         if record.reason:
             st.warning(text.md_escape(f"Reason: {record.reason}"))
         actions(viewer, record)
@@ -218,7 +221,7 @@ def detail(viewer: User, file_id: str, emails: dict[str, str]) -> FileRecord | N
                 caption = "First page" if record.format == "pdf" else "Preview"
                 st.image(views.png_data_url(image), caption=caption)
             else:
-                st.caption(note or views.missing_preview_note(record))
+                st.caption(note or views.missing_preview_note(record))  # the portal's own words
         point = views.gps_point(record)
         if point:
             with location:
@@ -242,13 +245,13 @@ def actions(user: User, record: FileRecord) -> None:
             download.link_button("Download original", url, icon=":material/download:")
             download.caption("The link works for 5 minutes.")
         except _REFUSED as e:
-            download.caption(str(e))
+            download.caption(text.md_escape(str(e)))
     if access.may_retry(user, record) and retry.button("Retry processing", icon=":material/refresh:",
                                                          key=f"retry-{record.file_id}"):
         try:
             service.retry_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=record.file_id)
         except _REFUSED as e:
-            st.error(str(e))
+            st.error(text.md_escape(str(e)))
         else:
             st.session_state[_LIVE] = True  # it is in flight again
             st.session_state[_NOTICE] = (f"{record.name} was sent back for processing; "
@@ -269,7 +272,7 @@ def actions(user: User, record: FileRecord) -> None:
         try:
             service.delete_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=record.file_id)
         except _REFUSED as e:
-            st.error(str(e))
+            st.error(text.md_escape(str(e)))
         else:
             st.session_state[_NOTICE] = f"{record.name} was deleted."
             st.query_params.pop("file", None)

@@ -339,3 +339,35 @@ def test_a_group_name_with_markdown_in_the_sidebar(on_server):
     at = sign_in(app(), email, DEFAULT_DEMO_PASSWORD)
     assert not at.exception, at.exception
     assert md_escape(group) in texts(at) and "](https://evil.test)" not in texts(at)
+
+
+# --- the Files page ---------------------------------------------------------------------------
+
+@pytest.fixture
+def hostile_flag(stack) -> FileRecord:
+    """A finished file of the analyst's view carrying a flag the catalogue does not know: a Markdown link."""
+    streamlit.cache_data.clear()
+    record = replace(sample_record(), uploaded_at=f"{RECENT_DAYS[-1]}T10:00:00.000Z",
+                     updated_at=f"{RECENT_DAYS[-1]}T10:00:01.000Z", flags=(MARKDOWN_LINKS[0],))
+    aws.client("dynamodb").transact_write_items(**requests.transition(stack.table, None, record))
+    yield record
+    streamlit.cache_data.clear()
+
+
+def test_a_stored_flag_with_markdown_in_the_files_page_badges(hostile_flag):
+    """Markdown injection: a flag the catalogue does not know reached ``st.badge`` as written."""
+    at = page_as(ANALYST, "files", file=hostile_flag.file_id)
+    assert not at.exception, at.exception
+    labels = [b.proto.label for b in at.get("badge")] if at.get("badge") else []
+    shown = "\n".join([*labels, markdown_shown(at)])
+    assert "](https://evil.test)" not in shown
+
+
+@pytest.mark.parametrize("value", MARKDOWN_LINKS)
+def test_a_shared_files_link_adds_its_value_to_the_file_choices(stack, value):
+    """Option injection: any ``?file=`` text became a choice of "Show details of", with no file to show."""
+    streamlit.cache_data.clear()
+    at = page_as(ANALYST, "files", file=value)
+    assert not at.exception, at.exception
+    assert [b.options for b in at.selectbox if b.label == "Show details of"] == []
+    assert "https://evil.test" not in markdown_shown(at)
