@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 from typing import Any
@@ -11,6 +12,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from common import aws
+from common.schema.record import to_timestamp
 from common.settings import Settings
 from extractor.extract import Config
 from extractor.processor import Deps, process_message
@@ -34,12 +36,20 @@ def _deps() -> Deps:
     )
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: Any = None) -> None:
     """Process one SQS message; raising marks only this message as failed."""
     receive_count = int(record.attributes.approximate_receive_count or 1)
-    outcomes = process_message(record.body, receive_count, _deps())
+    outcomes = process_message(record.body, receive_count, _deps(), deadline=_deadline(lambda_context))
     logger.info("message handled", extra={"message_id": record.message_id,
                                            "outcomes": [str(o) for o in outcomes]})
+
+
+def _deadline(context: Any) -> str:
+    """When this invocation has ended for sure (its timeout), as items store times; "" without a context."""
+    if context is None:
+        return ""
+    left = dt.timedelta(milliseconds=context.get_remaining_time_in_millis())
+    return to_timestamp(dt.datetime.now(dt.UTC) + left)
 
 
 @logger.inject_lambda_context(clear_state=True)

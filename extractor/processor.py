@@ -85,8 +85,11 @@ class Deps:
         return FileStore(self.ddb, self.table)
 
 
-def process_message(body: str, receive_count: int, deps: Deps) -> list[Outcome]:
+def process_message(body: str, receive_count: int, deps: Deps, *, deadline: str = "") -> list[Outcome]:
     """Handle every object announced by one SQS message body.
+
+    ``deadline`` is when this delivery has ended for sure (its Lambda's timeout,
+    as an item timestamp); claims record it with ``receive_count``.
 
     Raises
     ------
@@ -96,7 +99,8 @@ def process_message(body: str, receive_count: int, deps: Deps) -> list[Outcome]:
     Exception
         Any transient error, so that the message is delivered again.
     """
-    return [process_expiry(event, deps) if event.expired else process_object(event, receive_count, deps)
+    return [process_expiry(event, deps) if event.expired
+            else process_object(event, receive_count, deps, deadline=deadline)
             for event in parse_message(body)]
 
 
@@ -130,7 +134,7 @@ def process_expiry(event: ObjectCreated, deps: Deps) -> Outcome:
     return Outcome.EXPIRED
 
 
-def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outcome:
+def process_object(event: ObjectCreated, receive_count: int, deps: Deps, *, deadline: str = "") -> Outcome:
     """Handle one object version; see the module docstring for error handling."""
     head_error: ClientError | None = None
     try:
@@ -150,7 +154,7 @@ def process_object(event: ObjectCreated, receive_count: int, deps: Deps) -> Outc
         ended = _end_unfinished(deps, ids, ref, receive_count)
         if ended is not None:
             return ended
-    claim = _claim(deps, ids, name, ref)
+    claim = _claim(deps, ids, name, ref, receive_count, deadline)
     current = claim.after
     if current is None:
         before = claim.before
@@ -212,7 +216,7 @@ def _times(n: int) -> str:
     return "1 time" if n == 1 else f"{n} times"
 
 
-def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> Change:
+def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef, delivery: int, deadline: str) -> Change:
     """Take the file for ``ref``; ``after`` is None for a duplicate or older event, or a deleted file."""
     incoming = sequencer_order(ref.sequencer)
 
@@ -229,7 +233,8 @@ def _claim(deps: Deps, ids: UploadKey, name: str, ref: ObjectRef) -> Change:
             if old.sequencer == incoming and old.status.terminal:
                 logger.info("duplicate event for %s ignored", ids.file_id)
                 return None
-        return lifecycle.claimed(old, ids.file_id, ids.owner, name, ref, deps.now())
+        return lifecycle.claimed(old, ids.file_id, ids.owner, name, ref, deps.now(), delivery=delivery,
+                                 deadline=deadline)
 
     return deps.files.change(ids.file_id, decide)
 

@@ -37,13 +37,15 @@ def is_own_object(record: FileRecord, bucket: str, key: str, owner: str) -> bool
 
 
 def claimed(old: FileRecord | None, file_id: str, owner: str, name: str, ref: ObjectRef,
-            now: str) -> FileRecord:
+            now: str, *, delivery: int | None = None, deadline: str = "") -> FileRecord:
     """The file as it is while ``ref``'s object version is processed.
 
     Identity fields (owner, name, upload time, who uploaded, tags and notes)
     survive from the portal's item; results of an earlier version are dropped.
     A claim of the same version that is still unfinished and noted no error
     (:func:`attempt_failed`) ended without a word: it is counted in ``interrupted``.
+    ``delivery`` (the SQS receive count) and ``deadline`` (when that delivery
+    has ended for sure) let people tell a file in work from one waiting for a retry.
     """
     rev = f"{sequencer_order(ref.sequencer)}#claimed"
     interrupted = None
@@ -56,6 +58,7 @@ def claimed(old: FileRecord | None, file_id: str, owner: str, name: str, ref: Ob
         uploaded_at=old.uploaded_at if old else now, updated_at=now, size=ref.size,
         content_type=old.content_type if old else "", version_id=ref.version_id, etag=ref.etag,
         sequencer=sequencer_order(ref.sequencer), started_at=now, rev=rev, interrupted=interrupted,
+        delivery=delivery, deadline=deadline,
     )
 
 

@@ -33,6 +33,9 @@ sequencer      S3 event sequencer, left-padded so string order is S3 order
 rev            ``<sequencer>#claimed|finished|expired|deleted|retry|failed``: the write's step, for conditions
 duration_ms    extraction time
 interrupted    claims of this object version that ended without a word (the process died); absent for none
+delivery       SQS receive count of the delivery that claimed the current version
+deadline       ISO 8601 UTC time by which that delivery has ended, finished or not (its
+               Lambda's timeout): past it, a file still ``processing`` waits for a retry
 preview_key    S3 key of the PNG preview drawn at extraction,
                ``thumbnails/<owner>/<file_id>/<sequencer>.png``; absent when the file has none
 =============  ==========================================================
@@ -94,6 +97,10 @@ class FileRecord:
     #: Claims of this object version that ended without a word: the process
     #: died (out of memory, killed, timed out). The last delivery reads it.
     interrupted: int | None = None
+    #: The delivery (SQS receive count) that claimed this version, and the time by which it
+    #: has ended for sure (its Lambda's timeout): past that, ``processing`` means "waits for a retry".
+    delivery: int | None = None
+    deadline: str = ""
     #: Where the preview the extractor drew of this version is stored (a PNG), or "" for none.
     #: The portal shows that PNG as it is: it never decodes an upload itself.
     preview_key: str = ""

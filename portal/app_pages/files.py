@@ -12,6 +12,7 @@ while any file shown is in flight.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 
 import pandas as pd
@@ -153,7 +154,8 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
             st.caption(f"{pending} file(s) in progress; this list refreshes by itself.")
         else:
             st.caption(f"{len(records)} file(s), all done.")
-        rows = views.file_rows(records, tz, uploaders=emails if everyone else None)
+        rows = views.file_rows(records, tz, uploaders=emails if everyone else None,
+                               now=dt.datetime.now(dt.UTC), deliveries=settings.max_receive_count)
         st.table([{k: text.md_escape(v) for k, v in row.items()} for row in rows], hide_index=True)
     if not records and page.next_token:
         st.caption(f"No match among the {page.examined} files looked at; press Next to search further.")
@@ -200,13 +202,14 @@ def detail(viewer: User, file_id: str, emails: dict[str, str]) -> FileRecord | N
         return None
     with st.container(border=True):
         st.subheader(text.md_escape(record.name))
-        badges = [views.status_badge(record.status), *views.flag_badges(record.flags)]
+        status, note = views.state(record, dt.datetime.now(dt.UTC), settings.max_receive_count)
+        badges = [status, *views.flag_badges(record.flags)]
         cols = st.columns(len(badges) + 4)
         for col, badge in zip(cols, badges, strict=False):
             with col:
                 st.badge(text.md_escape(badge.label), color=badge.color)  # type: ignore[arg-type]
-        if record.reason:
-            st.warning(text.md_escape(f"Reason: {record.reason}"))
+        if note:
+            st.warning(text.md_escape(f"Reason: {note}"))
         actions(viewer, record)
         picture, location = st.columns(2)
         with picture:

@@ -26,7 +26,7 @@ from common.catalogue import (
     FileStatus,
     Flag,
 )
-from common.schema.record import FileRecord
+from common.schema.record import FileRecord, to_timestamp
 from portal.text import STATUS_LABELS, human_size, local_time, plain
 
 OTHER_GROUP = FIELD_GROUPS[-1]
@@ -52,6 +52,32 @@ def status_badge(status: FileStatus) -> Badge:
     return Badge(STATUS_LABELS[status], _STATUS_COLOURS[status])
 
 
+#: A file still ``processing`` after the delivery that claimed it has ended (its deadline
+#: passed): the process died, and SQS delivers the file again once its visibility timeout ends.
+WAITING = Badge("⏸ waiting for a retry", "orange")
+#: The same after the last delivery: the message is in the dead-letter queue.
+STALLED = Badge("⚠ stalled", "red")
+
+
+def state(record: FileRecord, now: dt.datetime | None = None, deliveries: int = 5) -> tuple[Badge, str]:
+    """The status badge and the note a person reads for ``record`` at ``now``.
+
+    A claim records its delivery and that delivery's deadline; a file still
+    ``processing`` past it is not being worked on, and says so (with the
+    delivery count, ``deliveries`` being the queue's maximum) instead of
+    "processing" for the minutes until SQS delivers it again.
+    """
+    note = record.reason
+    if record.status is not FileStatus.PROCESSING or now is None or not record.deadline \
+            or record.deadline >= to_timestamp(now):
+        return status_badge(record.status), note
+    if record.delivery is not None and record.delivery >= deliveries:
+        return STALLED, note or (f"processing was interrupted on its last try (delivery {record.delivery} of"
+                                 f" {deliveries}); its message is in the dead-letter queue for an admin")
+    count = f" (delivery {record.delivery} of {deliveries})" if record.delivery else ""
+    return WAITING, note or f"processing was interrupted{count}; it is retried automatically"
+
+
 def flag_badges(flags: Iterable[str]) -> tuple[Badge, ...]:
     """Risk flags first (orange, ⚠), then quality notes (gray, •)."""
     flags = set(flags)
@@ -69,13 +95,19 @@ SHORT_HASH = 12
 
 
 def file_rows(records: Iterable[FileRecord], tz: dt.tzinfo, *,
-              uploaders: Mapping[str, str] | None = None) -> list[dict[str, str]]:
-    """One row per file for the table; with ``uploaders`` (sub to e-mail) an Uploader column too."""
+              uploaders: Mapping[str, str] | None = None, now: dt.datetime | None = None,
+              deliveries: int = 5) -> list[dict[str, str]]:
+    """One row per file for the table; with ``uploaders`` (sub to e-mail) an Uploader column too.
+
+    ``now`` and ``deliveries`` (the queue's maximum receive count) tell a file
+    waiting for a retry from one in work (:func:`state`).
+    """
     rows = []
     for r in records:
+        badge, note = state(r, now, deliveries)
         row = {
             "Name": r.name,
-            "Status": status_badge(r.status).label,
+            "Status": badge.label,
             "Flags": "  ".join(b.label for b in flag_badges(r.flags)) or "—",
             "Type": r.format or "—",
             "Size": human_size(r.size),
@@ -85,7 +117,7 @@ def file_rows(records: Iterable[FileRecord], tz: dt.tzinfo, *,
             row["Uploader"] = r.owner_email or uploaders.get(r.owner, r.owner)
         # The first 12 hex digits tell files apart; the whole digest is in the file's detail.
         row["SHA-256"] = f"{r.sha256[:SHORT_HASH]}…" if r.sha256 else "—"
-        row["Note"] = r.reason or "—"
+        row["Note"] = note or "—"
         rows.append({column: plain(value) for column, value in row.items()})  # no control or bidi character
     return rows
 

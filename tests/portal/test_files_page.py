@@ -368,3 +368,28 @@ def test_next_and_previous_page_through_the_list(stack, people):
     next(b for b in at.button if b.label == "Previous").click().run()
     assert len(listed(at)) == 25
     assert next(b for b in at.button if b.label == "Previous").disabled
+
+
+class _Killed(BaseException):
+    """The worker dies mid-file (OOM, SIGKILL, a timeout): nothing after the claim runs."""
+
+
+def test_a_file_whose_delivery_died_says_it_waits_for_a_retry_not_processing(stack, people, monkeypatch):
+    """Issue 17: after a crash the file stayed "processing" for the queue's visibility timeout, silently."""
+    record = upload(stack, people["ann"], "report.pdf", tiny_pdf(), process=False)
+    s3, ddb = aws.client("s3"), aws.client("dynamodb")
+    head = s3.head_object(Bucket=stack.bucket, Key=record.key)
+    body = eventbridge_body(stack.bucket, record.key, sequencer=f"{next(_SEQUENCERS):X}",
+                            size=head["ContentLength"], etag=head["ETag"].strip('"'), version_id=head["VersionId"])
+
+    def killed(*args, **kwargs):
+        raise _Killed
+
+    monkeypatch.setattr("extractor.processor._extract", killed)
+    with pytest.raises(_Killed):
+        process_message(body, 2, Deps(s3=s3, ddb=ddb, table=stack.table), deadline="2026-01-01T00:00:00.000Z")
+    at = page(people["ann"], file=record.file_id)
+    (row,) = at.table[0].value.to_dict("records")
+    assert row["Status"].replace("\\", "") == views.WAITING.label
+    assert "delivery 2 of 5" in row["Note"] and "retried automatically" in row["Note"].replace("\\", "")
+    assert any("retried automatically" in w.value.replace("\\", "") for w in at.warning)

@@ -138,3 +138,36 @@ def test_a_preview_is_handed_to_the_browser_as_it_is():
     url = views.png_data_url(png)
     assert url.startswith("data:image/png;base64,")
     assert base64.b64decode(url.split(",", 1)[1]) == png
+
+
+# --- a delivery that died ------------------------------------------------------
+
+NOW = dt.datetime(2026, 11, 22, 10, 10, tzinfo=dt.UTC)
+
+
+def in_work(deadline: str, **changes):
+    return sample_record(**{"status": FileStatus.PROCESSING, "delivery": 2, "deadline": deadline, **changes})
+
+
+def test_a_file_whose_delivery_ended_without_a_word_is_shown_waiting_for_a_retry():
+    (row,) = views.file_rows([in_work("2026-11-22T10:09:00.000Z")], dt.UTC, now=NOW, deliveries=5)
+    assert row["Status"] == views.WAITING.label
+    assert row["Note"] == "processing was interrupted (delivery 2 of 5); it is retried automatically"
+
+
+def test_a_file_still_within_its_deliverys_time_is_processing():
+    (row,) = views.file_rows([in_work("2026-11-22T10:11:00.000Z")], dt.UTC, now=NOW, deliveries=5)
+    assert row["Status"] == views.status_badge(FileStatus.PROCESSING).label
+
+
+def test_a_file_whose_last_delivery_died_is_said_to_wait_for_an_operator():
+    (row,) = views.file_rows([in_work("2026-11-22T10:09:00.000Z", delivery=5)], dt.UTC, now=NOW, deliveries=5)
+    assert row["Status"] == views.STALLED.label
+    assert row["Note"] == ("processing was interrupted on its last try (delivery 5 of 5);"
+                           " its message is in the dead-letter queue for an admin")
+
+
+def test_a_retry_after_an_error_keeps_its_reason_as_the_note():
+    record = in_work("2026-11-22T10:09:00.000Z", reason="retrying after an error: SlowDown")
+    (row,) = views.file_rows([record], dt.UTC, now=NOW, deliveries=5)
+    assert (row["Status"], row["Note"]) == (views.WAITING.label, "retrying after an error: SlowDown")
