@@ -11,9 +11,13 @@ role           may
 =============  ==========================================================
 uploaders      upload; see and change their own files; their own dashboard
 analysts       all of that, and read everyone's files, figures and exports
-admins         everything: change anyone's files; manage users when signed
-               in with their authenticator code
+admins         everything: read and change anyone's files, export, manage
+               users; but only in a session signed in with their
+               authenticator code (before that, what an uploader may)
 =============  ==========================================================
+
+A leaked admin password alone must not open everyone's files: admin rights
+need the second factor (:func:`acts_as_admin`).
 """
 
 from __future__ import annotations
@@ -124,9 +128,19 @@ def has_role(user: User) -> bool:
     return bool(user.roles)
 
 
+def acts_as_admin(user: User) -> bool:
+    """An admin signed in with their authenticator code: only then do admin rights apply."""
+    return user.has(Role.ADMINS) and user.second_factor
+
+
+def needs_second_factor(user: User) -> bool:
+    """An admin whose session has no second factor: their admin rights wait for it."""
+    return user.has(Role.ADMINS) and not user.second_factor
+
+
 def sees_everyone(user: User) -> bool:
-    """Analysts (read-only) and admins see every user's files and figures."""
-    return user.has(Role.ANALYSTS) or user.has(Role.ADMINS)
+    """Analysts (read-only) and admins with their second factor see every user's files and figures."""
+    return user.has(Role.ANALYSTS) or acts_as_admin(user)
 
 
 def may_upload(user: User) -> bool:
@@ -141,7 +155,7 @@ def may_view(user: User, record: FileRecord) -> bool:
 
 def may_change(user: User, record: FileRecord) -> bool:
     """Only the owner or an admin changes a file; analysts read others' files only."""
-    return has_role(user) and (record.owner == user.sub or user.has(Role.ADMINS))
+    return has_role(user) and (record.owner == user.sub or acts_as_admin(user))
 
 
 def may_retry(user: User, record: FileRecord) -> bool:
@@ -170,11 +184,12 @@ def may_manage_users(user: User) -> bool:
 
     A leaked admin password alone must not let anyone invite, promote or disable people.
     """
-    return user.has(Role.ADMINS) and user.second_factor
+    return acts_as_admin(user)
 
 
-NEEDS_SECOND_FACTOR = ("Managing users needs two-step sign-in: turn on an authenticator app on the Account "
-                       "page, then sign out and sign in again with its code.")
+NEEDS_SECOND_FACTOR = ("Admin rights need two-step sign-in: turn on an authenticator app on the Account "
+                       "page, then sign out and sign in again with its code. Until then you have an "
+                       "uploader's rights.")
 
 
 def manage_users_refusal(user: User) -> str:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from portal import auth, navigation
+from portal import access, auth, navigation
 from portal.text import md_escape
 
 st.set_page_config(page_title="DocPortal", page_icon="📄", layout="wide")
@@ -12,6 +12,8 @@ user = auth.require_user()
 with st.sidebar:
     st.text(user.label)
     st.caption(", ".join(md_escape(g) for g in sorted(user.groups)) or "no role yet")  # Cognito's names
+    if access.needs_second_factor(user):
+        st.warning(access.NEEDS_SECOND_FACTOR, icon=":material/lock:")
     if st.button("Sign out", icon=":material/logout:"):
         auth.sign_out()
 

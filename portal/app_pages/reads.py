@@ -41,23 +41,24 @@ T = TypeVar("T")
 
 
 #: Whose read it is: id, e-mail, groups and token expiry (see :func:`user_key`).
-UserKey = tuple[str, str, tuple[str, ...], int]
+UserKey = tuple[str, str, tuple[str, ...], int, bool]
 
 
 def user_key(user: User) -> UserKey:
-    """The part of every cache key that says whose read it is: id, e-mail, groups and token expiry.
+    """The part of every cache key that says whose read it is: id, e-mail, groups, expiry, second factor.
 
     The expiry is in it so that the service, which refuses expired users, sees
     the user exactly as verified, and a cached answer never outlives the
     tokens it was read with by more than the cache's time to live.
     """
-    return user.sub, user.email, tuple(sorted(user.groups)), user.expires_at
+    return user.sub, user.email, tuple(sorted(user.groups)), user.expires_at, user.second_factor
 
 
 def as_user(who: UserKey) -> User:
     """The verified user a cached read runs for, rebuilt from its cache key."""
-    sub, email, groups, expires_at = who
-    return User(sub=sub, email=email, groups=frozenset(groups), expires_at=expires_at)
+    sub, email, groups, expires_at, second_factor = who
+    return User(sub=sub, email=email, groups=frozenset(groups), expires_at=expires_at,
+                second_factor=second_factor)
 
 
 def _settings() -> Settings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -89,11 +89,6 @@ class Viewer:
     def of(cls, user: User) -> Viewer:
         """The viewer a verified user is."""
         return cls(user.sub, access.sees_everyone(user))
-
-    @classmethod
-    def from_groups(cls, sub: str, groups: Iterable[str]) -> Viewer:
-        """The viewer for a user id and Cognito groups (e.g. from a cache key)."""
-        return cls(sub, access.sees_everyone(User(sub=sub, email="", groups=frozenset(groups), expires_at=0)))
 
     def scope(self, filters: DashboardFilters) -> DashboardFilters:
         """``filters`` narrowed to what this viewer may see: anyone else only their own files."""

@@ -39,7 +39,7 @@ BOB = User(sub="bbbbbbbb-1111-4222-8333-000000000002", email="bob@example.com",
 ANALYST = User(sub="cccccccc-1111-4222-8333-000000000003", email="ana@example.com",
                groups=frozenset({"analysts"}), expires_at=2**40)
 ADMIN = User(sub="dddddddd-1111-4222-8333-000000000004", email="adm@example.com",
-             groups=frozenset({"admins"}), expires_at=2**40)
+             groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
 NOBODY = User(sub="eeeeeeee-1111-4222-8333-000000000005", email="new@example.com",
               groups=frozenset(), expires_at=2**40)
 _SEQUENCERS = itertools.count(0x1000)

@@ -29,7 +29,7 @@ BOB = User(sub="bbbbbbbb-1111-4222-8333-444455556666", email="bob@example.com",
 NOBODY = User(sub="cccccccc-1111-4222-8333-444455556666", email="carol@example.com",
               groups=frozenset({"visitors"}), expires_at=2**40)
 ADMIN = User(sub="dddddddd-1111-4222-8333-444455556666", email="admin@example.com",
-             groups=frozenset({"admins"}), expires_at=2**40)
+             groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
 MiB = 1024 * 1024
 
 

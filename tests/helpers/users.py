@@ -36,10 +36,13 @@ def new_uploader(server: Any, prefix: str, password: str) -> str:
     return new_user(server, prefix, password, "uploaders")
 
 
-def person(sub: str, *groups: str) -> User:
+def person(sub: str, *groups: str, second_factor: bool = False) -> User:
     """A verified user ``<sub>@example.com`` in ``groups``, whose tokens do not expire during a test."""
-    return User(sub=sub, email=f"{sub}@example.com", groups=frozenset(groups), expires_at=2**40)
+    return User(sub=sub, email=f"{sub}@example.com", groups=frozenset(groups), expires_at=2**40,
+                second_factor=second_factor)
 
 
 ANN, BOB = person("ann", "uploaders"), person("bob", "uploaders")
-ANALYST, ADMIN, NOBODY = person("ana", "analysts"), person("adm", "admins"), person("new")
+ANALYST, NOBODY = person("ana", "analysts"), person("new")
+#: An admin signed in with their authenticator code: admin rights apply only then.
+ADMIN = person("adm", "admins", second_factor=True)

@@ -63,3 +63,37 @@ def test_an_admin_signed_in_with_a_password_alone_cannot_manage_users(stack):
     invited = service.invite(aws.client("cognito-idp"), stack.user_pool_id, with_code, "ok@example.com", [],
                              Delivery.SHOW)
     assert invited.account.email == "ok@example.com"
+
+
+def test_an_admin_signed_in_with_a_password_alone_cannot_delete_anyones_files(stack):
+    """Attack: with a leaked admin password alone, the attacker deletes every user's files."""
+    import io
+
+    from common import aws
+    from portal.access import NotAllowed, User
+    from portal.files import service
+    from portal.files.uploads import store_upload
+    from tests.helpers.files import tiny_pdf
+    from tests.helpers.users import ANN
+
+    record = store_upload(user=ANN, name="contract.pdf", body=io.BytesIO(tiny_pdf()), content_type="",
+                          s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack)
+    password_only = User(sub="adm", email="adm@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    with pytest.raises(NotAllowed):
+        service.delete_file(user=password_only, s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack,
+                            file_id=record.file_id)
+
+
+def test_an_admin_signed_in_with_a_password_alone_reads_no_one_elses_files_or_exports():
+    """Attack: with a leaked admin password alone, the attacker reads every user's files and exports them."""
+    from portal import access
+    from portal.access import User
+    from tests.helpers.records import sample_record
+
+    password_only = User(sub="adm", email="adm@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    assert not access.sees_everyone(password_only)
+    assert not access.may_export(password_only)
+    assert not access.may_view(password_only, sample_record(owner="ann"))
+    with_code = User(sub="adm", email="adm@example.com", groups=frozenset({"admins"}), expires_at=2**40,
+                     second_factor=True)
+    assert access.sees_everyone(with_code) and access.may_export(with_code)

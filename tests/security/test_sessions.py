@@ -24,7 +24,7 @@ from portal.files.uploads import store_upload
 from tests.helpers.env import Server
 from tests.helpers.files import tiny_pdf
 from tests.helpers.pages import page_as
-from tests.helpers.signin import app, sign_in
+from tests.helpers.signin import app, enrol_authenticator, sign_in, sign_in_with_code
 from tests.helpers.users import SESSION_PASSWORD, new_user
 
 pytestmark = pytest.mark.security
@@ -80,7 +80,10 @@ def test_an_ex_admin_cannot_delete_where_the_entry_check_is_skipped(on_server, v
     """Attack: an admin removed from the admins group deletes another user's file from a page part
     that was rendered for them as an admin."""
     admin = new_user(on_server, "admin", SESSION_PASSWORD, "admins")
-    session = signed_in(admin)
+    secret = enrol_authenticator(on_server.client("cognito-idp"), on_server.settings.client_id, admin,
+                                 SESSION_PASSWORD)
+    session = sign_in_with_code(app(), admin, SESSION_PASSWORD, secret)
+    assert session.session_state["docportal_user"].second_factor, "the admin's session has its second factor"
     revoke(on_server, admin, "admins")
     monkeypatch.setattr(auth, "REVALIDATE_SECONDS", 0)
     page = files_page_without_the_entry(session, victims_file)

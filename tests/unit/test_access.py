@@ -25,6 +25,16 @@ def test_the_role_matrix():
     assert access.sees_everyone(ANALYST) and access.sees_everyone(ADMIN) and not access.sees_everyone(ANN)
 
 
+def test_an_admin_without_the_second_factor_has_an_uploaders_rights():
+    mine, theirs = sample_record(owner="adm"), sample_record(owner="ann", status=FileStatus.FAILED)
+    password_only = User(sub="adm", email="adm@example.com", groups=frozenset({"admins"}), expires_at=2**40)
+    assert access.needs_second_factor(password_only) and not access.needs_second_factor(ADMIN)
+    assert access.may_upload(password_only) and access.may_change(password_only, mine)
+    assert not access.may_view(password_only, theirs) and not access.may_retry(password_only, theirs)
+    assert not access.sees_everyone(password_only) and not access.may_export(password_only)
+    assert "uploader's rights" in access.manage_users_refusal(password_only)
+
+
 def test_roles_are_parsed_and_others_refused():
     assert access.parse_roles(["analysts", Role.ADMINS, "analysts"]) == {Role.ANALYSTS, Role.ADMINS}
     assert access.parse_roles([]) == frozenset()
