@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -118,19 +118,19 @@ class BodyFile(io.RawIOBase):
         return self.read(-1)
 
 
-def _restore_key(cls: type[FakeKey], state: dict[str, Any], body: BodyFile) -> FakeKey:
-    key: Any = cls.__new__(cls)
-    key.__dict__.update(state)
-    key._value_buffer = body
+def _fill_key(key: Any, state: tuple[dict[str, Any], str]) -> Any:
+    attrs, token = state
+    key.__dict__.update(attrs)
+    key._value_buffer = _body_file(token)
     key.lock = threading.Lock()
-    return key  # type: ignore[no-any-return]
+    return key
 
 
 #: Dict subclasses whose order or default lives outside the plain dict: pickled their own way.
 _ORDERED = (collections.OrderedDict, collections.defaultdict)
 
 
-def _blank(cls: type[dict[Any, Any]]) -> dict[Any, Any]:
+def _blank(cls: Any) -> Any:
     return cls.__new__(cls)
 
 
@@ -151,39 +151,48 @@ def _load_public_key(pem: bytes) -> Any:
 
 
 class _Pickler(pickle.Pickler):
-    """Pickles moto's objects: locks made afresh, keys as PEM, S3 bodies as files of their own."""
+    """Pickles moto's objects: locks made afresh, keys as PEM, S3 bodies as files of their own.
+
+    How each type is pickled is decided once per type: a snapshot holds
+    hundreds of thousands of objects, and this method sees each of them.
+    """
 
     def __init__(self, file: IO[bytes], objects: Path, present: set[str]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.objects, self.present = objects, present
         self.referenced: set[str] = set()
         self.written = 0
+        self._ways: dict[type, Callable[[Any], Any] | None] = {}
 
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
-        if kind is _thread.LockType:
-            return threading.Lock, ()
-        if kind is _thread.RLock:
-            return threading.RLock, ()
-        if kind is threading.Condition:
-            return threading.Condition, ()
-        if kind.__module__.startswith("cryptography.") and hasattr(obj, "private_bytes"):
-            return _load_private_key, (obj.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()),)
-        if kind.__module__.startswith("cryptography.") and hasattr(obj, "public_bytes"):
-            return _load_public_key, (obj.public_bytes(serialization.Encoding.PEM,
-                                                       serialization.PublicFormat.SubjectPublicKeyInfo),)
-        if isinstance(obj, FakeKey):
-            return _restore_key, (kind, self._key_state(obj), BodyRef(self._body(obj)))
-        if isinstance(obj, dict) and kind is not dict and not isinstance(obj, _ORDERED):
+        try:
+            way = self._ways[kind]
+        except KeyError:
+            way = self._ways[kind] = self._way_for(kind)
+        return NotImplemented if way is None else way(obj)
+
+    def _way_for(self, kind: type) -> Callable[[Any], Any] | None:
+        if kind in (_thread.LockType, _thread.RLock, threading.Condition):
+            fresh = {_thread.LockType: threading.Lock, _thread.RLock: threading.RLock}.get(kind, kind)
+            return lambda obj: (fresh, ())
+        if kind.__module__.startswith("cryptography.") and hasattr(kind, "private_bytes"):
+            pem = serialization.Encoding.PEM
+            pkcs8 = pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            return lambda obj: (_load_private_key, (obj.private_bytes(*pkcs8),))
+        if kind.__module__.startswith("cryptography.") and hasattr(kind, "public_bytes"):
+            return lambda obj: (_load_public_key, (obj.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),))
+        if issubclass(kind, FakeKey):
+            # State set after the key exists, so an object that refers back to its key pickles too.
+            return lambda obj: (_blank, (kind,), (self._key_state(obj), self._body(obj)),
+                                None, None, _fill_key)
+        if issubclass(kind, dict) and kind is not dict and not issubclass(kind, _ORDERED):
             # A dict subclass as it is stored, not as its methods show it: moto's S3 key store
             # shows only the latest version of a key from items(), and some __setitem__ check sizes.
-            return _blank, (kind,), (dict(dict.items(obj)), getattr(obj, "__dict__", None)), None, None, _fill
-        return NotImplemented
-
-    def persistent_id(self, obj: Any) -> Any:
-        return ("body", obj.token) if type(obj) is BodyRef else None
+            return lambda obj: (_blank, (kind,), (dict(dict.items(obj)), getattr(obj, "__dict__", None)),
+                                None, None, _fill)
+        return None
 
     def _key_state(self, key: FakeKey) -> dict[str, Any]:
         return {k: v for k, v in key.__dict__.items() if k not in ("_value_buffer", "lock")}
@@ -228,23 +237,12 @@ def _copy_body(buffer: Any, out: IO[bytes]) -> None:
             offset += len(block)
 
 
-@dataclass(frozen=True)
-class BodyRef:
-    """Stands for a key's body in the pickle; resolved to a :class:`BodyFile` when loading."""
-
-    token: str
+#: The ``objects/`` folder of the state being loaded (bodies are found there by token).
+_loading_from: list[Path] = []
 
 
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: IO[bytes], objects: Path) -> None:
-        super().__init__(file)
-        self.objects = objects
-
-    def persistent_load(self, pid: Any) -> Any:
-        kind, token = pid
-        if kind != "body":
-            raise pickle.UnpicklingError(f"unknown reference {kind!r}")
-        return BodyFile(self.objects / token)
+def _body_file(token: str) -> BodyFile:
+    return BodyFile(_loading_from[-1] / token)
 
 
 # --- the backends ---------------------------------------------------------------------
@@ -319,15 +317,20 @@ def load(state_dir: Path) -> dict[str, int] | None:
     StateError
         When the snapshot cannot be read, or was written by another moto version.
     """
+    for leftover in [*state_dir.glob(".*.tmp"), *(state_dir / OBJECTS).glob(".*.tmp")]:
+        leftover.unlink(missing_ok=True)  # from a save cut short by a crash
     path = state_dir / SNAPSHOT
     if not path.exists():
         return None
+    _loading_from.append(state_dir / OBJECTS)
     try:
         with path.open("rb") as f:
-            data = _Unpickler(f, state_dir / OBJECTS).load()
+            data = pickle.load(f)  # noqa: S301 - our own file, in our own folder
     except Exception as e:
         raise StateError(f"the saved state {path} cannot be read ({type(e).__name__}: {e}); "
                          "`make reset` starts empty") from e
+    finally:
+        _loading_from.pop()
     if data.get("format") != _FORMAT or data.get("moto") != moto.__version__:
         raise StateError(f"the saved state {path} was written by moto {data.get('moto')} "
                          f"(format {data.get('format')}); this is moto {moto.__version__}: "
