@@ -114,6 +114,8 @@ class Persisted:
         self._child: int | None = None
         self._saving = threading.Lock()
         self.snapshots = 0
+        #: What each request thread is doing, and since when: logged when a snapshot waits for them.
+        self._under_way: dict[int, tuple[str, float]] = {}
         self._thread = threading.Thread(target=self._run, name="snapshots", daemon=True)
 
     # --- serving ------------------------------------------------------------------
@@ -139,8 +141,13 @@ class Persisted:
             got["status"], got["headers"] = status, headers
             return written.append
 
+        me = threading.get_ident()
         with self.gate.shared():
-            result = self.app(environ, start_response)
+            self._under_way[me] = (_describe_request(environ), time.perf_counter())
+            try:
+                result = self.app(environ, start_response)
+            finally:
+                self._under_way.pop(me, None)
             try:
                 body = b"".join([*written, *result])
             finally:
@@ -199,6 +206,7 @@ class Persisted:
                 return
             read, write = os.pipe()
             started = time.perf_counter()
+            waited_for = sorted(self._under_way.values(), key=lambda w: w[1])
             with self.gate.alone():
                 alone = time.perf_counter()
                 as_of = datetime.now().astimezone().isoformat(timespec="milliseconds")
@@ -219,6 +227,10 @@ class Persisted:
                 raise RuntimeError(f"the snapshot process ended with status {status}: "
                                    f"{report.decode()[-500:]}")
             self.snapshots += 1
+            if alone - started > 1.0:
+                under_way = [f"{what} (since {started - since:.1f} s)" for what, since in waited_for[:5]]
+                logger.info("the snapshot waited %.1f s for the requests under way: %s", alone - started,
+                            ", ".join(under_way))
             logger.info("state as of %s saved: %s; requests held %.0f ms (%.0f ms for those under way to "
                         "finish, %.0f ms to fork)", as_of, report.decode().strip(), (forked - started) * 1000,
                         (alone - started) * 1000, (forked - alone) * 1000)
@@ -269,6 +281,11 @@ def _buffer_body(environ: Environ) -> None:
     else:
         data = b""
     environ["wsgi.input"] = io.BytesIO(data)
+
+
+def _describe_request(environ: Environ) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    return str(target) if target else f"{environ.get('REQUEST_METHOD')} {str(environ.get('PATH_INFO'))[:60]}"
 
 
 def _has_messages(body: bytes) -> bool:
