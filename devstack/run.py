@@ -212,7 +212,8 @@ def reset(env: Mapping[str, str] | None = None) -> int:
     """``make reset``: forget the local stack's saved state, so the next ``make run`` starts empty."""
     state = state_dir(Settings.from_env(env, need_stack=False))
     try:
-        processes.PidFile(state / "pids.json").refuse_if_running()
+        # What a killed supervisor left running would save its state again on its way out.
+        processes.PidFile(state / "pids.json").clean_stale()
     except processes.StartupError as e:
         print(f"Not reset: {e}", file=sys.stderr)
         return 1
