@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -43,6 +44,12 @@ def _worker() -> int:
                          args=(settings.compact_seconds, lambda: _compact(settings.table), stop)).start()
     logging.getLogger(__name__).info("worker polling %s", settings.queue_url)
     worker.run(stop)
+    # As Lambda ends its sandbox: the parser processes go with the worker. Left to multiprocessing,
+    # the worker would wait for them at exit, and they ignore SIGTERM (they inherit its handler above).
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join(timeout=5)
+    logging.getLogger(__name__).info("worker stopped")
     return 0
 
 

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -78,8 +79,9 @@ class LocalStack:
         self.created_users: list[str] = []
         self.moto = Child("moto server", self.state / "moto.log", self._launch_moto, self._moto_ready,
                           on_restart=self._after_moto_restart)
-        self.worker = Child("worker", self.state / "worker.log", self._launch_worker,
+        self.worker = Child("worker", self.state / "worker.log", self._launch_worker, self._worker_ready,
                             on_death=self._worker_died)
+        self._worker_log_from = 0
         self.portal = Child("portal", self.state / "portal.log", self._launch_portal, self._portal_ready)
         self.children = (self.moto, self.worker, self.portal)
 
@@ -102,8 +104,22 @@ class LocalStack:
         return self.env | (self.settings.to_env() if self.settings else {})
 
     def _launch_worker(self) -> subprocess.Popen[bytes]:
+        self._worker_log_from = self.worker.log.stat().st_size if self.worker.log.exists() else 0
         return processes.start([sys.executable, "-m", "devstack", "worker"], log=self.worker.log,
                                env=self._stack_env(), cwd=ROOT)
+
+    def _worker_ready(self, proc: subprocess.Popen[bytes]) -> None:
+        """Wait until the fresh worker says it is polling (its imports and clients are ready)."""
+        deadline = time.monotonic() + 120
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            with self.worker.log.open("rb") as log:
+                log.seek(self._worker_log_from)
+                if b"worker polling" in log.read():
+                    return
+            if proc.poll() is not None:
+                raise processes.StartupError(f"the worker exited with {proc.returncode}")
+            time.sleep(0.1)
+        raise processes.StartupError("the worker did not start polling")
 
     def _launch_portal(self) -> subprocess.Popen[bytes]:
         return processes.start(

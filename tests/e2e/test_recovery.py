@@ -222,12 +222,14 @@ def test_ctrl_c_stops_every_process_of_the_run(tmp_path):
         worker = system.child("worker")
         os.kill(worker, signal.SIGKILL)
         system.wait_for_output("The worker is running again", timeout=60)
-        assert wait_until(lambda: terminal(system, ids) > 1, 60)
-        running = system.processes()
-        assert running
+        done = terminal(system, ids)
+        assert wait_until(lambda: terminal(system, ids) > done, 60)  # the new worker is at work
+        assert system.processes()
     finally:
         code = system.stop()
     assert code == 0
     assert wait_until(lambda: not system.processes(), 10), system.processes()
+    # The worker ended by itself, its parser processes with it, instead of being killed after the grace.
+    assert "worker stopped" in (system.state / "worker.log").read_text()
     assert not (system.state / "pids.json").exists()
     assert processes.port_free(system.moto_port) and processes.port_free(system.portal_port)
