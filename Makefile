@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install install-dev run test lint package bench deploy destroy clean
+.PHONY: install install-dev run reset test lint package bench deploy destroy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,13 @@ install: $(VENV)/.runtime
 
 install-dev: $(VENV)/.dev
 
-## run: the whole system locally on moto server; Ctrl-C stops it
+## run: the whole system locally on moto server; Ctrl-C stops it (files, users and messages are kept)
 run: install
 	$(BIN)/python -m devstack run
+
+## reset: forget what make run kept (files, items, users, messages); the next make run starts empty
+reset: install
+	$(BIN)/python -m devstack reset
 
 ## test: lint, then every test (unit, moto, end-to-end, browser)
 test: install-dev lint

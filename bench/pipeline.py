@@ -102,17 +102,20 @@ class Stack:
 
 
 @contextlib.contextmanager
-def local_stack(logs: Path, *, fast_transactions: bool = True) -> Iterator[Stack]:
+def local_stack(logs: Path, *, fast_transactions: bool = True, state: Path | None = None) -> Iterator[Stack]:
     """Start a moto server on a free port, provision the template, stop it on the way out.
 
     ``fast_transactions`` runs :mod:`devstack.moto_server`, whose DynamoDB
     transactions do not slow down as the table grows; without it, moto's own.
+    ``state`` keeps the server's state in that folder, as ``make run`` does
+    (snapshots, :mod:`devstack.snapshots`); without it, in memory only.
     """
     port = processes.free_port()
     endpoint = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in _AWS_VARS}
-    module = "devstack.moto_server" if fast_transactions else "moto.server"
-    moto = processes.start([sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
+    module = "devstack.moto_server" if fast_transactions or state else "moto.server"
+    kept = ["--state", str(state)] if state else []
+    moto = processes.start([sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port), *kept],
                            log=logs / "moto.log", env=env, cwd=ROOT)
     try:
         processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=moto, log=logs / "moto.log")

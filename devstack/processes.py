@@ -8,14 +8,18 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 #: Words in a command line that mark a process as ours, for stale clean-up.
 _OURS = ("moto.server", "devstack", "streamlit")
+#: Seconds a child of a dead supervisor gets to stop by itself (the moto server saves its state).
+STALE_GRACE = 60.0
 
 
 class StartupError(RuntimeError):
@@ -56,10 +60,12 @@ def command_of(proc: subprocess.Popen[bytes], words: int = 0) -> str:
 
 
 def wait_http(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None,
-              log: Path | None = None) -> None:
-    """Wait until ``url`` answers (any HTTP status), or fail clearly."""
+              log: Path | None = None, cancel: threading.Event | None = None) -> None:
+    """Wait until ``url`` answers (any HTTP status), or fail clearly (also when ``cancel`` is set)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if cancel is not None and cancel.is_set():
+            raise StartupError("stopped while waiting for it to start")
         if proc is not None and proc.poll() is not None:
             tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
             raise StartupError(f"{command_of(proc)} exited with {proc.returncode}\n{tail}")
@@ -86,6 +92,11 @@ def stop(procs: Sequence[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
             proc.wait(timeout=5)
 
 
+def kill_group(pid: int) -> None:
+    """SIGKILL what is left of a dead child's process group (its parser processes, say)."""
+    _signal_group(pid, signal.SIGKILL)
+
+
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
@@ -100,12 +111,25 @@ def _running(pid: int) -> bool:
     return "State:\tZ" not in status
 
 
-def _alive_and_ours(pid: int) -> bool:
+def _cmdline(pid: int) -> str:
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
-        return False
-    return any(word in cmdline for word in _OURS)
+        return ""
+
+
+def _alive_and_ours(pid: int) -> bool:
+    cmdline = _cmdline(pid)
+    return bool(cmdline) and any(word in cmdline for word in _OURS)
+
+
+def _gone(pids: Sequence[int], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while any(_running(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 class PidFile:
@@ -114,26 +138,37 @@ class PidFile:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def clean_stale(self) -> None:
-        """Kill the children of a dead supervisor; refuse if a supervisor is still running."""
+    def clean_stale(self, grace: float = STALE_GRACE) -> list[int]:
+        """Stop the children of a dead supervisor; refuse if a supervisor is still running.
+
+        Each is asked to stop (SIGTERM), the last started first, and killed if
+        it still runs after a few seconds; the moto server, started first, is
+        given ``grace`` seconds, to save its state after the workers are gone.
+        Returns their pids.
+        """
+        data = self.refuse_if_running()
+        stale = [int(pid) for pid in data.get("children", []) if _alive_and_ours(int(pid))]
+        for pid in reversed(stale):
+            _signal_group(pid, signal.SIGTERM)
+            # They are not our children, so we cannot wait(); watch them go instead,
+            # so their ports are free before we bind them again.
+            if not _gone([pid], grace if "moto" in _cmdline(pid) else 5):
+                _signal_group(pid, signal.SIGKILL)
+        if not _gone(stale, 15):
+            raise StartupError(f"processes {stale} of an earlier run would not stop")
+        self.path.unlink(missing_ok=True)
+        return stale
+
+    def refuse_if_running(self) -> dict[str, Any]:
+        """What the file records; raises StartupError while the supervisor it names is running."""
         try:
-            data = json.loads(self.path.read_text())
+            data: dict[str, Any] = json.loads(self.path.read_text())
         except (FileNotFoundError, ValueError):
-            return
+            return {}
         supervisor = int(data.get("supervisor", 0))
         if supervisor and supervisor != os.getpid() and _alive_and_ours(supervisor):
             raise StartupError(f"DocPortal is already running (pid {supervisor}); stop it with Ctrl-C first")
-        stale = [int(pid) for pid in data.get("children", []) if _alive_and_ours(int(pid))]
-        for pid in stale:
-            _signal_group(pid, signal.SIGKILL)
-        # They are not our children, so we cannot wait(); watch them go instead,
-        # so their ports are free before we bind them again.
-        deadline = time.monotonic() + 15
-        while any(_running(pid) for pid in stale):
-            if time.monotonic() > deadline:
-                raise StartupError(f"processes {stale} of an earlier run would not stop")
-            time.sleep(0.1)
-        self.path.unlink(missing_ok=True)
+        return data
 
     def write(self, children: Sequence[subprocess.Popen[bytes]]) -> None:
         """Record this supervisor and its current children."""

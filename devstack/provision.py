@@ -193,14 +193,26 @@ def _apply_mfa(cognito: Any, pool_id: str, mfa: str, enabled: list[str], where: 
 
 
 def create_demo_users(cognito: Any, pool_id: str, password: str,
-                      users: tuple[DemoUser, ...] = DEMO_USERS) -> None:
-    """Create the demo accounts, confirmed, with a permanent password and their group."""
+                      users: tuple[DemoUser, ...] = DEMO_USERS) -> list[str]:
+    """Create the demo accounts that do not exist yet, confirmed, with a permanent password and their group.
+
+    An account that exists (kept from an earlier run) is left as it was: its
+    password, groups and second factor may have been changed on purpose.
+    Returns the e-mails of the accounts created.
+    """
+    created = []
     for user in users:
+        try:
+            cognito.admin_get_user(UserPoolId=pool_id, Username=user.email)
+            continue
+        except cognito.exceptions.UserNotFoundException:
+            pass
         with contextlib.suppress(cognito.exceptions.UsernameExistsException):
             cognito.admin_create_user(
                 UserPoolId=pool_id, Username=user.email, MessageAction="SUPPRESS",
                 UserAttributes=[{"Name": "email", "Value": user.email},
                                 {"Name": "email_verified", "Value": "true"}])
+        created.append(user.email)
         try:
             cognito.admin_set_user_password(
                 UserPoolId=pool_id, Username=user.email, Password=password, Permanent=True)
@@ -209,3 +221,4 @@ def create_demo_users(cognito: Any, pool_id: str, password: str,
                 "DEMO_PASSWORD does not meet the user pool's password policy "
                 "(at least 12 characters with upper- and lower-case letters, digits and a symbol)") from e
         cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=user.email, GroupName=user.group)
+    return created

@@ -6,16 +6,24 @@ shape Lambda uses, and deletes only the messages the handler did not report
 in ``batchItemFailures``; the rest become visible again after the queue's
 visibility timeout and are retried, then moved to the dead-letter queue by
 the queue's redrive policy, just as on AWS.
+
+Under ``make run`` each worker also keeps a record of the batch it holds
+(:class:`InFlight`): when a worker dies mid-batch, the supervisor hands that
+batch back to the queue at once (:func:`return_batch`) instead of letting it
+wait out the visibility timeout (six minutes), as Lambda would replace a
+crashed invocation with the next.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -70,12 +78,60 @@ def lambda_event(messages: Iterable[Mapping[str, Any]], queue_arn: str, region: 
     ]}
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """Where a worker records the receipt handles of the batch it is working on."""
+
+    path: Path
+
+    @classmethod
+    def of(cls, folder: Path, pid: int) -> InFlight:
+        """The record of worker process ``pid`` in ``folder``."""
+        return cls(folder / f"worker-{pid}.json")
+
+    def hold(self, queue_url: str, messages: Iterable[Mapping[str, Any]]) -> None:
+        """Record a batch before working on it (written whole or not at all)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        receipts = [m["ReceiptHandle"] for m in messages]
+        tmp.write_text(json.dumps({"queue_url": queue_url, "receipts": receipts}))
+        tmp.replace(self.path)
+
+    def release(self) -> None:
+        """The batch is done with (deleted, or left to the visibility timeout as Lambda leaves it)."""
+        self.path.unlink(missing_ok=True)
+
+
+def return_batch(sqs: Any, record: InFlight) -> int:
+    """Make the messages of a dead worker's batch visible again; how many came back.
+
+    Messages it already deleted are not there to come back. The record is
+    removed either way.
+    """
+    try:
+        data = json.loads(record.path.read_text())
+    except (FileNotFoundError, ValueError):
+        return 0
+    returned = 0
+    receipts = list(data.get("receipts", []))
+    try:
+        for start in range(0, len(receipts), 10):
+            result = sqs.change_message_visibility_batch(QueueUrl=data["queue_url"], Entries=[
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for i, handle in enumerate(receipts[start:start + 10])])
+            returned += len(result.get("Successful", []))
+    finally:
+        record.release()
+    return returned
+
+
 class Worker:
     """Feeds SQS batches to a Lambda handler, as the event source mapping does."""
 
     def __init__(self, sqs: Any, queue_url: str, handler: Handler, *, region: str,
-                 batch_size: int = 10, wait_seconds: int = 2) -> None:
+                 batch_size: int = 10, wait_seconds: int = 2, in_flight: InFlight | None = None) -> None:
         self.sqs = sqs
+        self.in_flight = in_flight
         self.queue_url = queue_url
         self.handler = handler
         self.region = region
@@ -93,6 +149,15 @@ class Worker:
             MessageAttributeNames=["All"]).get("Messages", [])
         if not messages:
             return 0
+        if self.in_flight is None:
+            return self._handle(messages)
+        self.in_flight.hold(self.queue_url, messages)
+        try:
+            return self._handle(messages)
+        finally:
+            self.in_flight.release()
+
+    def _handle(self, messages: list[dict[str, Any]]) -> int:
         event = lambda_event(messages, self.queue_arn, self.region)
         try:
             response = self.handler(event, LambdaContext(timeout_seconds=self.timeout_seconds)) or {}

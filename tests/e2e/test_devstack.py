@@ -1,10 +1,14 @@
-"""`make run`'s supervisor: it starts everything, stops cleanly, and recovers from a crash."""
+"""`make run`'s supervisor: it starts everything, stops cleanly, recovers from a crash; `make reset`."""
 
+import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
 from devstack import processes
+from tests.helpers.env import ROOT
 from tests.helpers.system import System, alive
 
 pytestmark = pytest.mark.e2e
@@ -54,3 +58,37 @@ def test_a_second_run_while_one_is_running_refuses_clearly(tmp_path):
         assert second.proc.returncode == 1
     finally:
         assert first.stop() == 0
+
+
+def test_reset_forgets_the_kept_state_but_not_while_running(tmp_path):
+    state = tmp_path / "state"
+    first = System(state).start()
+    try:
+        settings = first.stack_settings
+        first.client("cognito-idp").admin_create_user(UserPoolId=settings.user_pool_id,
+                                                      Username="kept@example.com", MessageAction="SUPPRESS")
+        refused = reset(state)
+        assert refused.returncode == 1 and "already running" in refused.stderr
+        orphans = first.children()
+    finally:
+        assert first.stop(signal.SIGKILL) == -signal.SIGKILL  # its children live on, and would save again
+    assert (state / "moto" / "moto.pickle").exists()
+
+    done = reset(state)
+    assert done.returncode == 0, done.stderr
+    assert not any(alive(pid) for pid in orphans)
+    assert not (state / "moto").exists() and not (state / "stack.json").exists()
+    second = first.again().start()
+    try:
+        assert "kept from the last run" not in second.output.read_text()
+        users = second.client("cognito-idp").list_users(UserPoolId=second.stack_settings.user_pool_id)["Users"]
+        assert len(users) == 3  # the demo users, made afresh
+    finally:
+        assert second.stop() == 0
+
+
+def reset(state):
+    """`make reset` (python -m devstack reset) for this state folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DOCPORTAL_"))}
+    return subprocess.run([sys.executable, "-m", "devstack", "reset"], cwd=ROOT, capture_output=True, text=True,
+                          env={**env, "DOCPORTAL_STATE_DIR": str(state)}, timeout=120)
