@@ -251,17 +251,17 @@ NOTE_ENCRYPTED = "This PDF is password-protected, so no preview can be made."
 def preview_note(record: FileRecord) -> str:
     """Why a file shows no preview, or "" when the extractor stored one to show.
 
-    A PDF the extractor failed on as encrypted needs a password nobody gave;
-    one that opens without a password (only editing is restricted) is
-    processed and previewed like any other.
+    A PDF flagged password-protected needs a password nobody gave (files
+    processed before that flag existed failed as "encrypted"); one that opens
+    without a password (only editing is restricted) is previewed like any other.
     """
     if record.status in (FileStatus.DELETED, FileStatus.EXPIRED):
         return "The file is no longer stored."
     if record.preview_key:
         return ""
     pdf = record.format == "pdf"
-    if pdf and record.status is FileStatus.FAILED and (
-            Flag.ENCRYPTED in record.flags or record.reason.lower().startswith("encrypted")):
+    if pdf and (Flag.PASSWORD_PROTECTED in record.flags or (record.status is FileStatus.FAILED and (
+            Flag.ENCRYPTED in record.flags or record.reason.lower().startswith("encrypted")))):
         return NOTE_ENCRYPTED
     if record.format not in PREVIEW_FORMATS:
         return "No preview for this type of file."
