@@ -26,8 +26,7 @@ import pypdfium2.raw as pdfium_c
 
 from common.catalogue import Flag
 from extractor.formats import Limits, Parsed, ParseError, pdfcheck
-from extractor.formats.pdfdetail import declared_pages, read_detail
-from extractor.formats.pdfvalues import clean, pdf_date
+from extractor.formats.pdfvalues import Detail, clean, pdf_date
 
 #: Pages whose text layer is looked at, and the characters of each read.
 _TEXT_PAGES = 3
@@ -80,8 +79,8 @@ def parse_pdf(path: Path, limits: Limits) -> Parsed:
             flags = _read(document, metadata, rebuilt)
         finally:
             document.close()
-        script = pdfcheck.has_script(data)
-        detail = read_detail(path, limits.pdf_detail_seconds, scripts=script is None)
+        found = pdfcheck.markers(data)
+        detail = _detail(path, found, limits)
         for name in _XMP_NAMES:
             if name not in metadata and (value := detail.xmp.get(name)):
                 metadata[name] = value
@@ -89,18 +88,30 @@ def parse_pdf(path: Path, limits: Limits) -> Parsed:
             metadata["pdfa"] = pdfa
         if detail.form_fields is not None:
             metadata["form_fields"] = detail.form_fields
-        if script or detail.javascript:
+        if (found is not None and found.script) or detail.javascript:
             flags.add(Flag.JAVASCRIPT)
     notes = []
     if problems:
         flags.add(Flag.DAMAGED)
         notes.append(NOTE_DAMAGED.format(problems="; ".join(problems)))
     if not detail.complete:
-        what = "XMP metadata, form fields" + (", script actions" if script is None else "")
+        what = "XMP metadata, form fields" + (", script actions" if found is None else "")
         notes.append(NOTE_PARTIAL.format(what=what))
     if notes:
         metadata["note"] = ". ".join(notes)
     return Parsed(metadata=metadata, flags=frozenset(flags))
+
+
+def _detail(path: Path, found: pdfcheck.Markers | None, limits: Limits) -> Detail:
+    """What only pypdf reads, when the file holds any of it (no XMP packet and no form: nothing to read).
+
+    pypdf is imported only then: importing it costs a quarter of a second.
+    """
+    from extractor.formats.pdfdetail import read_detail
+
+    if found is not None and not found.metadata and not found.form:
+        return Detail(form_fields=0, complete=True)
+    return read_detail(path, limits.pdf_detail_seconds, scripts=found is None)
 
 
 def _read(document: pdfium.PdfDocument, metadata: dict[str, Any], rebuilt: bool) -> set[str]:
@@ -169,6 +180,8 @@ def _has_text(document: pdfium.PdfDocument, pages: int) -> bool | None:
 def _password_protected(path: Path, metadata: dict[str, Any], problems: tuple[str, ...],
                         limits: Limits) -> Parsed:
     """A PDF that needs a password: what its unencrypted structure says, and a note; not a failure."""
+    from extractor.formats.pdfdetail import declared_pages
+
     metadata["encrypted"] = True
     if (pages := declared_pages(path, limits.pdf_detail_seconds)) is not None:
         metadata["pages"] = pages

@@ -21,6 +21,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 #: Where readers look for the last ``%%EOF`` (Acrobat's 1,024 bytes).
@@ -170,8 +171,11 @@ def with_trailer(data: bytes | mmap.mmap) -> bytes | None:
     return None
 
 
-#: Script actions as a dictionary shows them: an action of type JavaScript, or a /JS string or stream.
+#: What the scan looks for, as dictionaries show it: a script action (an action of type JavaScript,
+#: or a /JS string or stream), an XMP packet and an interactive form.
 _SCRIPT = re.compile(rb"/S\s*/JavaScript\b|/JS\s*(?:[(<\[]|\d+\s+\d+\s+R)")
+_METADATA = re.compile(rb"/Metadata\b")
+_FORM = re.compile(rb"/AcroForm\b")
 _OBJECT_STREAM = re.compile(rb"/Type\s*/ObjStm\b")
 _FLATE_ONLY = re.compile(rb"/Filter\s*(?:\[\s*)?/FlateDecode\s*\]?")
 #: Object streams unpacked, and bytes they may unpack to in all, before the scan gives up.
@@ -179,20 +183,31 @@ MAX_OBJECT_STREAMS = 10_000
 MAX_UNPACKED = 64 * 1024 * 1024
 
 
-def has_script(data: bytes | mmap.mmap) -> bool | None:
-    """Whether any object of the file is a script action; None when some objects could not be looked at.
+@dataclass(frozen=True)
+class Markers:
+    """Whether any object of the file is a script action, names an XMP packet, or holds a form."""
+
+    script: bool
+    metadata: bool
+    form: bool
+
+
+def markers(data: bytes | mmap.mmap) -> Markers | None:
+    """What the file's objects hold; None when some objects could not be looked at.
 
     Dictionaries are plain text in a PDF, even in an encrypted one, except
     inside object streams, which are unpacked here (deflated ones, within
     :data:`MAX_UNPACKED`). A script action nothing points to still counts: the
-    flag warns that the file carries scripts. This is one pass of C over the
-    bytes, where walking pages, annotations and fields with pypdf took seconds
-    on large files.
+    flag warns that the file carries scripts. This is a few passes of C over
+    the bytes, where walking pages, annotations and fields with pypdf took
+    seconds on large files; and a file without an XMP packet or a form needs
+    no pypdf at all.
     """
-    if _SCRIPT.search(data):
-        return True
+    found = _markers(data)
     unpacked = 0
     for count, hit in enumerate(_OBJECT_STREAM.finditer(data)):
+        if found.script and found.metadata and found.form:
+            break
         if count >= MAX_OBJECT_STREAMS:
             return None
         start = data.find(b"stream", hit.end(), hit.end() + 4096)
@@ -213,6 +228,11 @@ def has_script(data: bytes | mmap.mmap) -> bool | None:
         if inflate.unconsumed_tail:
             return None  # more than the scan may unpack
         unpacked += len(body)
-        if _SCRIPT.search(body):
-            return True
-    return False
+        inner = _markers(body)
+        found = Markers(script=found.script or inner.script, metadata=found.metadata or inner.metadata,
+                        form=found.form or inner.form)
+    return found
+
+
+def _markers(data: bytes | mmap.mmap) -> Markers:
+    return Markers(bool(_SCRIPT.search(data)), bool(_METADATA.search(data)), bool(_FORM.search(data)))

@@ -16,8 +16,7 @@ import re
 import struct
 import xml.etree.ElementTree as StdET
 import zlib
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,7 +28,7 @@ from pypdf.errors import DependencyError, PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject, is_null_or_none
 
 from extractor.formats.deadline import OutOfTime, cpu_budget
-from extractor.formats.pdfvalues import clean, xmp_date
+from extractor.formats.pdfvalues import Detail, clean, xmp_date
 
 #: pypdf reports every repair as a warning: thousands of lines for one damaged file, in the function's log.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -56,16 +55,6 @@ _XMP_FIELDS = {f"{_DC}title": "title", f"{_DC}creator": "author", f"{_DC}descrip
                f"{_PDFAID}part": "pdfa_part", f"{_PDFAID}conformance": "pdfa_conformance"}
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class Detail:
-    """What pypdf found; ``complete`` is False when its budget ran out or the file defeated it."""
-
-    xmp: Mapping[str, str] = field(default_factory=dict)
-    form_fields: int | None = None
-    javascript: bool = False
-    complete: bool = False
 
 
 def read_detail(path: Path, seconds: float, *, scripts: bool) -> Detail:

@@ -1,12 +1,29 @@
-"""PDF values as DocPortal stores them: one line of clean text, dates in ISO 8601."""
+"""PDF values as DocPortal stores them (one line of clean text, dates in ISO 8601), and what pypdf found.
+
+Shared by the PDFium side (:mod:`extractor.formats.pdf`) and the pypdf side
+(:mod:`extractor.formats.pdfdetail`), which is imported only for files that
+need it.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
 #: Longest string field kept; a title is never legitimately longer.
 MAX_STRING = 1000
+
+@dataclass(frozen=True)
+class Detail:
+    """What pypdf found; ``complete`` is False when its budget ran out or the file defeated it."""
+
+    xmp: Mapping[str, str] = field(default_factory=dict)
+    form_fields: int | None = None
+    javascript: bool = False
+    complete: bool = False
+
 
 _PDF_DATE = re.compile(r"(?:D:)?\s*(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?\s*"
                        r"(?:(Z)|([+-])(\d{2})(?:'?(\d{2}))?)?")

@@ -97,8 +97,8 @@ def test_a_cut_copy_lacks_its_end_marker_and_table_pointer() -> None:
 def test_a_script_packed_in_an_object_stream_is_found(tmp_path: Path, config: Config) -> None:
     data = object_streams(b" /AA << /O << /S /JavaScript /JS (app.alert(1)) >> >>")
     assert b"/JavaScript" not in data  # only inside the deflated object stream
-    assert pdfcheck.has_script(data) is True
-    assert pdfcheck.has_script(object_streams()) is False
+    assert pdfcheck.markers(data) == pdfcheck.Markers(script=True, metadata=False, form=False)
+    assert pdfcheck.markers(object_streams()) == pdfcheck.Markers(script=False, metadata=False, form=False)
     path = tmp_path / "packed.pdf"
     path.write_bytes(data)
     assert "javascript" in extract_file(path, path.name, config).flags
@@ -107,4 +107,4 @@ def test_a_script_packed_in_an_object_stream_is_found(tmp_path: Path, config: Co
 def test_an_object_stream_that_cannot_be_unpacked_leaves_scripts_to_the_walk() -> None:
     data = re.sub(rb"(/Type /ObjStm[^>]*)/FlateDecode", rb"\1/LZWDecode", object_streams())
     assert b"/LZWDecode" in data
-    assert pdfcheck.has_script(data) is None
+    assert pdfcheck.markers(data) is None
