@@ -180,6 +180,11 @@ class Flag(StrEnum):
         return self.value.replace("_", " ")
 
 
+def flag_label(value: str) -> str:
+    """A stored flag as a person reads it; one this version does not know keeps its words."""
+    return Flag(value).label if value in Flag._value2member_map_ else value.replace("_", " ")
+
+
 #: Flags that warn of a risk, shown first; the others are notes on quality.
 RISK_FLAGS: tuple[Flag, ...] = (Flag.PASSWORD_PROTECTED, Flag.ENCRYPTED, Flag.JAVASCRIPT, Flag.MACROS,
                                 Flag.TYPE_MISMATCH)

@@ -25,6 +25,7 @@ from common.catalogue import (
     RISK_FLAGS,
     FileStatus,
     Flag,
+    flag_label,
 )
 from common.schema.record import FileRecord, to_timestamp
 from portal.text import STATUS_LABELS, human_size, local_time, plain
@@ -83,11 +84,7 @@ def flag_badges(flags: Iterable[str]) -> tuple[Badge, ...]:
     flags = set(flags)
     risks = [Badge(f"⚠ {f.label}", "orange") for f in RISK_FLAGS if f in flags]
     others = sorted(flags - set(RISK_FLAGS))
-    return (*risks, *(Badge(f"• {_flag_label(f)}", "gray") for f in others))
-
-
-def _flag_label(flag: str) -> str:
-    return Flag(flag).label if flag in Flag._value2member_map_ else flag.replace("_", " ")
+    return (*risks, *(Badge(f"• {flag_label(f)}", "gray") for f in others))
 
 
 #: Hex digits of the SHA-256 the table shows, so a row fits a laptop screen.
