@@ -43,7 +43,7 @@ test: install-dev lint
 	$(BIN)/python -m pytest
 
 ## package: the extractor's Lambda zip in build/, for the template's runtime and architecture
-## (override with ARCH=arm64|x86_64)
+## (override with ARCH=arm64|x86_64), with bytecode when that Python is installed (pyenv or PATH)
 package: install
 	$(BIN)/python -m devstack.package $(if $(ARCH),--arch $(ARCH))
 
