@@ -3,7 +3,8 @@
 Machines here are noisy, so every figure is the median of several runs and is
 reported as a ratio to a baseline measured alongside it, never as a bare time
 to be compared across runs. The table is printed and written to
-``build/bench.txt``. Sections: extraction, CSV export, dashboard load and the
+``build/bench.txt``. Sections: extraction, the Lambda zip's cold start
+(:mod:`bench.coldstart`), CSV export, dashboard load and the
 local pipeline (:mod:`bench.pipeline`: latency, a 2,000-upload burst,
 throughput per worker count); ``--only SECTION`` runs some, ``--quick`` runs
 smaller versions of all. docs/PERFORMANCE.md says how to read each figure.
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import dashboard, pipeline
+from bench import coldstart, dashboard, pipeline
 from bench.corpus import generate
 from bench.export import rows as export_rows
 from extractor.extract import file_digest
@@ -125,7 +126,7 @@ def extraction(corpus: Path, files: int, repeats: int) -> list[tuple[str, str, s
     return rows
 
 
-SECTIONS = ("extraction", "export", "dashboard", "pipeline")
+SECTIONS = ("extraction", "coldstart", "export", "dashboard", "pipeline")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                 corpus = Path(tmp) / "corpus"
                 generate(corpus, files, broken=True)
                 rows += extraction(corpus, files, repeats)
+        elif section == "coldstart":
+            rows += coldstart.rows(runs=3 if quick else 11)
         elif section == "export":
             rows += export_rows(args.export_rows or (20_000 if quick else 100_000), repeats)
         elif section == "dashboard":
