@@ -251,6 +251,20 @@ def ten_thousand_pages_flat() -> bytes:
     return w.bytes()
 
 
+def heavy_first_page() -> bytes:
+    """245 KB whose first page deflates to 100 MB of drawing: 7.7 s to load in PDFium, minutes to draw."""
+    w = _Writer()
+    w.add(1, b"<< /Type /Catalog /Pages 4 0 R >>")
+    w.add(2, b"<< /Title (Site plan) /Producer (Broken Generator 2.1) >>")
+    w.add(3, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    w.add(4, b"<< /Type /Pages /Kids [5 0 R] /Count 1 >>")
+    w.add(5, b"<< /Type /Page /Parent 4 0 R /MediaBox [0 0 595.28 841.89] /Contents 6 0 R >>")
+    packed = zlib.compress(b"0 0 m 595 841 l S\n" * 5_600_000, 9)
+    w.add(6, b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream")
+    w.trailer(w.table(), size=_size(w))
+    return w.bytes()
+
+
 def owner_password_only() -> bytes:
     """Encrypted with an empty user password (only permissions locked): opens without a password."""
     return _encrypted(user="")
@@ -312,6 +326,8 @@ BROKEN: dict[str, Case] = {
                            Expected("failed", _SOUND, None)),
     "10000-pages": Case(ten_thousand_pages, Expected("processed", _SOUND, 10_000), _CUT),
     "10000-pages-flat-damaged": Case(ten_thousand_pages_flat, Expected("processed", _DAMAGED, 10_000), _CUT),
+    # Its text layer is not judged in time (a note says so), and it gets no preview.
+    "heavy-first-page": Case(heavy_first_page, Expected("processed", _SOUND, 1), _CUT),
     "owner-password-only": Case(owner_password_only, Expected("processed", _ENCRYPTED, 7), _CUT),
     "needs-password": Case(needs_password, Expected("processed", _PROTECTED, 7), _CUT),
 }

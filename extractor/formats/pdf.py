@@ -61,7 +61,6 @@ def parse_pdf(path: Path, limits: Limits) -> Parsed:
         metadata["pdf_version"] = version
     with pdfcheck.mapped(path) as data:
         problems = pdfcheck.problems(data)
-        rebuilt = False
         try:
             document = pdfium.PdfDocument(path)
         except pdfium.PdfiumError as e:
@@ -74,9 +73,9 @@ def parse_pdf(path: Path, limits: Limits) -> Parsed:
                 document = pdfium.PdfDocument(repaired)
             except pdfium.PdfiumError as again:
                 raise ParseError("damaged PDF: its structure cannot be read", metadata=metadata) from again
-            problems, rebuilt = (*problems, pdfcheck.REBUILT), True
+            problems = (*problems, pdfcheck.REBUILT)
         try:
-            flags = _read(document, metadata, rebuilt)
+            flags = _read(document, metadata)
         finally:
             document.close()
         found = pdfcheck.markers(data)
@@ -114,7 +113,7 @@ def _detail(path: Path, found: pdfcheck.Markers | None, limits: Limits) -> Detai
     return read_detail(path, limits.pdf_detail_seconds, scripts=found is None)
 
 
-def _read(document: pdfium.PdfDocument, metadata: dict[str, Any], rebuilt: bool) -> set[str]:
+def _read(document: pdfium.PdfDocument, metadata: dict[str, Any]) -> set[str]:
     """Fill ``metadata`` from PDFium; return the flags found. Raises ParseError without pages."""
     encrypted = pdfium_c.FPDF_GetSecurityHandlerRevision(document) != -1
     metadata["encrypted"] = encrypted
@@ -122,10 +121,10 @@ def _read(document: pdfium.PdfDocument, metadata: dict[str, Any], rebuilt: bool)
     if "pdf_version" not in metadata and (number := document.get_version()):
         metadata["pdf_version"] = f"{number // 10}.{number % 10}"
     pages = len(document)
-    try:
-        page = document[0]  # a page tree that declares pages but leads to none (a cycle, say) is unreadable
+    try:  # the page dictionary only: loading the page would parse its content, however large
+        width, height = document.get_page_size(0)
     except pdfium.PdfiumError:
-        pages = 0
+        pages = 0  # a page tree that declares pages but leads to none (a cycle, say) is unreadable
     if pages < 1:
         raise ParseError("damaged PDF: its pages cannot be listed", metadata=metadata, flags=flags)
     metadata["pages"] = pages
@@ -136,21 +135,33 @@ def _read(document: pdfium.PdfDocument, metadata: dict[str, Any], rebuilt: bool)
     for key, name in _INFO_DATES.items():
         if date := pdf_date(info.get(key, "")):
             metadata[name] = date
-    try:
-        left, bottom, right, top = page.get_mediabox()
-        metadata["page_width"] = round(abs(right - left), 2)
-        metadata["page_height"] = round(abs(top - bottom), 2)
-    finally:
-        page.close()
-    if not rebuilt:  # a file cut short may have lost its encryption dictionary: its text would be noise
-        has_text = _has_text(document, pages)
-        if has_text is not None:
-            metadata["has_text"] = has_text
-            if not has_text:
-                flags.add(Flag.SCANNED)
+    metadata["page_width"], metadata["page_height"] = round(width, 2), round(height, 2)
     if pdfium_c.FPDFDoc_GetJavaScriptActionCount(document) > 0:
         flags.add(Flag.JAVASCRIPT)
     return flags
+
+
+def text_layer(path: Path, limits: Limits) -> Parsed:
+    """``has_text`` (and the ``scanned`` flag) from the first pages; nothing when they cannot be read.
+
+    A step of its own (``extractor.extract.TEXT_LAYERS``), run in the sandbox
+    with a short deadline: loading a page parses its whole content stream in C,
+    where no budget reaches, and a few deflated megabytes can hold a page whose
+    content takes a minute to parse. A file PDFium opens only after repair (cut
+    short) is not judged: it may have lost the dictionary that decrypts its text.
+    """
+    try:
+        document = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError:
+        return Parsed()
+    try:
+        has_text = _has_text(document, len(document))
+    finally:
+        document.close()
+    if has_text is None:
+        return Parsed()
+    return Parsed(metadata={"has_text": has_text},
+                  flags=frozenset() if has_text else frozenset({Flag.SCANNED}))
 
 
 def _has_text(document: pdfium.PdfDocument, pages: int) -> bool | None:

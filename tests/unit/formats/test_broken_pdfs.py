@@ -14,10 +14,11 @@ import pytest
 
 from bench.broken_pdfs import BROKEN, Expected, object_streams, truncated
 from common.schema.record import Extracted
-from extractor.extract import Config, extract_file
+from extractor.extract import NOTE_NO_TEXT_LAYER, Config, draw_preview, extract_file
 from extractor.formats import pdfcheck
 from extractor.formats.pdf import NOTE_PASSWORD
 from extractor.formats.pdfcheck import REBUILT
+from tests.helpers.files import build_pdf
 
 CASES = [(name, False) for name in BROKEN] + [(name, True) for name in BROKEN]
 
@@ -82,6 +83,7 @@ PROBLEMS = {
     "missing-trailer": (pdfcheck.NO_TRAILER,), "incremental-update": (), "wrong-prev": (pdfcheck.PREV_WRONG,),
     "prev-loop": (pdfcheck.PREV_LOOP,), "object-streams": (), "10000-pages": (),
     "10000-pages-flat-damaged": (pdfcheck.ENTRIES_WRONG,), "owner-password-only": (), "needs-password": (),
+    "heavy-first-page": (),
 }
 
 
@@ -108,3 +110,23 @@ def test_an_object_stream_that_cannot_be_unpacked_leaves_scripts_to_the_walk() -
     data = re.sub(rb"(/Type /ObjStm[^>]*)/FlateDecode", rb"\1/LZWDecode", object_streams())
     assert b"/LZWDecode" in data
     assert pdfcheck.markers(data) is None
+
+
+def test_a_heavy_first_page_costs_its_text_layer_and_preview_not_the_file(tmp_path: Path, config: Config) -> None:
+    """Loading its page takes seconds in C, where no CPU budget reaches: the step's own deadline does."""
+    result = extracted(tmp_path, "heavy-first-page", False, config)
+    assert result.error == "" and result.metadata["title"] == "Site plan"
+    assert "has_text" not in result.metadata
+    assert result.metadata["note"] == NOTE_NO_TEXT_LAYER.format(
+        reason=f"reading the file took longer than the {config.text_layer_seconds:g} s limit")
+    assert draw_preview(tmp_path / "heavy-first-page.pdf", result, config) is None
+
+
+def test_page_size_is_the_first_page_as_shown(tmp_path: Path, config: Config) -> None:
+    """The crop box, turned by the page's rotation: what a viewer shows, read without loading the page."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /CropBox [10 10 310 410] /Rotate 90 >>"]
+    path = tmp_path / "turned.pdf"
+    path.write_bytes(build_pdf(objects))
+    result = extract_file(path, path.name, config)
+    assert (result.metadata["page_width"], result.metadata["page_height"]) == (400.0, 300.0)

@@ -15,7 +15,7 @@ from pypdf import PdfWriter
 from pypdf.actions import JavaScript
 
 from extractor.formats import Limits, Parsed, ParseError
-from extractor.formats.pdf import NOTE_PASSWORD, parse_pdf
+from extractor.formats.pdf import NOTE_PASSWORD, parse_pdf, text_layer
 from tests.helpers.files import build_pdf
 
 LIMITS = Limits()
@@ -54,10 +54,11 @@ def written(writer: PdfWriter) -> bytes:
 
 
 def parse(tmp_path: Path, data: bytes) -> Parsed:
-    """parse_pdf on ``data`` saved as a file."""
+    """parse_pdf, then text_layer (the two steps the extractor runs), on ``data`` saved as a file."""
     path = tmp_path / "doc.pdf"
     path.write_bytes(data)
-    return parse_pdf(path, LIMITS)
+    parsed, text = parse_pdf(path, LIMITS), text_layer(path, LIMITS)
+    return Parsed(metadata={**parsed.metadata, **text.metadata}, flags=parsed.flags | text.flags)
 
 
 XMP = b"""<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>
