@@ -17,6 +17,7 @@ fails.
 
 from __future__ import annotations
 
+import mmap
 import re
 from pathlib import Path
 from typing import Any
@@ -48,13 +49,13 @@ NOTE_PARTIAL = "some details ({what}) could not be read from this file"
 
 
 def parse_pdf(path: Path, limits: Limits) -> Parsed:
-    """Properties, geometry, text layer and flags of a PDF.
+    """Properties, geometry and flags of a PDF (its text layer is :func:`text_layer`'s step).
 
     Raises
     ------
     ParseError
         Only when nothing can be recovered: neither PDFium nor a rebuilt
-        trailer opens the file, or its page tree cannot be read.
+        trailer opens the file, or its page tree leads to no page.
     """
     metadata: dict[str, Any] = {}
     if version := _header_version(path):
@@ -62,17 +63,12 @@ def parse_pdf(path: Path, limits: Limits) -> Parsed:
     with pdfcheck.mapped(path) as data:
         problems = pdfcheck.problems(data)
         try:
-            document = pdfium.PdfDocument(path)
-        except pdfium.PdfiumError as e:
-            if getattr(e, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
-                return _password_protected(path, metadata, problems, limits)
-            repaired = pdfcheck.with_trailer(data)
-            try:
-                if repaired is None:
-                    raise
-                document = pdfium.PdfDocument(repaired)
-            except pdfium.PdfiumError as again:
-                raise ParseError("damaged PDF: its structure cannot be read", metadata=metadata) from again
+            document, rebuilt = _open(path, data)
+        except _Locked:
+            return _password_protected(path, metadata, problems, limits)
+        if document is None:
+            raise ParseError("damaged PDF: its structure cannot be read", metadata=metadata)
+        if rebuilt:
             problems = (*problems, pdfcheck.REBUILT)
         try:
             flags = _read(document, metadata)
@@ -99,6 +95,26 @@ def parse_pdf(path: Path, limits: Limits) -> Parsed:
     if notes:
         metadata["note"] = ". ".join(notes)
     return Parsed(metadata=metadata, flags=frozenset(flags))
+
+
+class _Locked(Exception):
+    """The file needs a password to open."""
+
+
+def _open(path: Path, data: bytes | mmap.mmap) -> tuple[pdfium.PdfDocument | None, bool]:
+    """The document (None when nothing opens it), and whether it opened only with a trailer appended."""
+    try:
+        return pdfium.PdfDocument(path), False
+    except pdfium.PdfiumError as e:
+        if getattr(e, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
+            raise _Locked from e
+    repaired = pdfcheck.with_trailer(data)
+    if repaired is None:
+        return None, False
+    try:
+        return pdfium.PdfDocument(repaired), True
+    except pdfium.PdfiumError:
+        return None, False
 
 
 def _detail(path: Path, found: pdfcheck.Markers | None, limits: Limits) -> Detail:
