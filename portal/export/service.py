@@ -109,10 +109,10 @@ def iter_pages(ddb: Any, table: str, request: ExportRequest,
     else:
         extra = projection(request, keep=(UPLOAD_INDEX.sort_key,)) if projected else None
         whole = timeline.span(request.start_day, request.end_day, newest_first=False)
-        # A shard's share of a page at first, then up to a page per query.
-        first = -(-request.page_size // UPLOAD_SHARDS) + 1
-        stream = timeline.merged(upload_index.fetcher(ddb, table, extra), whole, first=first,
-                                 most=request.page_size)
+        # Queries of a shard's share of a page, then of two: the merge holds about two pages
+        # (a plain paginated read holds one), for about four times a plain read's requests.
+        share = -(-request.page_size // UPLOAD_SHARDS) + 1
+        stream = timeline.merged(upload_index.fetcher(ddb, table, extra), whole, first=share, most=2 * share)
         pages = cast(Iterable[list[dict[str, Any]]], timeline.chunks(stream, request.page_size))
     deleted, formats, status = FileStatus.DELETED.value, request.formats, request.status
     empty: dict[str, str] = {}

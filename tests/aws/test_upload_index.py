@@ -207,3 +207,33 @@ class Recording:
             self.answers.append(answer)
             return answer
         return call
+
+
+def test_the_backfill_command_reports_and_changes_nothing_the_second_time(stack, capsys):
+    from devstack import backfill
+
+    ddb = aws.client("dynamodb")
+    for record in make_records(12, seed=5):
+        ddb.put_item(TableName=stack.table, Item=without_index_keys(record))
+    assert backfill.main(["--page-size", "5"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "done: 12 files indexed, 0 left as they were, 12 items scanned\n"
+    assert stack.table in err and err.count("items scanned") == 3
+    assert backfill.main([]) == 0
+    assert capsys.readouterr().out.startswith("done: 0 files indexed")
+
+
+def test_a_saved_table_without_the_index_gets_it_and_its_items_are_backfilled(stack):
+    from devstack.provision import provision
+    from tests.helpers.env import REGION
+
+    ddb = aws.client("dynamodb")
+    ddb.update_table(TableName=stack.table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": UPLOAD_INDEX.name}}])
+    older = make_records(20, seed=9)
+    for record in older:
+        ddb.put_item(TableName=stack.table, Item=without_index_keys(record))
+    assert provision("", REGION) == stack
+    indexes = ddb.describe_table(TableName=stack.table)["Table"]["GlobalSecondaryIndexes"]
+    assert {i["IndexName"] for i in indexes} == {OWNER_INDEX.name, UPLOAD_INDEX.name}
+    shown, _ = every_page(ADMIN, stack, FileFilters(), page_size=50)
+    assert sorted(shown) == sorted(r.file_id for r in older)
