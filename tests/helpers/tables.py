@@ -32,3 +32,10 @@ def every_item(table: str) -> dict[tuple[str, str], dict]:
     """Every item of the table (files, markers, counters), by key."""
     pages = aws.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
     return {(i["pk"]["S"], i["sk"]["S"]): i for page in pages for i in page["Items"]}
+
+
+def scanned_files(table: str, start_day: str = "0000-01-01", end_day: str = "9999-12-31") -> list[FileRecord]:
+    """Every file of the period read the old way, by a whole-table scan: the oracle the index is checked against."""
+    request = requests.scan_files_range(table, start_day, end_day)
+    pages = aws.client("dynamodb").get_paginator("scan").paginate(**request)
+    return [from_item(item) for page in pages for item in page.get("Items", [])]
