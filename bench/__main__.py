@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import coldstart, dashboard, pipeline
+from bench import coldstart, dashboard, pipeline, upload_index
 from bench.corpus import generate
 from bench.export import rows as export_rows
 from extractor.extract import file_digest
@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += coldstart.rows(runs=3 if quick else 11)
         elif section == "export":
             rows += export_rows(args.export_rows or (20_000 if quick else 100_000), repeats)
+            rows += upload_index.rows(200_000 if quick else 1_000_000)
         elif section == "dashboard":
             rows += dashboard.rows(args.dashboard_files or (10_000 if quick else 100_000))
         else:

@@ -69,21 +69,6 @@ def query_upload_range(table: str, shard: int, span: Span, limit: int) -> dict[s
     }
 
 
-def scan_files_range(table: str, start_day: str, end_day: str, limit: int = 500) -> dict[str, Any]:
-    """Every owner's files uploaded from ``start_day`` to ``end_day`` (inclusive), one page of a scan.
-
-    Reads the whole table: the portal reads :func:`query_upload_range` instead.
-    Kept as the oracle tests and the bench compare the index with.
-    """
-    return {
-        "TableName": table, "Limit": limit,
-        "FilterExpression": "begins_with(#pk, :file) AND #up BETWEEN :start AND :end",
-        "ExpressionAttributeNames": {"#pk": PK, "#up": "uploaded_at"},
-        "ExpressionAttributeValues": attributes({":file": "FILE#", ":start": start_day,
-                                                 ":end": f"{end_day}~"}),
-    }
-
-
 def query_aggregates(table: str, grain: str, start_day: str, end_day: str,
                      limit: int | None = None) -> dict[str, Any]:
     """One page of a grain's cells from start to end day (inclusive), oldest first.
