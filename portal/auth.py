@@ -19,7 +19,10 @@ in the Streamlit session. Its own weak spots are replaced here:
 * a user who turned on an authenticator app (TOTP, see :mod:`portal.users.mfa`)
   gets Cognito's ``SOFTWARE_TOKEN_MFA`` challenge after the password: a form
   asks for the 6-digit code and answers it (``RespondToAuthChallenge``); a
-  wrong code may be typed again, an expired challenge goes back to sign-in.
+  wrong code may be typed again, an expired challenge goes back to sign-in;
+* a link opened while signed out (``/dashboard?range=90+days``) is
+  remembered on the first run and, once signed in, followed, but only to one
+  of the portal's own pages the user may open (:mod:`portal.deep_link`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from streamlit_cognito_auth.auth import Credentials
 
 from common import aws, aws_errors
 from common.settings import Settings, SettingsError
-from portal import access
+from portal import access, deep_link, navigation
 from portal.access import User
 from portal.tokens import KeysUnavailable, TokenError, TokenExpired, TokenVerifier, jwks_resolver
 from portal.users.totp import SOFTWARE_TOKEN_MFA, InvalidCode, normalize_code
@@ -52,6 +55,8 @@ _CHECKED_AT = "docportal_checked_at"
 _MFA = "docportal_mfa_challenge"
 #: Set when this session's sign-in answered an authenticator-code challenge.
 _SECOND_FACTOR = "docportal_second_factor"
+#: The deep link a signed-out session was opened with (a DeepLink, or None: none to follow).
+_LINK = "docportal_deep_link"
 
 #: How often a signed-in session is re-checked with Cognito (two calls per session).
 REVALIDATE_SECONDS = 60
@@ -335,8 +340,27 @@ def _authenticator() -> _Authenticator:
     return _Authenticator(settings, _verifier(settings), aws.client("cognito-idp"))
 
 
+def _remember_link() -> None:
+    """On a session's first signed-out run, the page and query its address asked for.
+
+    Only the first run counts: later runs of the sign-in forms may no longer
+    carry the address the person followed.
+    """
+    if _LINK in st.session_state or isinstance(st.session_state.get(_USER), User):
+        return
+    query = [(key, st.query_params.get_all(key)) for key in st.query_params]
+    st.session_state[_LINK] = deep_link.link_for(st.context.url, query, navigation.PAGE_NAMES,
+                                                 str(st.get_option("server.baseUrlPath") or ""))
+
+
+def take_deep_link(user: User) -> deep_link.DeepLink | None:
+    """The link this session was opened with, once, when ``user`` may open its page; else None."""
+    return deep_link.destination(st.session_state.pop(_LINK, None), navigation.names(user))
+
+
 def require_user() -> User:
     """The verified user of this session; otherwise show sign-in and stop the run."""
+    _remember_link()
     try:
         signed_in = _authenticator().login()
     except SignInUnavailable as e:
