@@ -41,9 +41,10 @@ from streamlit_cognito_auth.auth import Credentials
 
 from common import aws, aws_errors
 from common.settings import Settings, SettingsError
-from portal import access, deep_link, navigation
+from portal import access, deep_link, navigation, signin_forms
 from portal.access import User
 from portal.tokens import KeysUnavailable, TokenError, TokenExpired, TokenVerifier, jwks_resolver
+from portal.users import passwords
 from portal.users.totp import SOFTWARE_TOKEN_MFA, InvalidCode, normalize_code
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ ENDED = "Your session has ended (signed out elsewhere, or the account was change
 
 BAD_CREDENTIALS = "Incorrect e-mail or password."
 UNAVAILABLE = "The sign-in service cannot be reached right now. Please try again in a minute."
-CODE_LABEL = "Authenticator code"
+CODE_LABEL = signin_forms.CODE_LABEL
 WRONG_CODE = ("That code is not right. Type the code your authenticator app shows now "
               "(it changes every 30 seconds).")
 CODE_EXPIRED = "The sign-in took too long, so the code can no longer be accepted. Please sign in again."
@@ -101,13 +102,11 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         self.verifier = verifier
 
     def _show_login_form(self, placeholder: Any) -> tuple[bool, str, str, Any]:
-        with placeholder, st.columns([1, 2, 1])[1], st.form("login_form"):
-            st.subheader("Sign in to DocPortal")
-            username = st.text_input("E-mail", autocomplete="username")
-            password = st.text_input("Password", type="password", autocomplete="current-password")
-            submitted = st.form_submit_button("Sign in", type="primary")
-            status = st.container()
-        return submitted, username.strip(), password, status
+        return signin_forms.login_form(placeholder)
+
+    def _show_password_reset_form(self, placeholder: Any) -> tuple[bool, str, str, str, str, Any]:
+        username, password = self.session_manager.reset_password_credentials()
+        return signin_forms.new_password_form(placeholder, username or "", password or "", self.pool_id)
 
     def _initiate(self, username: str, password: str) -> dict[str, Any]:
         try:
@@ -165,21 +164,44 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         return self._issued(Credentials.from_tokens(response))
 
     def login(self) -> bool:
-        """The package's sign-in, with the authenticator-code step in front when one is pending."""
+        """The package's sign-in in the portal's words, with the code step and "Forgot password" in front."""
         challenge = st.session_state.get(_MFA)
         if challenge is not None:
             return self._answer_mfa(challenge)
-        return bool(super().login())
+        if st.session_state.get(signin_forms.FORGOT) is not None:
+            signin_forms.forgot_password(self.app_client_id, self.pool_id)
+            return False
+        placeholder = st.empty()
+        if self.session_manager.is_reset_password_session():
+            return self._choose_password(placeholder)
+        if self._login_from_saved_credentials():
+            return True
+        submitted, username, password, status = self._show_login_form(placeholder)
+        if not submitted:
+            return False
+        if self._login(username, password) or self.session_manager.is_reset_password_session():
+            st.rerun()  # signed in, or on to choosing a password: start the page afresh
+        if not st.session_state.get(_NOTICE):  # other refusals say why in their notice
+            status.error(BAD_CREDENTIALS)
+        return False
+
+    def _choose_password(self, placeholder: Any) -> bool:
+        """An invited user's own password, replacing the temporary one."""
+        form = self._show_password_reset_form(placeholder)
+        submitted, username, password, new_password, confirm, status = form
+        if not submitted:
+            return False
+        if not new_password or new_password != confirm:
+            status.error(passwords.EMPTY if not new_password else passwords.MISMATCH)
+            return False
+        if not self._reset_password(username, password, new_password):
+            status.error(st.session_state.pop(_NOTICE, None) or passwords.NOT_ACCEPTED)
+            return False
+        st.rerun()
+        return True  # unreachable: st.rerun() raises
 
     def _show_mfa_form(self, placeholder: Any) -> tuple[bool, bool, str, Any]:
-        with placeholder, st.columns([1, 2, 1])[1], st.form("mfa_form"):
-            st.subheader("Two-step sign-in")
-            st.caption("Open your authenticator app and type the 6-digit code it shows for DocPortal.")
-            code = st.text_input(CODE_LABEL, placeholder="123456", autocomplete="one-time-code")
-            submitted = st.form_submit_button("Verify", type="primary")
-            cancelled = st.form_submit_button("Back to sign-in")
-            status = st.container()
-        return submitted, cancelled, code, status
+        return signin_forms.mfa_form(placeholder)
 
     def _answer_mfa(self, challenge: _MfaChallenge) -> bool:
         """The code form; a right code signs in, a wrong one may be retyped.
@@ -238,7 +260,11 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
             st.session_state[_NOTICE] = str(e)
             return False
         except ClientError as e:
-            st.session_state[_NOTICE] = aws_errors.message(e) or "The new password was not accepted."
+            if aws_errors.code(e) == "InvalidPasswordException":
+                rules = signin_forms.policy(self.pool_id) or passwords.PasswordPolicy()
+                st.session_state[_NOTICE] = passwords.invalid_password(rules)
+            else:
+                st.session_state[_NOTICE] = aws_errors.message(e) or passwords.NOT_ACCEPTED
             return False
         except BotoCoreError as e:
             raise SignInUnavailable(UNAVAILABLE) from e
