@@ -22,7 +22,9 @@ read on its own; the messages delivered are the same. Nothing else changes.
 With ``--state DIR`` (``make run``) the server also keeps its state in DIR:
 it starts from the last snapshot there, saves a snapshot soon after changes
 (:mod:`devstack.snapshots`) and once more when it is stopped (SIGTERM or
-SIGINT); :mod:`devstack.persist` says what a snapshot holds.
+SIGINT); :mod:`devstack.persist` says what a snapshot holds. With
+``--reset-codes FILE`` it writes the password-reset codes it issues there
+(:mod:`devstack.reset_codes`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from moto.core.utils import unix_time
 from moto.dynamodb import models
 from moto.dynamodb.models.table import Table
 from moto.sqs import models as sqs_models
+
+from devstack import reset_codes
 
 log = logging.getLogger("devstack.state")
 
@@ -119,7 +123,10 @@ def main(argv: list[str] | None = None) -> None:
     patch()
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--state", type=Path)
+    parser.add_argument("--reset-codes", type=Path)
     ours, rest = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
+    if ours.reset_codes is not None:  # `make run` only: the stand-in e-mails nothing (devstack.reset_codes)
+        reset_codes.patch(ours.reset_codes.resolve())
     if ours.state is None:
         server.main(rest)
         return

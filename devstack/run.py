@@ -22,7 +22,7 @@ from pathlib import Path
 
 from common import aws
 from common.settings import ENV_NAMES, Settings
-from devstack import processes
+from devstack import processes, reset_codes
 from devstack.provision import (
     DEFAULT_DEMO_PASSWORD,
     DEMO_USERS,
@@ -76,6 +76,8 @@ class LocalStack:
         self.stop = stop
         self.env = local_env(self.endpoint) | {ENV_NAMES["state_dir"]: str(self.state)}
         self.settings: Settings | None = None
+        #: Where the moto server writes the password-reset codes it would have e-mailed.
+        self.reset_codes = self.state / "reset-codes.log"
         self.created_users: list[str] = []
         self.moto = Child("moto server", self.state / "moto.log", self._launch_moto, self._moto_ready,
                           on_restart=self._after_moto_restart)
@@ -93,7 +95,7 @@ class LocalStack:
         # (--state) its state kept on disk.
         return processes.start(
             [sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(self.moto_port),
-             "--state", str(self.state / MOTO_STATE)],
+             "--state", str(self.state / MOTO_STATE), "--reset-codes", str(self.reset_codes)],
             log=self.moto.log, env={**self.env, **MOTO_SERVER_ENV}, cwd=ROOT)
 
     def _moto_ready(self, proc: subprocess.Popen[bytes]) -> None:
@@ -200,6 +202,8 @@ def main() -> int:
             child.start()
             pidfile.write(supervisor.running())
         _banner(stack)
+        threading.Thread(target=reset_codes.relay, args=(stack.reset_codes, say, stop_requested),
+                         name="reset-codes", daemon=True).start()
         supervisor.run(stop_requested)
         say("\nStopping …")
         return 0
@@ -252,6 +256,8 @@ def _banner(stack: LocalStack) -> None:
         f"\nDocPortal is running.\n\n  Open  http://localhost:{stack.portal_port}\n\n"
         f"  Sign in as any of these, password {stack.password!r}:\n{users}\n{kept}\n"
         f"  Stack settings: {stack.state / 'stack.json'}\n  Saved state: {stack.state / MOTO_STATE}\n"
-        f"  Logs: {stack.state}/*.log\n  Press Ctrl-C to stop.\n",
+        f"  Logs: {stack.state}/*.log\n"
+        f"  Forgot password? The stand-in sends no e-mail: the code is printed here, marked local only.\n"
+        f"  Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -17,4 +17,8 @@ with st.sidebar:
     if st.button("Sign out", icon=":material/logout:"):
         auth.sign_out()
 
-st.navigation(navigation.pages(user)).run()
+menu = st.navigation(navigation.pages(user))
+link = auth.take_deep_link(user)  # the page (and filters) a link opened before sign-in asked for
+if link is not None:
+    st.switch_page(navigation.page_path(link.page), query_params=link.params())
+menu.run()

@@ -19,7 +19,10 @@ in the Streamlit session. Its own weak spots are replaced here:
 * a user who turned on an authenticator app (TOTP, see :mod:`portal.users.mfa`)
   gets Cognito's ``SOFTWARE_TOKEN_MFA`` challenge after the password: a form
   asks for the 6-digit code and answers it (``RespondToAuthChallenge``); a
-  wrong code may be typed again, an expired challenge goes back to sign-in.
+  wrong code may be typed again, an expired challenge goes back to sign-in;
+* a link opened while signed out (``/dashboard?range=90+days``) is
+  remembered on the first run and, once signed in, followed, but only to one
+  of the portal's own pages the user may open (:mod:`portal.deep_link`).
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ from streamlit_cognito_auth.auth import Credentials
 
 from common import aws, aws_errors
 from common.settings import Settings, SettingsError
-from portal import access
+from portal import access, deep_link, navigation, signin_forms
 from portal.access import User
 from portal.tokens import KeysUnavailable, TokenError, TokenExpired, TokenVerifier, jwks_resolver
+from portal.users import passwords
 from portal.users.totp import SOFTWARE_TOKEN_MFA, InvalidCode, normalize_code
 
 logger = logging.getLogger(__name__)
@@ -52,6 +56,8 @@ _CHECKED_AT = "docportal_checked_at"
 _MFA = "docportal_mfa_challenge"
 #: Set when this session's sign-in answered an authenticator-code challenge.
 _SECOND_FACTOR = "docportal_second_factor"
+#: The deep link a signed-out session was opened with (a DeepLink, or None: none to follow).
+_LINK = "docportal_deep_link"
 
 #: How often a signed-in session is re-checked with Cognito (two calls per session).
 REVALIDATE_SECONDS = 60
@@ -59,7 +65,7 @@ ENDED = "Your session has ended (signed out elsewhere, or the account was change
 
 BAD_CREDENTIALS = "Incorrect e-mail or password."
 UNAVAILABLE = "The sign-in service cannot be reached right now. Please try again in a minute."
-CODE_LABEL = "Authenticator code"
+CODE_LABEL = signin_forms.CODE_LABEL
 WRONG_CODE = ("That code is not right. Type the code your authenticator app shows now "
               "(it changes every 30 seconds).")
 CODE_EXPIRED = "The sign-in took too long, so the code can no longer be accepted. Please sign in again."
@@ -96,13 +102,11 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         self.verifier = verifier
 
     def _show_login_form(self, placeholder: Any) -> tuple[bool, str, str, Any]:
-        with placeholder, st.columns([1, 2, 1])[1], st.form("login_form"):
-            st.subheader("Sign in to DocPortal")
-            username = st.text_input("E-mail", autocomplete="username")
-            password = st.text_input("Password", type="password", autocomplete="current-password")
-            submitted = st.form_submit_button("Sign in", type="primary")
-            status = st.container()
-        return submitted, username.strip(), password, status
+        return signin_forms.login_form(placeholder)
+
+    def _show_password_reset_form(self, placeholder: Any) -> tuple[bool, str, str, str, str, Any]:
+        username, password = self.session_manager.reset_password_credentials()
+        return signin_forms.new_password_form(placeholder, username or "", password or "", self.pool_id)
 
     def _initiate(self, username: str, password: str) -> dict[str, Any]:
         try:
@@ -160,21 +164,44 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         return self._issued(Credentials.from_tokens(response))
 
     def login(self) -> bool:
-        """The package's sign-in, with the authenticator-code step in front when one is pending."""
+        """The package's sign-in in the portal's words, with the code step and "Forgot password" in front."""
         challenge = st.session_state.get(_MFA)
         if challenge is not None:
             return self._answer_mfa(challenge)
-        return bool(super().login())
+        if st.session_state.get(signin_forms.FORGOT) is not None:
+            signin_forms.forgot_password(self.app_client_id, self.pool_id)
+            return False
+        placeholder = st.empty()
+        if self.session_manager.is_reset_password_session():
+            return self._choose_password(placeholder)
+        if self._login_from_saved_credentials():
+            return True
+        submitted, username, password, status = self._show_login_form(placeholder)
+        if not submitted:
+            return False
+        if self._login(username, password) or self.session_manager.is_reset_password_session():
+            st.rerun()  # signed in, or on to choosing a password: start the page afresh
+        if not st.session_state.get(_NOTICE):  # other refusals say why in their notice
+            status.error(BAD_CREDENTIALS)
+        return False
+
+    def _choose_password(self, placeholder: Any) -> bool:
+        """An invited user's own password, replacing the temporary one."""
+        form = self._show_password_reset_form(placeholder)
+        submitted, username, password, new_password, confirm, status = form
+        if not submitted:
+            return False
+        if not new_password or new_password != confirm:
+            status.error(passwords.EMPTY if not new_password else passwords.MISMATCH)
+            return False
+        if not self._reset_password(username, password, new_password):
+            status.error(st.session_state.pop(_NOTICE, None) or passwords.NOT_ACCEPTED)
+            return False
+        st.rerun()
+        return True  # unreachable: st.rerun() raises
 
     def _show_mfa_form(self, placeholder: Any) -> tuple[bool, bool, str, Any]:
-        with placeholder, st.columns([1, 2, 1])[1], st.form("mfa_form"):
-            st.subheader("Two-step sign-in")
-            st.caption("Open your authenticator app and type the 6-digit code it shows for DocPortal.")
-            code = st.text_input(CODE_LABEL, placeholder="123456", autocomplete="one-time-code")
-            submitted = st.form_submit_button("Verify", type="primary")
-            cancelled = st.form_submit_button("Back to sign-in")
-            status = st.container()
-        return submitted, cancelled, code, status
+        return signin_forms.mfa_form(placeholder)
 
     def _answer_mfa(self, challenge: _MfaChallenge) -> bool:
         """The code form; a right code signs in, a wrong one may be retyped.
@@ -233,7 +260,11 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
             st.session_state[_NOTICE] = str(e)
             return False
         except ClientError as e:
-            st.session_state[_NOTICE] = aws_errors.message(e) or "The new password was not accepted."
+            if aws_errors.code(e) == "InvalidPasswordException":
+                rules = signin_forms.policy(self.pool_id) or passwords.PasswordPolicy()
+                st.session_state[_NOTICE] = passwords.invalid_password(rules)
+            else:
+                st.session_state[_NOTICE] = aws_errors.message(e) or passwords.NOT_ACCEPTED
             return False
         except BotoCoreError as e:
             raise SignInUnavailable(UNAVAILABLE) from e
@@ -335,8 +366,27 @@ def _authenticator() -> _Authenticator:
     return _Authenticator(settings, _verifier(settings), aws.client("cognito-idp"))
 
 
+def _remember_link() -> None:
+    """On a session's first signed-out run, the page and query its address asked for.
+
+    Only the first run counts: later runs of the sign-in forms may no longer
+    carry the address the person followed.
+    """
+    if _LINK in st.session_state or isinstance(st.session_state.get(_USER), User):
+        return
+    query = [(key, st.query_params.get_all(key)) for key in st.query_params]
+    st.session_state[_LINK] = deep_link.link_for(st.context.url, query, navigation.PAGE_NAMES,
+                                                 str(st.get_option("server.baseUrlPath") or ""))
+
+
+def take_deep_link(user: User) -> deep_link.DeepLink | None:
+    """The link this session was opened with, once, when ``user`` may open its page; else None."""
+    return deep_link.destination(st.session_state.pop(_LINK, None), navigation.names(user))
+
+
 def require_user() -> User:
     """The verified user of this session; otherwise show sign-in and stop the run."""
+    _remember_link()
     try:
         signed_in = _authenticator().login()
     except SignInUnavailable as e:

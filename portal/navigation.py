@@ -17,6 +17,8 @@ from portal.access import Role, User
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 DEFAULT_PAGE = "files"
+#: Every page's name (its script, and its URL segment): the only places a deep link may lead.
+PAGE_NAMES = frozenset({"no_access", "files", "upload", "dashboard", "export", "users", "account"})
 
 
 def page_path(name: str) -> str:
@@ -41,10 +43,14 @@ def entries(user: User) -> list[tuple[str, str, str]]:
     return allowed
 
 
+def names(user: User) -> list[str]:
+    """The names of the pages ``user``'s roles allow."""
+    return [name for name, _, _ in entries(user)]
+
+
 def pages(user: User, default: str = DEFAULT_PAGE) -> list[st.Page]:
     """The pages ``user``'s roles allow; ``default`` is shown first if allowed."""
     allowed = entries(user)
-    names = [name for name, _, _ in allowed]
-    chosen = default if default in names else names[0]
+    chosen = default if default in names(user) else allowed[0][0]
     return [st.Page(page_path(name), title=title, icon=icon, default=name == chosen)
             for name, title, icon in allowed]

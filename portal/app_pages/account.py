@@ -1,12 +1,12 @@
-"""Account: the signed-in user's own settings; turn two-step sign-in (authenticator app) on or off."""
+"""Account: the signed-in user's own settings: their password, and two-step sign-in on or off."""
 
 import streamlit as st
 
 from common import aws
 from common.settings import Settings
-from portal import access, auth
+from portal import access, auth, signin_forms
 from portal.access import NotAllowed
-from portal.users import mfa, totp
+from portal.users import mfa, recovery, totp
 
 _SECRET = "account_totp_secret"  # noqa: S105 - a session-state key, not a secret
 _NOTICE = "account_notice"
@@ -37,6 +37,22 @@ def done(message: str) -> None:
 notice = st.session_state.pop(_NOTICE, None)
 if notice:
     st.success(notice)
+
+st.subheader("Password")
+with st.expander("Change password"):
+    signin_forms.show_rules(Settings.from_env().user_pool_id)
+    with st.form("change_password", clear_on_submit=True):
+        current_password = st.text_input("Current password", type="password", autocomplete="current-password")
+        new_password = st.text_input("New password", type="password", autocomplete="new-password")
+        repeated = st.text_input("Repeat the new password", type="password", autocomplete="new-password")
+        if st.form_submit_button("Change password", type="primary"):
+            try:
+                recovery.change(cognito, access_token, current_password, new_password, repeated,
+                                signin_forms.policy(Settings.from_env().user_pool_id))
+            except recovery.PasswordRefused as e:
+                st.error(str(e))
+            else:
+                done("Your password has been changed. Use the new one from your next sign-in.")
 
 st.subheader("Two-step sign-in")
 try:

@@ -26,7 +26,7 @@ def file_id_of(system, name: str) -> str:
 
 def test_uploader_signs_in_uploads_a_pdf_and_sees_it_processed(page, system, tmp_path):
     sign_in(page, "uploader@example.com", "Not-the-password-1")
-    page.get_by_text("Invalid username or password").wait_for()
+    page.get_by_text("Incorrect e-mail or password.").wait_for()
 
     sign_in(page, "uploader@example.com", DEFAULT_DEMO_PASSWORD)
     page.get_by_role("heading", name="My files").wait_for()

@@ -232,7 +232,7 @@ def test_retention_expires_uploads_only_when_asked():
 
 def test_the_pool_is_admin_only_strong_email_named_and_offers_authenticator_apps():
     pool = props("UserPool")
-    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     assert pool["UsernameAttributes"] == ["email"]
     policy = pool["Policies"]["PasswordPolicy"]
     assert policy["MinimumLength"] >= 12
@@ -401,6 +401,15 @@ def test_local_bucket_has_the_settings_moto_cloudformation_skips(local):
     assert block == props("UploadsBucket")["PublicAccessBlockConfiguration"]
 
 
+def test_the_invitation_says_where_the_portal_is():
+    invite = props("UserPool")["AdminCreateUserConfig"]["InviteMessageTemplate"]
+    message = invite["EmailMessage"]["Fn::Sub"]
+    assert "${PortalOrigin}" in message  # filled by `make deploy` from DOCPORTAL_PORTAL_ORIGIN
+    assert "{username}" in message and "{####}" in message  # Cognito refuses a template without them
+    assert 6 <= len(message) <= 20_000 and invite["EmailSubject"]
+    assert "EmailConfiguration" not in props("UserPool")  # Cognito's own e-mail until README's SES switch
+
+
 def test_local_cognito_matches_the_template(local):
     cognito = local.client("cognito-idp")
     pool = cognito.describe_user_pool(UserPoolId=local.settings.user_pool_id)["UserPool"]
@@ -408,6 +417,8 @@ def test_local_cognito_matches_the_template(local):
     assert pool["Policies"]["PasswordPolicy"] == expected_pool["Policies"]["PasswordPolicy"]
     assert pool["UsernameAttributes"] == expected_pool["UsernameAttributes"]
     assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    invite = pool["AdminCreateUserConfig"]["InviteMessageTemplate"]["EmailMessage"]
+    assert "Open http://localhost:8501 and sign in" in invite
     # CreateUserPool takes MfaConfiguration; the software-token switch needs SetUserPoolMfaConfig.
     assert pool["MfaConfiguration"] == expected_pool["MfaConfiguration"]
     mfa = cognito.get_user_pool_mfa_config(UserPoolId=local.settings.user_pool_id)

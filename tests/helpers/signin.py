@@ -12,8 +12,15 @@ APP = str(ROOT / "portal" / "app.py")
 TIMEOUT = 60
 
 
-def app() -> AppTest:
+PORTAL_URL = "http://localhost:8501"
+
+
+def app(path: str = "", **params: str | list[str]) -> AppTest:
+    """The portal as a signed-out browser opens it at ``path`` (a link's path) with query ``params``."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.context = {"url": PORTAL_URL + path}
+    for key, value in params.items():
+        at.query_params[key] = value
     at.run()
     return at
 

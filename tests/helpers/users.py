@@ -14,8 +14,10 @@ MFA_PASSWORD = "Two-step-test-2026"
 SESSION_PASSWORD = "Session-test-2026!"
 FIRST_SIGN_IN_PASSWORD = "My-own-password-2026"
 MFA_SIGN_IN_PASSWORD = "Two-step-sign-in-2026"
+RESET_PASSWORD = "Reset-by-e-mail-2026"
+CHANGED_PASSWORD = "Changed-myself-2027"
 PASSWORDS = (CHOSEN_PASSWORD, SECOND_PASSWORD, MFA_PASSWORD, SESSION_PASSWORD, FIRST_SIGN_IN_PASSWORD,
-             MFA_SIGN_IN_PASSWORD)
+             MFA_SIGN_IN_PASSWORD, RESET_PASSWORD, CHANGED_PASSWORD)
 
 
 def new_user(server: Any, prefix: str, password: str, *groups: str) -> str:
@@ -46,3 +48,20 @@ ANN, BOB = person("ann", "uploaders"), person("bob", "uploaders")
 ANALYST, NOBODY = person("ana", "analysts"), person("new")
 #: An admin signed in with their authenticator code: admin rights apply only then.
 ADMIN = person("adm", "admins", second_factor=True)
+
+
+#: moto e-mails nothing: it returns the code ForgotPassword would have sent in this response header.
+MOTO_CODE_HEADER = "x-moto-forgot-password-confirmation-code"
+
+
+class ResetCodes:
+    """The reset codes a Cognito client's ForgotPassword calls got from moto, newest last."""
+
+    def __init__(self, cognito: Any) -> None:
+        self.codes: list[str] = []
+        cognito.meta.events.register("after-call.cognito-idp.ForgotPassword", self._seen)
+
+    def _seen(self, http_response: Any, **_: Any) -> None:
+        code = http_response.headers.get(MOTO_CODE_HEADER)
+        if code and code != "None":  # moto sends "None" for an unknown account
+            self.codes.append(code)

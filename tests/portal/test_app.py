@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 from common import aws
 from devstack import processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD
+from portal import auth
 from portal.auth import UNAVAILABLE
 from tests.helpers.env import ROOT
 from tests.helpers.files import tiny_pdf
@@ -29,7 +30,7 @@ def test_sign_in_form_is_all_an_anonymous_visitor_sees(on_server):
 def test_bad_credentials_get_a_clear_message_not_a_traceback(on_server, email, password):
     at = sign_in(app(), email, password)
     assert not at.exception
-    assert "Invalid username or password" in texts(at)
+    assert auth.BAD_CREDENTIALS in texts(at)
     assert "My files" not in texts(at)
 
 

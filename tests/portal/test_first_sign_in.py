@@ -13,7 +13,7 @@ import uuid
 from streamlit.testing.v1 import AppTest
 
 from portal.access import User
-from portal.users import service
+from portal.users import passwords, service
 from portal.users.accounts import Delivery
 from tests.helpers.signin import app, sign_in, texts
 from tests.helpers.users import FIRST_SIGN_IN_PASSWORD
@@ -48,6 +48,9 @@ def test_an_invited_user_chooses_a_password_and_is_signed_in(on_server):
     at = sign_in(app(), email, temporary)
     assert not at.exception
     assert {"New Password", "Confirm Password"} <= {t.label for t in at.text_input}
+    assert "Username" not in {t.label for t in at.text_input}  # the package's word; people sign in by e-mail
+    assert next(t for t in at.text_input if t.label == "E-mail").value == email
+    assert "at least 12 characters" in texts(at)  # the pool's rules, before the password is typed
     assert "docportal_user" not in at.session_state
     at = choose(at, NEW_PASSWORD, NEW_PASSWORD)
     assert not at.exception
@@ -68,7 +71,7 @@ def test_a_new_password_the_policy_refuses_keeps_the_form(on_server):
     assert not at.exception
     assert "docportal_user" not in at.session_state
     assert "New Password" in {t.label for t in at.text_input}
-    assert "Failed to reset password" in texts(at)
+    assert "does not meet the rules" in texts(at)
     assert status(on_server, email) == "FORCE_CHANGE_PASSWORD"
     at = choose(at, NEW_PASSWORD, NEW_PASSWORD)  # a second try works
     assert at.session_state["docportal_user"].email == email
@@ -79,7 +82,7 @@ def test_mismatched_new_passwords_are_caught_before_cognito(on_server):
     email, temporary = invited(on_server, "uploaders")
     at = choose(sign_in(app(), email, temporary), NEW_PASSWORD, NEW_PASSWORD + "x")
     assert not at.exception
-    assert "New password mismatch" in texts(at)
+    assert passwords.MISMATCH in texts(at)
     assert status(on_server, email) == "FORCE_CHANGE_PASSWORD"
 
 

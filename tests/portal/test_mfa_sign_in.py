@@ -258,3 +258,13 @@ def test_a_new_password_then_the_code_when_aws_asks_for_both(server, email):
     at = type_code(at, codes.fresh_code(secret), "Verify")
     assert not at.exception
     assert at.title[0].value == "My files"
+
+
+def test_a_link_opened_signed_out_is_followed_after_the_code(server, email):
+    secret = turned_on_by_api(server, email)
+    at = sign_in(app("/dashboard", range="90 days"), email, PASSWORD)
+    assert labels(at) == [auth.CODE_LABEL]
+    at = type_code(at, codes.fresh_code(secret), "Verify")
+    assert not at.exception
+    assert at.title[0].value == "Dashboard"
+    assert at.selectbox(key="range").value == "90d"
