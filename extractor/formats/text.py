@@ -13,6 +13,7 @@ bounded prefix.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import json
@@ -192,6 +193,14 @@ def parse_xml(path: Path, limits: Limits) -> Parsed:
 def parse_html(path: Path, limits: Limits) -> Parsed:
     """The title and declared language of an HTML page, from its first characters.
 
+    The prefix is fed once and the parser never closed: closing parses every
+    construct left open (a comment or tag that never ends) once more to the end
+    of the text, for each of them, which takes CPython's parser before 3.11.13
+    minutes for a page of unclosed comments; it would only add the text after
+    the last complete construct. Markup the standard library's parser gives up
+    on (it raises AssertionError for ``<![`` without a name) ends the reading
+    with what was found before it.
+
     Raises
     ------
     ParseError
@@ -201,8 +210,8 @@ def parse_html(path: Path, limits: Limits) -> Parsed:
     with source.open() as f:
         prefix = f.read(_HTML_PREFIX)
     parser = _HeadParser()
-    parser.feed(prefix)
-    parser.close()
+    with contextlib.suppress(AssertionError):
+        parser.feed(prefix)
     if title := " ".join(parser.title_text()[: _MAX_TITLE * 4].split())[:_MAX_TITLE]:
         metadata["title"] = title
     if parser.lang and (lang := parser.lang.strip()[:_MAX_NAME]):
