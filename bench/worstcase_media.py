@@ -256,6 +256,12 @@ def mp3_id3() -> bytes:
     return b"ID3\x04\x00\x00" + _syncsafe(len(frames)) + frames + _MPEG_FRAME * 20
 
 
+def mp3_empty() -> bytes:
+    """A song whose ID3v2.4 tag is 490,000 empty frames: mutagen copies the rest of the tag for each."""
+    frames = b"TXXX\x00\x00\x00\x00\x00\x00" * 490_000
+    return b"ID3\x04\x00\x00" + _syncsafe(len(frames)) + frames + _MPEG_FRAME * 20
+
+
 def mp3_junk() -> bytes:
     """4.9 MB of bytes that look like frame starts but are not, then a short song."""
     return b"\xff\xfb\x90" * 1_630_000 + _MPEG_FRAME * 20
