@@ -141,6 +141,11 @@ def eml_deep() -> bytes:
     return headers.replace(b"\r\nContent-Type", b"") + b"\r\nMIME-Version: 1.0\r\n" + body.encode()
 
 
+def eml_lines() -> bytes:
+    """A message whose text is 2,400,000 empty lines."""
+    return bytes(_message("Blank")).split(b"\r\n\r\n")[0] + b"\r\n\r\n" + b"\r\n" * 2_400_000
+
+
 def eml_headers() -> bytes:
     """A message that went through 50,000 relays, each adding a Received header."""
     received = "".join(f"Received: from relay{i}.example.net by relay{i + 1}.example.net; "
@@ -189,7 +194,8 @@ CASES: dict[str, Callable[[], bytes]] = {
     "json-deep.json": json_deep, "json-escapes.json": json_escapes, "xml-elements.xml": xml_elements,
     "xml-deep.xml": xml_deep, "xml-attributes.xml": xml_attributes, "html-comments.html": html_comments,
     "html-attributes.html": html_attributes,
-    "eml-parts.eml": eml_parts, "eml-deep.eml": eml_deep, "eml-headers.eml": eml_headers,
+    "eml-parts.eml": eml_parts, "eml-deep.eml": eml_deep, "eml-lines.eml": eml_lines,
+    "eml-headers.eml": eml_headers,
     "zip-entries.zip": zip_entries, "zip-over.zip": zip_over, "epub-entries.epub": epub_entries,
 }
 
