@@ -188,7 +188,7 @@ CASES: dict[str, Callable[[], bytes]] = {
     "mp3-junk.mp3": media.mp3_junk,
     "flac-blocks.flac": media.flac_blocks, "flac-comments.flac": media.flac_comments,
     "ogg-comments.ogg": media.ogg_comments, "ogg-pages.ogg": media.ogg_pages,
-    "wav-chunks.wav": media.wav_chunks,
+    "wav-chunks.wav": media.wav_chunks, "wav-id3.wav": media.wav_id3,
     "csv-columns.csv": csv_columns, "csv-line.csv": csv_line, "text-words.txt": text_words,
     "text-legacy.txt": text_legacy, "json-keys.json": json_keys, "json-brackets.json": json_brackets,
     "json-deep.json": json_deep, "json-escapes.json": json_escapes, "xml-elements.xml": xml_elements,

@@ -262,6 +262,14 @@ def mp3_empty() -> bytes:
     return b"ID3\x04\x00\x00" + _syncsafe(len(frames)) + frames + _MPEG_FRAME * 20
 
 
+def wav_id3() -> bytes:
+    """A WAV file whose ID3 chunk is the tag of :func:`mp3_empty`, 490,000 empty frames."""
+    tag = mp3_empty()[:-len(_MPEG_FRAME) * 20]
+    fmt = _riff_chunk(b"fmt ", struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16))
+    body = b"WAVE" + fmt + _riff_chunk(b"data", b"\x00" * 16000) + _riff_chunk(b"id3 ", tag)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 def mp3_junk() -> bytes:
     """4.9 MB of bytes that look like frame starts but are not, then a short song."""
     return b"\xff\xfb\x90" * 1_630_000 + _MPEG_FRAME * 20

@@ -41,7 +41,7 @@ def excess(path: Path) -> Excess | None:
     with path.open("rb") as f:
         head = f.read(12)
         if head[:3] == b"ID3" and len(head) >= 10:
-            return _id3(f, head)
+            return _id3(f, head, 0)
         if head[:4] == b"fLaC":
             return _flac(f)
         if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
@@ -53,14 +53,14 @@ def _syncsafe(raw: bytes) -> int:
     return (raw[0] & 0x7F) << 21 | (raw[1] & 0x7F) << 14 | (raw[2] & 0x7F) << 7 | (raw[3] & 0x7F)
 
 
-def _id3(f: BinaryIO, head: bytes) -> Excess | None:
-    """Too many frames in an ID3v2.3/2.4 tag, or more bytes than :data:`MAX_ID3_COPY` to copy."""
-    version, flags, end = head[3], head[5], 10 + _syncsafe(head[6:10])
+def _id3(f: BinaryIO, head: bytes, start: int) -> Excess | None:
+    """Too many frames in the ID3v2.3/2.4 tag at ``start``, or more than :data:`MAX_ID3_COPY` to copy."""
+    version, flags, end = head[3], head[5], start + 10 + _syncsafe(head[6:10])
     if version not in (3, 4):
         return None
-    offset = 10
+    offset = start + 10
     if flags & 0x40:  # an extended header: its size counts itself in 2.4, not in 2.3
-        f.seek(10)
+        f.seek(start + 10)
         raw = f.read(4)
         if len(raw) < 4:
             return None
@@ -108,24 +108,30 @@ def _comments(f: BinaryIO) -> int:
 
 
 def _riff(f: BinaryIO, end: int) -> Excess | None:
-    """More than :data:`MAX_BLOCKS` chunks, counting those inside top-level LIST chunks too."""
+    """More than :data:`MAX_BLOCKS` chunks, counting those inside top-level LIST chunks too, or an
+    ID3 chunk whose tag is too costly (mutagen reads it as it reads an MP3's)."""
     seen = 0
 
-    def walk(start: int, stop: int, top: bool) -> bool:
+    def walk(start: int, stop: int, top: bool) -> Excess | None:
         nonlocal seen
         position = start
         while position + 8 <= stop:
             f.seek(position)
             header = f.read(8)
             if len(header) < 8:
-                return False
+                return None
             seen += 1
             if seen > MAX_BLOCKS:
-                return True
+                return Excess("chunks")
             size = int.from_bytes(header[4:8], "little")
-            if top and header[:4] == b"LIST" and walk(position + 12, min(stop, position + 8 + size), False):
-                return True
+            found = None
+            if top and header[:4] == b"LIST":
+                found = walk(position + 12, min(stop, position + 8 + size), False)
+            elif top and header[:4].lower() == b"id3 " and len(tag := f.read(10)) == 10 and tag[:3] == b"ID3":
+                found = _id3(f, tag, position + 8)
+            if found is not None:
+                return Excess(found.what)  # no stream follows a WAV's tag: the file is refused
             position += 8 + size + (size & 1)
-        return False
+        return None
 
-    return Excess("chunks") if walk(12, end, True) else None
+    return walk(12, end, True)

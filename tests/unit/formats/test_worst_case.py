@@ -66,6 +66,7 @@ EXPECTED: dict[str, tuple[FileStatus, dict[str, Any], str]] = {
     "ogg-comments.ogg": (OK, VORBIS, ""),
     "ogg-pages.ogg": (OK, VORBIS, ""),
     "wav-chunks.wav": (FAILED, {}, f"more than {audiowalk.MAX_BLOCKS:,} chunks"),
+    "wav-id3.wav": (FAILED, {}, f"more than {audiowalk.MAX_BLOCKS:,} ID3 frames"),
     "csv-columns.csv": (OK, {"columns": 200_000, "rows": 8}, ""),
     "csv-line.csv": (OK, {"columns": 1_660_001, "lines": 1}, ""),
     "text-words.txt": (OK, {"words": 2_500_000}, ""),
@@ -127,7 +128,7 @@ def test_tiff_pages_are_counted_up_to_the_cap(tmp_path: Path, monkeypatch: pytes
 
 @pytest.mark.parametrize(("name", "what"), [
     ("mp3-id3.mp3", "ID3 frames"), ("mp3-empty.mp3", "ID3 frames"), ("flac-blocks.flac", "metadata blocks"),
-    ("flac-comments.flac", "Vorbis comments"), ("wav-chunks.wav", "chunks"),
+    ("flac-comments.flac", "Vorbis comments"), ("wav-chunks.wav", "chunks"), ("wav-id3.wav", "ID3 frames"),
 ])
 def test_audio_walks_stop_at_their_bound(tmp_path: Path, name: str, what: str) -> None:
     found = audiowalk.excess(write(tmp_path, name))
