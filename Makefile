@@ -43,12 +43,15 @@ test: install-dev lint
 	$(BIN)/python -m pytest
 
 ## package: the extractor's Lambda zip in build/, for the template's runtime and architecture
-## (override with ARCH=arm64|x86_64)
+## (override with ARCH=arm64|x86_64), with bytecode when that Python is installed (pyenv or PATH)
 package: install
 	$(BIN)/python -m devstack.package $(if $(ARCH),--arch $(ARCH))
 
-## bench: benchmarks as ratios to baselines measured in the same run (build/bench.txt)
+## bench: benchmarks as ratios to baselines measured in the same run (build/bench.txt); installs exiftool to compare with
 bench: install-dev
+	@command -v exiftool >/dev/null || ! command -v apt-get >/dev/null || \
+		apt-get install -y -q libimage-exiftool-perl >/dev/null || \
+		echo "exiftool could not be installed: the bench skips its comparison"
 	$(BIN)/python -m bench
 
 ## deploy: build the Lambda package, create or update the stack on AWS, print the portal's settings

@@ -3,7 +3,8 @@
 Machines here are noisy, so every figure is the median of several runs and is
 reported as a ratio to a baseline measured alongside it, never as a bare time
 to be compared across runs. The table is printed and written to
-``build/bench.txt``. Sections: extraction, CSV export, dashboard load and the
+``build/bench.txt``. Sections: extraction, the Lambda zip's cold start
+(:mod:`bench.coldstart`), CSV export, dashboard load and the
 local pipeline (:mod:`bench.pipeline`: latency, a 2,000-upload burst,
 throughput per worker count); ``--only SECTION`` runs some, ``--quick`` runs
 smaller versions of all. docs/PERFORMANCE.md says how to read each figure.
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import math
 import resource
 import shutil
 import statistics
@@ -22,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import dashboard, pipeline
+from bench import coldstart, dashboard, pipeline, upload_index
 from bench.corpus import generate
 from bench.export import rows as export_rows
 from extractor.extract import file_digest
@@ -43,38 +46,87 @@ def _median(runs: list[float]) -> float:
     return statistics.median(runs)
 
 
+#: Per-file goal: a file of at most this size is extracted within GOAL_SECONDS whatever its structure.
+GOAL_BYTES = 5 * 1000 * 1000
+GOAL_SECONDS = 1.0
+#: exiftool spends seconds deriving AES-256 keys in Perl; the ratio is also shown without those files.
+_EXIFTOOL_SLOW_SPOT = "password"
+
+
+def _extract(paths: list[Path]) -> tuple[float, int, list[dict[str, object]]]:
+    """``python -m extractor --jobs 1`` on ``paths``: wall seconds, peak RSS (KiB) and its records."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "extractor", "--jobs", "1", *map(str, paths)], check=True,
+                          capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - started
+    records = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    return elapsed, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), records
+
+
+def _worst_case(records: list[dict[str, object]]) -> list[tuple[str, str, str, str]]:
+    """The slowest file of at most GOAL_BYTES and the p99 per-file time, over every run."""
+    seconds: dict[str, float] = {}
+    for record in records:
+        if int(str(record.get("size", 0))) <= GOAL_BYTES:
+            path = str(record["path"])
+            seconds[path] = max(seconds.get(path, 0.0), int(str(record["duration_ms"])) / 1000)
+    times = sorted(seconds.values())
+    slowest = max(seconds, key=seconds.__getitem__)
+    p99 = times[min(len(times) - 1, math.ceil(0.99 * len(times)) - 1)]
+    goal = f"goal <= {GOAL_SECONDS:.2f} s"
+    return [
+        (f"slowest file <= {GOAL_BYTES // 1_000_000} MB (worst of runs)", f"{seconds[slowest]:.2f} s",
+         Path(slowest).name, goal),
+        (f"p99 per-file time ({len(times)} files)", f"{p99:.2f} s",
+         f"median {statistics.median(times):.3f} s", goal),
+    ]
+
+
 def extraction(corpus: Path, files: int, repeats: int) -> list[tuple[str, str, str, str]]:
-    """Extraction with --jobs 1 against a bare read of the same files, and against exiftool."""
+    """Extraction with --jobs 1 against a bare read of the same files, and against exiftool.
+
+    The corpus mixes generated business files with the broken PDFs of
+    :mod:`bench.broken_pdfs`; per-file times come from the records (the first
+    file of a run includes starting the parser process).
+    """
     paths = sorted(corpus.iterdir())
     megabytes = sum(p.stat().st_size for p in paths) / 1e6
+    broken = sum(p.name.startswith("broken-") for p in paths)
     bare = []
     for _ in range(repeats):
         started = time.perf_counter()
         for path in paths:
             file_digest(path)
         bare.append(time.perf_counter() - started)
-    ours, peak = [], 0
+    ours, peak, records = [], 0, []
     for _ in range(repeats):
-        seconds, rss = _timed([sys.executable, "-m", "extractor", "--jobs", "1", str(corpus)])
+        seconds, rss, found = _extract(paths)
         ours.append(seconds)
         peak = max(peak, rss)
+        records += found
     rows = [
-        ("extract --jobs 1: files/s", f"{files / _median(ours):.1f}",
-         f"{files / _median(bare):.1f} (read+hash)", f"{_median(ours) / _median(bare):.1f}x time"),
+        ("extract --jobs 1: files/s", f"{len(paths) / _median(ours):.1f}",
+         f"{len(paths) / _median(bare):.1f} (read+hash)", f"{_median(ours) / _median(bare):.1f}x time"),
         ("extract --jobs 1: peak RSS", f"{peak / 1024:.0f} MiB", "", ""),
-        ("corpus", f"{files} files, {megabytes:.1f} MB", "", ""),
+        ("corpus", f"{len(paths)} files ({broken} broken PDFs), {megabytes:.1f} MB", "", ""),
+        *_worst_case(records),
     ]
     exiftool = shutil.which("exiftool")
-    if exiftool:
-        theirs = [_timed([exiftool, "-json", "-q", "-r", str(corpus)])[0] for _ in range(repeats)]
-        rows.append(("extract --jobs 1 vs exiftool -json", f"{_median(ours):.2f} s",
-                     f"{_median(theirs):.2f} s", f"{_median(ours) / _median(theirs):.2f} (goal <= 1.00)"))
-    else:
-        rows.append(("extract vs exiftool -json", "skipped", "exiftool not installed", ""))
+    if not exiftool:
+        return [*rows, ("extract vs exiftool -json", "skipped", "exiftool not installed", "")]
+    theirs = [_timed([exiftool, "-json", "-q", "-r", str(corpus)])[0] for _ in range(repeats)]
+    rows.append(("extract --jobs 1 vs exiftool -json", f"{_median(ours):.2f} s", f"{_median(theirs):.2f} s",
+                 f"{_median(ours) / _median(theirs):.2f} (goal <= 0.50)"))
+    fair = [p for p in paths if _EXIFTOOL_SLOW_SPOT not in p.name]
+    ours_fair = [_extract(fair)[0] for _ in range(repeats)]
+    theirs_fair = [_timed([exiftool, "-json", "-q", *map(str, fair)])[0] for _ in range(repeats)]
+    rows.append(("  the same without the AES-256 PDFs", f"{_median(ours_fair):.2f} s",
+                 f"{_median(theirs_fair):.2f} s", f"{_median(ours_fair) / _median(theirs_fair):.2f}"))
     return rows
 
 
-SECTIONS = ("extraction", "export", "dashboard", "pipeline")
+SECTIONS = ("extraction", "coldstart", "export", "dashboard", "pipeline")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,10 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         if section == "extraction":
             with tempfile.TemporaryDirectory(prefix="docportal-bench-") as tmp:
                 corpus = Path(tmp) / "corpus"
-                generate(corpus, files)
+                generate(corpus, files, broken=True)
                 rows += extraction(corpus, files, repeats)
+        elif section == "coldstart":
+            rows += coldstart.rows(runs=3 if quick else 11)
         elif section == "export":
             rows += export_rows(args.export_rows or (20_000 if quick else 100_000), repeats)
+            rows += upload_index.rows(200_000 if quick else 1_000_000)
         elif section == "dashboard":
             rows += dashboard.rows(args.dashboard_files or (10_000 if quick else 100_000))
         else:

@@ -30,6 +30,8 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
+from bench import broken_pdfs
+
 WORDS = (
     "invoice", "quarterly", "revenue", "contract", "supplier", "delivery", "budget", "forecast",
     "audit", "payroll", "customer", "shipment", "warehouse", "compliance", "policy", "meeting",
@@ -305,12 +307,13 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
 
 
 def generate(out: Path, count: int, seed: int = 7, max_scale: int = 3, large: tuple[int, ...] = (),
-             hostile: bool = False) -> list[Path]:
+             hostile: bool = False, broken: bool = False) -> list[Path]:
     """Write ``count`` files into ``out``, cycling through every format; returns their paths.
 
     ``large`` adds one file per given size, cycling through :data:`SIZED`;
-    ``hostile`` adds every file of :data:`HOSTILE`. Both come after the
-    ``count`` files, so they do not change those.
+    ``hostile`` adds every file of :data:`HOSTILE`; ``broken`` every PDF of
+    :data:`bench.broken_pdfs.BROKEN` and its truncated copy. They come after
+    the ``count`` files, so they do not change those.
     """
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
@@ -326,6 +329,8 @@ def generate(out: Path, count: int, seed: int = 7, max_scale: int = 3, large: tu
         for name, make in HOSTILE.items():
             (out / name).write_bytes(make())
             paths.append(out / name)
+    if broken:
+        paths += broken_pdfs.generate(out)
     return paths
 
 
@@ -351,9 +356,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--large", action="store_true", help=f"add files of {LARGE_SIZES} bytes")
     parser.add_argument("--hostile", action="store_true", help="add the files hostile on purpose")
+    parser.add_argument("--broken", action="store_true",
+                        help="add the broken PDFs and their truncated copies")
     args = parser.parse_args()
     paths = generate(args.out, args.count, args.seed, large=LARGE_SIZES if args.large else (),
-                     hostile=args.hostile)
+                     hostile=args.hostile, broken=args.broken)
     print(f"{len(paths)} files, {sum(p.stat().st_size for p in paths) / 1e6:.1f} MB in {args.out}")
 
 

@@ -1,105 +1,43 @@
 """Benchmark: CSV export of many rows against a bare paginated read of the same rows.
 
-The table is modelled by :class:`PagedTable`, a client that answers ``scan``
-with pages of up to 1,000 items parsed from JSON text on every call, which is
-what the real client does with DynamoDB's wire format (less the network, so
-the ratio is an upper bound on our overhead). moto is not used here: its
-in-process scan re-reads the whole table per page and would drown both sides.
-Time and peak memory are measured in separate runs (tracemalloc slows code),
-and the timed runs of the sides take turns, so a busy spell on the machine
-slows every side rather than one.
+The table is :class:`bench.indexed.IndexedTable`, a client that answers the
+upload-time index's queries with items parsed from JSON text on every call,
+which is what the real client does with DynamoDB's wire format (less the
+network, so the ratio is an upper bound on our overhead). moto is not used
+here: its in-process reads walk the whole table per call and would drown
+both sides. Time and peak memory are measured in separate runs (tracemalloc
+slows code), and the timed runs of the sides take turns, so a busy spell on
+the machine slows every side rather than one.
 
-The export sends a ``ProjectionExpression`` (its columns and what its
-filters read, see ``portal.export.service.projection``), and real DynamoDB then
-sends less: so :class:`PagedTable` honours it, answering with only the
-projected attributes (nested map paths included) and parsing that smaller
-JSON on every call, as the client would. Projecting is the server's work: a
-projection's pages are made once, on first use, and every side runs once,
-untimed, before it is measured. The baseline stays a plain paginated read of
-the same rows, whole items, as any reader without a projection would do; the
-goal is against it. A third figure times the export against a read with the
-export's own projection, which isolates what shaping and writing cost, so
-the projection's share of the gain can be told from the shaping's.
+The export reads the index's eight shards merged oldest first
+(:mod:`common.schema.timeline`) and sends a ``ProjectionExpression`` (its
+columns, what its filters read, and the index's sort key, see
+``portal.export.service.projection``); real DynamoDB then sends less, and
+the model honours it (projecting is the server's work: a projection is made
+once, on first use, and every side runs once, untimed, before it is
+measured). The baseline is a plain paginated read of the same rows through
+the same index, shard after shard, whole items, as any reader without a
+projection or a merge would do; the goal is against it. A third figure
+times the export against a read with the export's own projection, which
+isolates what merging, shaping and writing cost.
 """
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
-from typing import Any
 
+from bench.indexed import IndexedTable
 from common.catalogue import FileStatus
-from common.schema import requests
+from common.schema import requests, timeline
+from common.schema.keys import UPLOAD_INDEX, UPLOAD_SHARDS
 from common.schema.record import FileRecord, to_item
-from portal.export.service import ExportRequest, csv_chunks, with_projection
+from portal.export.service import ExportRequest, csv_chunks, projection
 
 TABLE = "bench-files"
 PAGE = 1000
-
-
-class PagedTable:
-    """A stand-in DynamoDB client holding ``rows`` file items as JSON pages.
-
-    ``scan`` honours ``ProjectionExpression`` (comma-separated attribute
-    paths of names or ``#placeholders``, maps only), as DynamoDB does: an
-    item keeps the projected paths it has, and items are never dropped.
-    """
-
-    def __init__(self, rows: int) -> None:
-        items = [to_item(_record(i)) for i in range(rows)]
-        self.pages = [json.dumps(items[i:i + PAGE]) for i in range(0, rows, PAGE)]
-        self._projected: dict[tuple[tuple[str, ...], ...], list[str]] = {}
-        self.projections: list[str | None] = []  # what each call asked for
-
-    def scan(self, **kwargs: Any) -> dict[str, Any]:
-        index = int(kwargs.get("ExclusiveStartKey", {}).get("page", 0))
-        expression = kwargs.get("ProjectionExpression")
-        self.projections.append(expression)
-        pages = self.pages
-        if expression is not None:
-            pages = self._pages(_paths(expression, kwargs.get("ExpressionAttributeNames", {})))
-        page: dict[str, Any] = {"Items": json.loads(pages[index])}
-        if index + 1 < len(pages):
-            page["LastEvaluatedKey"] = {"page": index + 1}
-        return page
-
-    def _pages(self, paths: tuple[tuple[str, ...], ...]) -> list[str]:
-        """The pages as DynamoDB would send them for ``paths`` (made once: that is the server's work)."""
-        # From the text: items kept alive would slow both sides' garbage collection.
-        if paths not in self._projected:
-            self._projected[paths] = [json.dumps([_project(item, paths) for item in json.loads(page)])
-                                      for page in self.pages]
-        return self._projected[paths]
-
-
-def _paths(expression: str, names: dict[str, str]) -> tuple[tuple[str, ...], ...]:
-    """A ``ProjectionExpression``'s attribute paths, placeholders resolved."""
-    paths = []
-    for text in expression.split(","):
-        if "[" in text:
-            raise ValueError(f"list indexes are not modelled: {text.strip()}")
-        paths.append(tuple(names[part] if part.startswith("#") else part for part in text.strip().split(".")))
-    return tuple(paths)
-
-
-def _project(item: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
-    """``item`` with only the attributes at ``paths`` (a map keeps only the projected keys it has)."""
-    out: dict[str, Any] = {}
-    for path in paths:
-        value: Any = {"M": item}
-        for name in path:
-            value = value.get("M", {}).get(name)
-            if value is None:
-                break
-        else:
-            target = out
-            for name in path[:-1]:
-                target = target.setdefault(name, {"M": {}})["M"]
-            target[path[-1]] = value
-    return out
 
 
 def _record(i: int) -> FileRecord:
@@ -112,24 +50,31 @@ def _record(i: int) -> FileRecord:
         metadata={"title": f"Quarterly report {i}", "author": "Ana", "pages": i % 40, "pdf_version": "1.7"})
 
 
-def _bare_read(ddb: PagedTable, projected: bool = False) -> int:
+def _bare_read(ddb: IndexedTable, projected: bool = False) -> int:
+    """The same rows read shard after shard, page by page, unmerged and unshaped."""
     count = 0
-    kwargs = requests.scan_files_range(TABLE, "2026-11-01", "2026-11-30", 1000)
-    if projected:  # the export's own projection, with the same placeholders
-        kwargs = with_projection(kwargs, _request())
-    while True:
-        page = ddb.scan(**kwargs)
-        count += len(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return count
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    whole = timeline.span("2026-11-01", "2026-11-30", newest_first=False)
+    for shard in range(UPLOAD_SHARDS):
+        kwargs = requests.query_upload_range(TABLE, shard, whole, PAGE)
+        if projected:  # the export's own projection, with the same placeholders
+            extra = projection(_request(), keep=(UPLOAD_INDEX.sort_key,))
+            kwargs |= {"ProjectionExpression": extra["ProjectionExpression"],
+                       "ExpressionAttributeNames": {**kwargs["ExpressionAttributeNames"],
+                                                    **extra["ExpressionAttributeNames"]}}
+        while True:
+            page = ddb.query(**kwargs)
+            count += len(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return count
 
 
 def _request() -> ExportRequest:
     return ExportRequest(start_day="2026-11-01", end_day="2026-11-30", page_size=PAGE)
 
 
-def _export(ddb: PagedTable) -> int:
+def _export(ddb: IndexedTable) -> int:
     return sum(len(chunk) for chunk in csv_chunks(ddb, TABLE, _request(), user=None))
 
 
@@ -156,7 +101,7 @@ def _peak(run: Callable[[], int]) -> int:
 
 def rows(count: int = 100_000, repeats: int = 3) -> list[tuple[str, str, str, str]]:
     """Table rows: export time and peak memory against the bare read, and time against a projected read."""
-    table = PagedTable(count)
+    table = IndexedTable(to_item(_record(i)) for i in range(count))
     seconds = _medians({"bare": lambda: _bare_read(table), "ours": lambda: _export(table),
                         "same": lambda: _bare_read(table, projected=True)}, repeats)
     bare_s, ours_s, same_s = seconds["bare"], seconds["ours"], seconds["same"]

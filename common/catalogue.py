@@ -159,7 +159,10 @@ FAMILY_NAMES: tuple[str, ...] = tuple(f.name for f in FAMILIES)
 class Flag(StrEnum):
     """A risk or quality flag on a file; the value is what records store."""
 
+    #: Encrypted, but opens without a password (only an owner password restricts printing or copying).
     ENCRYPTED = "encrypted"
+    #: Needs a password to open: only what the file's plain structure says was read. Not a failure.
+    PASSWORD_PROTECTED = "password_protected"  # noqa: S105 - a flag's name, not a password
     JAVASCRIPT = "javascript"
     MACROS = "macros"
     TYPE_MISMATCH = "type_mismatch"
@@ -168,6 +171,8 @@ class Flag(StrEnum):
     #: Same SHA-256 as another finished file of the same owner; the later one is flagged.
     DUPLICATE = "duplicate"
     EMPTY = "empty"
+    #: The file's structure is broken (cut short, a wrong cross-reference table): read after repair.
+    DAMAGED = "damaged"
 
     @property
     def label(self) -> str:
@@ -175,12 +180,18 @@ class Flag(StrEnum):
         return self.value.replace("_", " ")
 
 
+def flag_label(value: str) -> str:
+    """A stored flag as a person reads it; one this version does not know keeps its words."""
+    return Flag(value).label if value in Flag._value2member_map_ else value.replace("_", " ")
+
+
 #: Flags that warn of a risk, shown first; the others are notes on quality.
-RISK_FLAGS: tuple[Flag, ...] = (Flag.ENCRYPTED, Flag.JAVASCRIPT, Flag.MACROS, Flag.TYPE_MISMATCH)
-QUALITY_FLAGS: tuple[Flag, ...] = (Flag.GPS, Flag.SCANNED, Flag.DUPLICATE, Flag.EMPTY)
+RISK_FLAGS: tuple[Flag, ...] = (Flag.PASSWORD_PROTECTED, Flag.ENCRYPTED, Flag.JAVASCRIPT, Flag.MACROS,
+                                Flag.TYPE_MISMATCH)
+QUALITY_FLAGS: tuple[Flag, ...] = (Flag.DAMAGED, Flag.GPS, Flag.SCANNED, Flag.DUPLICATE, Flag.EMPTY)
 #: Flags a format parser may raise; the extractor itself adds type_mismatch, duplicate and empty.
-PARSER_FLAGS: frozenset[Flag] = frozenset({Flag.ENCRYPTED, Flag.JAVASCRIPT, Flag.MACROS, Flag.GPS,
-                                           Flag.SCANNED})
+PARSER_FLAGS: frozenset[Flag] = frozenset({Flag.ENCRYPTED, Flag.PASSWORD_PROTECTED, Flag.JAVASCRIPT,
+                                           Flag.MACROS, Flag.GPS, Flag.SCANNED, Flag.DAMAGED})
 
 # --- metadata fields ----------------------------------------------------------------
 

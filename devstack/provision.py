@@ -5,7 +5,10 @@ CloudFormation skips is applied through the API from the template's own
 properties: the Cognito pool, app client and groups, and the bucket settings
 (EventBridge notifications, versioning, encryption, public-access block).
 Provisioning is idempotent: on a server that already has the stack it reads
-the stack back.
+the stack back, and brings a table saved before an index joined the template
+up to date: the index is added and older items backfilled
+(:func:`common.upload_index.backfill`), as ``make deploy`` and
+``python -m devstack.backfill`` do on AWS.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common import aws
+from common import aws, upload_index
 from common.settings import Settings
 from devstack import template as tpl
 
@@ -116,6 +119,10 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
         raise tpl.UnsupportedIntrinsic(f"Fn::GetAtt {logical}.{attr} is not resolved locally")
 
     ctx = tpl.Context(params, resources, get_att, template.get("Mappings", {}))
+    added = _apply_table_indexes(client("dynamodb"), template, outputs["TableName"])
+    if added:
+        done = upload_index.backfill(client("dynamodb"), outputs["TableName"])
+        logger.info("added the indexes %s to a saved table; backfilled %s", added, done)
     _apply_bucket_settings(client("s3"), template, ctx, outputs["BucketName"])
     pool_id, client_id = _apply_cognito(client("cognito-idp"), template, ctx, resources)
     sqs = client("sqs")
@@ -125,6 +132,25 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
         dlq_url=sqs.get_queue_url(QueueName=outputs["DeadLetterQueueUrl"].rsplit("/", 1)[-1])["QueueUrl"],
         user_pool_id=pool_id, client_id=client_id,
     )
+
+
+def _apply_table_indexes(ddb: Any, template: Mapping[str, Any], table: str) -> list[str]:
+    """Add the template's indexes a table lacks (one saved before they joined it); returns their names.
+
+    One index per update, as DynamoDB allows; the attribute definitions are the template's.
+    """
+    (props,) = [r["Properties"] for r in tpl.resources_of_type(template, "AWS::DynamoDB::Table").values()]
+    described = ddb.describe_table(TableName=table)["Table"]
+    have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
+    added = []
+    for index in props.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in have:
+            continue
+        ddb.update_table(TableName=table, AttributeDefinitions=props["AttributeDefinitions"],
+                         GlobalSecondaryIndexUpdates=[{"Create": {
+                             k: index[k] for k in ("IndexName", "KeySchema", "Projection")}}])
+        added.append(index["IndexName"])
+    return added
 
 
 def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Context, bucket: str) -> None:

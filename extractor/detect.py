@@ -17,6 +17,7 @@ import filetype
 
 from common.catalogue import MIME_TYPES
 from extractor.formats import Limits, zipdir
+from extractor.formats.cfb import CFB_MAGIC, is_encrypted_package
 
 #: Bytes of the file's start that detection looks at.
 HEAD_BYTES = 64 * 1024
@@ -37,7 +38,6 @@ _FILETYPE = {
     "mp4": "mp4", "m4a": "mp4", "m4v": "mp4", "mov": "mov", "zip": "zip", "epub": "epub",
     "docx": "docx", "xlsx": "xlsx", "pptx": "pptx", "odt": "odt", "ods": "ods", "odp": "odp",
 }
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODF = {
     "application/vnd.oasis.opendocument.text": "odt",
     "application/vnd.oasis.opendocument.spreadsheet": "ods",
@@ -50,6 +50,7 @@ _OOXML = (("word/document.xml", "word", "docx", "docm"),
 _ZIP_NAMES = frozenset({"mimetype"} | {part for part, *_ in _OOXML}
                        | {f"{folder}/vbaProject.bin" for _, folder, *_ in _OOXML})
 _MIMETYPE_BYTES = 100
+_OOXML_FORMATS = frozenset(fmt for *_, plain, macro in _OOXML for fmt in (plain, macro))
 _MAIL_HEADER = re.compile(
     r"^(received|return-path|from|to|subject|date|message-id|mime-version|delivered-to|reply-to|cc)"
     r":[ \t]", re.IGNORECASE)
@@ -68,8 +69,10 @@ def detect(path: Path, extension: str = "", *, max_members: int = Limits.max_mem
         return _detected("empty")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return _detected(_zip_kind(path, max_members))
-    if head.startswith(_OLE_MAGIC):
-        return _detected("ole")
+    if head.startswith(CFB_MAGIC):
+        # Office wraps a package protected by a password to open in CFB: its name says which kind it is.
+        protected = extension in _OOXML_FORMATS and is_encrypted_package(path)
+        return _detected(extension if protected else "ole")
     if b"%PDF-" in head[:1024]:
         return _detected("pdf")
     if len(head) >= 12 and head[4:8] == b"ftyp":

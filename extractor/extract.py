@@ -53,6 +53,11 @@ PARSERS: Mapping[str, str] = {
     **dict.fromkeys(("zip", "epub"), "archive:parse_zip"),
 }
 
+#: Format -> a step of its own, with a short deadline (Config.text_layer_seconds), for what only
+#: parsing page content tells: how long that takes depends on the content, not on the file's size.
+TEXT_LAYERS: Mapping[str, str] = {"pdf": "pdf:text_layer"}
+NOTE_NO_TEXT_LAYER = "the text layer was not checked: {reason}"
+
 _NOTES = {
     "unknown": "unrecognised content: only the common fields were extracted",
     "ole": "legacy Office (OLE2) file: only the common fields were extracted",
@@ -73,6 +78,8 @@ class Config:
     max_parse_bytes: int = 512 * MiB
     #: Seconds drawing a preview may take (within the budget's): a real first page takes well under one.
     preview_seconds: float = 10.0
+    #: Seconds looking for a text layer may take: real first pages take milliseconds.
+    text_layer_seconds: float = 0.5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Config:
@@ -131,11 +138,15 @@ def draw_preview(path: Path, result: Extracted, config: Config) -> bytes | None:
     Only processed images and PDFs of at most
     :data:`~common.catalogue.PREVIEW_MAX_BYTES` are drawn, in the sandbox,
     within the parse budget's memory and :attr:`Config.preview_seconds`. A
-    drawing that fails, however it fails, costs the file its preview only.
+    PDF whose first pages were not read within :attr:`Config.text_layer_seconds`
+    is not drawn: drawing parses the same content, for longer. A drawing that
+    fails, however it fails, costs the file its preview only.
     """
     drawer = drawer_for(result.format)
     if drawer is None or result.error or result.size > PREVIEW_MAX_BYTES:
         return None
+    if result.format in TEXT_LAYERS and "has_text" not in result.metadata:
+        return None  # its first page was not read in time (or at all): drawing parses the same, for longer
     try:
         png = draw_isolated(drawer, path, config.limits, config.budget, config.preview_seconds)
     except Interrupted:
@@ -206,7 +217,22 @@ def _describe(path: Path, detected: Detected, extension: str, size: int,
             metadata.update(e.metadata)
             flags |= e.flags
             error = e.reason
+        if not error and (look := TEXT_LAYERS.get(detected.format)):
+            _look_for_text(f"extractor.formats.{look}", path, config, flags, metadata)
     return flags, metadata, error
+
+
+def _look_for_text(target: str, path: Path, config: Config, flags: set[str],
+                   metadata: dict[str, Any]) -> None:
+    """Add ``has_text`` and ``scanned`` from the format's text-layer step; a note when it could not tell."""
+    try:
+        found = run_isolated(target, path, config.limits, config.budget, seconds=config.text_layer_seconds)
+    except ParseError as e:  # interrupted by a shutdown goes up: the file is tried again
+        note = NOTE_NO_TEXT_LAYER.format(reason=e.reason)
+        metadata["note"] = f"{metadata['note']}. {note}" if metadata.get("note") else note
+        return
+    metadata.update(found.metadata)
+    flags |= found.flags
 
 
 def bounded(value: Any) -> Any:

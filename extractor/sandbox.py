@@ -224,8 +224,8 @@ class Sandbox:
             self._process.join()
         self._process = self._conn = None
 
-    def run(self, parser: Parser | str, path: Path, limits: Limits) -> Parsed:
-        """``parser(path, limits)`` in the worker, within the budget.
+    def run(self, parser: Parser | str, path: Path, limits: Limits, seconds: float | None = None) -> Parsed:
+        """``parser(path, limits)`` in the worker, within the budget (and ``seconds``, when shorter).
 
         A parser named as ``"module:function"`` is imported by the worker only,
         so the calling process stays small and imports nothing twice. The
@@ -240,7 +240,8 @@ class Sandbox:
         Interrupted
             When the worker was stopped by a signal from outside (shutdown).
         """
-        answer = self._ask(parser, path, limits, self.budget.seconds)
+        limit = self.budget.seconds if seconds is None else min(seconds, self.budget.seconds)
+        answer = self._ask(parser, path, limits, limit)
         if answer[0] != "ok":
             raise self._distrust("the reader answered bytes")
         return Parsed(metadata=answer[1], flags=frozenset(answer[2]))
@@ -323,9 +324,10 @@ def _sandbox(budget: Budget) -> Sandbox:
     return sandbox
 
 
-def run_isolated(parser: Parser | str, path: Path, limits: Limits, budget: Budget) -> Parsed:
-    """Parse in this thread's worker for ``budget``."""
-    return _sandbox(budget).run(parser, path, limits)
+def run_isolated(parser: Parser | str, path: Path, limits: Limits, budget: Budget,
+                 seconds: float | None = None) -> Parsed:
+    """Parse in this thread's worker for ``budget`` (within ``seconds``, when shorter than its own)."""
+    return _sandbox(budget).run(parser, path, limits, seconds)
 
 
 def draw_isolated(drawer: Drawer | str, path: Path, limits: Limits, budget: Budget, seconds: float) -> bytes:

@@ -9,7 +9,11 @@ aggregate cell    ``AGG#<grain>``              see :mod:`common.schema.aggregate
 ================  ===========================  ================================
 
 A file item is also in the ``by_owner`` index: ``gsi1pk = OWNER#<owner sub>``,
-``gsi1sk = <uploaded_at>#<file_id>`` (newest last). Uploads live in S3 at
+``gsi1sk = <uploaded_at>#<file_id>`` (newest last), and in the ``by_upload_time``
+index: ``gsi2pk = UPLOADS#<shard>``, ``gsi2sk = <uploaded_at>#<file_id>``, the shard
+(``0`` to ``7``) a stable hash of the file id (see :data:`UPLOAD_SHARDS`). Only file
+items carry these attributes, so aggregate cells and duplicate markers are in
+neither index. Uploads live in S3 at
 ``uploads/<owner>/<file_id><.ext>``, and the preview the extractor drew of a file
 version at ``thumbnails/<owner>/<file_id>/<sequencer>.png``: the user's file name is
 never part of a key.
@@ -39,8 +43,26 @@ class Index:
 
 
 OWNER_INDEX = Index("by_owner", "gsi1pk", "gsi1sk")
+#: Every file by upload time, over :data:`UPLOAD_SHARDS` partitions merged when read.
+UPLOAD_INDEX = Index("by_upload_time", "gsi2pk", "gsi2sk")
 #: Every index the table must have; the template test checks it has exactly these.
-INDEXES: tuple[Index, ...] = (OWNER_INDEX,)
+INDEXES: tuple[Index, ...] = (OWNER_INDEX, UPLOAD_INDEX)
+#: Partitions the upload-time index spreads files over.
+#:
+#: Why shards: new files' sort keys all land at the end of the newest range,
+#: and DynamoDB gives one partition key at most 1,000 write units a second.
+#: Each file is written to the index about three times (``uploaded``,
+#: ``processing``, ``processed``), a typical item is 1-2 KB, so one partition
+#: takes about 160 files/s; eight take about 1,300 files/s, some 15 times the
+#: 90 files/s the stack processes on AWS at its default concurrency
+#: (docs/PERFORMANCE.md). Why not more: every page read queries every shard,
+#: so shards cost read requests (and over-read items) on every view.
+#:
+#: Why no day in the partition key: the Files view's default has open ends,
+#: and with a partition per day an open start means querying every day since
+#: the first upload (eight queries per empty day). With the upload time in the
+#: sort key any period is one ``BETWEEN`` per shard, and reads only its items.
+UPLOAD_SHARDS = 8
 
 #: Objects under this prefix are uploads; the EventBridge rule matches it too.
 UPLOAD_PREFIX = "uploads/"
@@ -91,8 +113,38 @@ def owner_keys(owner: str, uploaded_at: str, file_id: str) -> dict[str, str]:
     """The owner index's key attributes of a file item."""
     return {
         OWNER_INDEX.partition_key: f"OWNER#{owner}",
-        OWNER_INDEX.sort_key: f"{uploaded_at}#{file_id}",
+        OWNER_INDEX.sort_key: upload_position(uploaded_at, file_id),
     }
+
+
+def upload_shard(file_id: str) -> int:
+    """The upload-time index shard of a file: stable (a hash of its id), evenly spread."""
+    return int.from_bytes(sha256(file_id.encode()).digest()[:4], "big") % UPLOAD_SHARDS
+
+
+def upload_partition(shard: int) -> str:
+    """The upload-time index's partition key value of one shard."""
+    if not 0 <= shard < UPLOAD_SHARDS:
+        raise ValueError(f"no upload index shard {shard}")
+    return f"UPLOADS#{shard}"
+
+
+def upload_keys(uploaded_at: str, file_id: str) -> dict[str, str]:
+    """The upload-time index's key attributes of a file item."""
+    return {
+        UPLOAD_INDEX.partition_key: upload_partition(upload_shard(file_id)),
+        UPLOAD_INDEX.sort_key: upload_position(uploaded_at, file_id),
+    }
+
+
+def upload_position(uploaded_at: str, file_id: str) -> str:
+    """Where a file sorts in both indexes: by upload time, ties by id (so every file has its own place)."""
+    return f"{uploaded_at}#{file_id}"
+
+
+def day_bounds(start_day: str, end_day: str) -> tuple[str, str]:
+    """The sort-key bounds (inclusive) of files uploaded from ``start_day`` to ``end_day``."""
+    return start_day, f"{end_day}~"  # "~" sorts after every time of day
 
 
 def owner_partition(owner: str) -> str:

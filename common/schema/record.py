@@ -8,6 +8,8 @@ attribute      meaning
 pk, sk         ``FILE#<file_id>``, ``FILE`` (:mod:`common.schema.keys`)
 gsi1pk         ``OWNER#<owner sub>`` (index ``by_owner``)
 gsi1sk         ``<uploaded_at>#<file_id>``, newest last
+gsi2pk         ``UPLOADS#<shard>`` (index ``by_upload_time``; shard from the file id)
+gsi2sk         ``<uploaded_at>#<file_id>``, newest last
 file_id        32 hex characters, generated at upload
 owner          Cognito ``sub`` of the uploader
 owner_email    uploader's e-mail, for people to read
@@ -55,7 +57,7 @@ from decimal import Decimal
 from typing import Any
 
 from common.catalogue import FileStatus
-from common.schema.keys import file_key, owner_keys
+from common.schema.keys import file_key, owner_keys, upload_keys
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ def to_item(record: FileRecord) -> dict[str, Any]:
             continue
         values[f.name] = value
     values.update(owner_keys(record.owner, record.uploaded_at, record.file_id))
+    values.update(upload_keys(record.uploaded_at, record.file_id))
     return {**file_key(record.file_id), **attributes(values)}
 
 

@@ -17,12 +17,17 @@ from common.schema.keys import (
     PK,
     RETRIED_AT_META,
     SK,
+    UPLOAD_INDEX,
+    day_bounds,
     duplicate_key,
     file_key,
     owner_partition,
+    upload_keys,
+    upload_partition,
 )
 from common.schema.lifecycle import duplicate_marker
 from common.schema.record import FileRecord, attributes, to_item
+from common.schema.timeline import Span
 
 # --- reads -----------------------------------------------------------------------
 
@@ -40,23 +45,27 @@ def get_duplicates(table: str, owner: str, sha256_hex: str) -> dict[str, Any]:
 def query_owner_range(table: str, owner: str, start_day: str, end_day: str,
                       limit: int = 500) -> dict[str, Any]:
     """One owner's files uploaded from ``start_day`` to ``end_day`` (inclusive), oldest first, one page."""
+    low, high = day_bounds(start_day, end_day)
     return {
         "TableName": table, "IndexName": OWNER_INDEX.name, "Limit": limit,
         "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :start AND :end",
         "ExpressionAttributeNames": {"#pk": OWNER_INDEX.partition_key, "#sk": OWNER_INDEX.sort_key},
-        "ExpressionAttributeValues": attributes({":pk": owner_partition(owner), ":start": start_day,
-                                                 ":end": f"{end_day}~"}),
+        "ExpressionAttributeValues": attributes({":pk": owner_partition(owner), ":start": low, ":end": high}),
     }
 
 
-def scan_files_range(table: str, start_day: str, end_day: str, limit: int = 500) -> dict[str, Any]:
-    """Every owner's files uploaded from ``start_day`` to ``end_day`` (inclusive), one page of a scan."""
+def query_upload_range(table: str, shard: int, span: Span, limit: int) -> dict[str, Any]:
+    """One shard of the upload-time index within ``span`` (inclusive), in its direction, one page.
+
+    :mod:`common.schema.timeline` merges the shards and says which span is left.
+    """
+    low, high = span.low, span.high
     return {
-        "TableName": table, "Limit": limit,
-        "FilterExpression": "begins_with(#pk, :file) AND #up BETWEEN :start AND :end",
-        "ExpressionAttributeNames": {"#pk": PK, "#up": "uploaded_at"},
-        "ExpressionAttributeValues": attributes({":file": "FILE#", ":start": start_day,
-                                                 ":end": f"{end_day}~"}),
+        "TableName": table, "IndexName": UPLOAD_INDEX.name, "Limit": limit,
+        "ScanIndexForward": not span.newest_first,
+        "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+        "ExpressionAttributeNames": {"#pk": UPLOAD_INDEX.partition_key, "#sk": UPLOAD_INDEX.sort_key},
+        "ExpressionAttributeValues": attributes({":pk": upload_partition(shard), ":low": low, ":high": high}),
     }
 
 
@@ -77,6 +86,40 @@ def query_aggregates(table: str, grain: str, start_day: str, end_day: str,
     if limit is not None:
         request["Limit"] = limit
     return request
+
+
+# --- the upload-time index's backfill --------------------------------------------------
+
+
+def scan_unindexed_files(table: str, limit: int = 500) -> dict[str, Any]:
+    """One page of a scan for file items written before the upload-time index (keys and times only)."""
+    return {
+        "TableName": table, "Limit": limit,
+        "FilterExpression": "begins_with(#pk, :file) AND attribute_not_exists(#ipk)",
+        "ProjectionExpression": "#pk, #sk, #fid, #up",
+        "ExpressionAttributeNames": {"#pk": PK, "#sk": SK, "#fid": "file_id", "#up": "uploaded_at",
+                                     "#ipk": UPLOAD_INDEX.partition_key},
+        "ExpressionAttributeValues": attributes({":file": "FILE#"}),
+    }
+
+
+def add_upload_keys(table: str, file_id: str, uploaded_at: str) -> dict[str, Any]:
+    """Give an existing file item its upload-time index keys, unless something already did.
+
+    Conditional, so running the backfill twice, or beside writers that set
+    the keys themselves, changes nothing twice; it touches no other attribute,
+    so a transition's condition on ``rev`` is unaffected.
+    """
+    keys = upload_keys(uploaded_at, file_id)
+    return {
+        "TableName": table, "Key": file_key(file_id),
+        "UpdateExpression": "SET #ipk = :ipk, #isk = :isk",
+        "ConditionExpression": "attribute_exists(#pk) AND attribute_not_exists(#ipk) AND #up = :up",
+        "ExpressionAttributeNames": {"#pk": PK, "#ipk": UPLOAD_INDEX.partition_key,
+                                     "#isk": UPLOAD_INDEX.sort_key, "#up": "uploaded_at"},
+        "ExpressionAttributeValues": attributes({":ipk": keys[UPLOAD_INDEX.partition_key],
+                                                 ":isk": keys[UPLOAD_INDEX.sort_key], ":up": uploaded_at}),
+    }
 
 
 # --- writes by the portal ------------------------------------------------------------

@@ -39,6 +39,8 @@ class Limits:
     preview_side: int = 480
     #: Pixels an image may declare and still get a preview: drawing decodes them, unlike parsing.
     max_preview_pixels: int = 40_000_000
+    #: CPU seconds pypdf may spend on what only it reads of a PDF (XMP, form fields, scripts).
+    pdf_detail_seconds: float = 0.4
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ _MANIFEST = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
 
 _MIME_PREFIX = "application/vnd.oasis.opendocument."
 _KINDS = frozenset({"text", "spreadsheet", "presentation"})
+NOTE_PROTECTED = ("password-protected {what}: it cannot be opened without its password, so only the "
+                  "properties it keeps unencrypted were read")
 _WHAT = {"text": "document", "spreadsheet": "spreadsheet", "presentation": "presentation"}
 
 _TEXT_FIELDS = {f"{{{_DC}}}title": "title", f"{{{_META}}}initial-creator": "initial_creator",
@@ -157,7 +159,7 @@ def parse_odf(path: Path, limits: Limits) -> Parsed:
     ------
     ParseError
         When the file is not a readable OpenDocument package, expands beyond the
-        limit, holds unsafe XML, or its content is missing or password-protected
+        limit, holds unsafe XML, or its content is missing
         (with whatever properties could still be read).
     """
     with SafeZip(path, limits, "document") as zf:
@@ -172,15 +174,13 @@ def parse_odf(path: Path, limits: Limits) -> Parsed:
         what = zf.what = _WHAT.get(kind or "", "document")  # name the kind in SafeZip's errors too
         flags = frozenset({Flag.MACROS} if any(n.startswith(("Basic/", "Scripts/")) for n in zf.names())
                           else ())
-        if encrypted:
-            flags |= {Flag.ENCRYPTED}
         found: dict[str, Any] = {}
         if zf.has("meta.xml") and "meta.xml" not in encrypted:
             found = _meta(zf.read("meta.xml"), limits, what)
         meta = _metadata(found, kind)
-        if encrypted:
-            raise ParseError(f"encrypted {what}: it is password-protected, so only some properties "
-                             "can be read", metadata=meta, flags=flags)
+        if encrypted:  # the owner's choice, not a failure: what the plain parts say is kept
+            meta["note"] = NOTE_PROTECTED.format(what=what)
+            return Parsed(metadata=meta, flags=flags | {Flag.PASSWORD_PROTECTED})
         counted = _COUNTED.get(kind or "")
         if counted and counted[0] not in meta:
             key, parent, child = counted

@@ -21,6 +21,7 @@ from typing import Any
 
 from common.catalogue import Flag
 from extractor.formats import Limits, MiB, Parsed, ParseError
+from extractor.formats.cfb import is_encrypted_package
 from extractor.formats.safezip import SafeZip
 from extractor.formats.sheetscan import scan_sheet
 from extractor.formats.xmlparts import (
@@ -36,8 +37,8 @@ from extractor.formats.xmlparts import (
     with_partial,
 )
 
-_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+NOTE_PROTECTED = ("password-protected {what}: it cannot be opened without its password, so only its size "
+                  "and type were read")
 _IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "jpe", "jfif", "gif", "bmp", "dib", "tif", "tiff",
                                "emf", "wmf", "emz", "wmz", "svg", "webp", "ico", "pict", "heic"})
 
@@ -89,36 +90,16 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def _open(path: Path, limits: Limits, what: str) -> SafeZip:
-    """The file as a :class:`SafeZip`, naming password protection when that is why it fails.
+def _protected(path: Path, what: str) -> Parsed | None:
+    """A password-protected file's record (processed, flagged, with a note), or None for any other file.
 
-    A password-protected Office file is not a zip but an OLE container holding an
-    ``EncryptedPackage`` stream; saying "encrypted" is more useful than "damaged".
+    Protection is the owner's choice, not a failure: the dashboard's failures
+    must mean that something went wrong.
     """
-    try:
-        return SafeZip(path, limits, what)
-    except ParseError as e:
-        if _is_encrypted_ole(path):
-            raise ParseError(f"encrypted {what}: it is password-protected, so its contents "
-                             "cannot be read", flags={Flag.ENCRYPTED}) from e
-        raise
-
-
-def _is_encrypted_ole(path: Path) -> bool:
-    """True when ``path`` is an OLE compound file naming an ``EncryptedPackage`` stream."""
-    chunk_size, overlap = 1024 * 1024, len(_ENCRYPTED_PACKAGE)
-    try:
-        with path.open("rb") as fh:
-            if fh.read(len(_CFB_MAGIC)) != _CFB_MAGIC:
-                return False
-            tail = b""
-            while chunk := fh.read(chunk_size):
-                if _ENCRYPTED_PACKAGE in tail + chunk:
-                    return True
-                tail = chunk[-overlap:]
-    except OSError:
-        return False
-    return False
+    if not is_encrypted_package(path):
+        return None
+    return Parsed(metadata={"note": NOTE_PROTECTED.format(what=what)},
+                  flags=frozenset({Flag.PASSWORD_PROTECTED}))
 
 
 def _resolve(target: str) -> str | None:
@@ -291,10 +272,12 @@ def parse_docx(path: Path, limits: Limits) -> Parsed:
     Raises
     ------
     ParseError
-        When the file is not a readable Word package, is password-protected,
+        When the file is not a readable Word package,
         expands beyond the limit, holds unsafe XML, or lacks its main part.
     """
-    with _open(path, limits, "document") as zf:
+    if (protected := _protected(path, "document")) is not None:
+        return protected
+    with SafeZip(path, limits, "document") as zf:
         parts = _package_parts(zf, limits, "document", "word/document.xml")
         flags = _macro_flags(zf, limits, "document")
         meta = _core_properties(zf, limits, "document", parts["core"])
@@ -378,10 +361,12 @@ def parse_xlsx(path: Path, limits: Limits) -> Parsed:
     Raises
     ------
     ParseError
-        When the file is not a readable workbook, is password-protected, expands
+        When the file is not a readable workbook, expands
         beyond the limit, or holds unsafe XML.
     """
-    with _open(path, limits, "spreadsheet") as zf:
+    if (protected := _protected(path, "spreadsheet")) is not None:
+        return protected
+    with SafeZip(path, limits, "spreadsheet") as zf:
         parts = _package_parts(zf, limits, "spreadsheet", "xl/workbook.xml")
         flags = _macro_flags(zf, limits, "spreadsheet")
         meta = _core_properties(zf, limits, "spreadsheet", parts["core"])
@@ -409,10 +394,12 @@ def parse_pptx(path: Path, limits: Limits) -> Parsed:
     Raises
     ------
     ParseError
-        When the file is not a readable presentation, is password-protected,
+        When the file is not a readable presentation,
         expands beyond the limit, holds unsafe XML, or lacks its main part.
     """
-    with _open(path, limits, "presentation") as zf:
+    if (protected := _protected(path, "presentation")) is not None:
+        return protected
+    with SafeZip(path, limits, "presentation") as zf:
         parts = _package_parts(zf, limits, "presentation", "ppt/presentation.xml")
         flags = _macro_flags(zf, limits, "presentation")
         meta = _core_properties(zf, limits, "presentation", parts["core"])

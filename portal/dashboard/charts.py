@@ -22,6 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from common.catalogue import flag_label
 from portal.dashboard import analytics
 from portal.dashboard.labels import bucket_label
 from portal.text import human_size, plot_escape
@@ -198,7 +199,8 @@ def failures(frame: pd.DataFrame) -> go.Figure:
 
 
 def flags(frame: pd.DataFrame) -> go.Figure:
-    """Files per risk flag (series: risk_flags)."""
+    """Files per risk or quality flag (series: risk_flags), in words: ``password protected``."""
+    frame = frame.assign(flag=frame["flag"].map(flag_label))
     return _horizontal(frame, "flag", "files", TITLES["flags"], "Files", "", "#ff7f0e",
                        empty=EMPTY_MESSAGES["flags"])
 

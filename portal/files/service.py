@@ -20,11 +20,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common import aws_errors
+from common import aws_errors, upload_index
 from common.catalogue import PNG_SIGNATURE, FileStatus
 from common.filestore import Cancelled, Contention, FileStore
-from common.schema import lifecycle, requests
-from common.schema.keys import OWNER_INDEX, PK, SK, THUMBNAIL_PREFIX, is_file_id
+from common.schema import lifecycle, requests, timeline
+from common.schema.keys import OWNER_INDEX, PK, SK, THUMBNAIL_PREFIX, UPLOAD_INDEX, UPLOAD_SHARDS, is_file_id
 from common.schema.record import FileRecord, from_item, utc_now
 from common.settings import Settings
 from portal import access
@@ -85,8 +85,9 @@ def list_files(*, user: User, ddb: Any, settings: Settings, filters: FileFilters
     """One bounded page of the files the user may see, filtered, searched and sorted.
 
     Uploaders read their own partition of the owner index only. Analysts and
-    admins read one uploader's partition when one is chosen, else a bounded
-    page of a table scan (whose order is the table's; sorting applies to the
+    admins read one uploader's partition when one is chosen, else the
+    upload-time index over the days asked for, its shards merged, so
+    "newest first" is every uploader's newest files (other orders sort the
     page). At most ``max_examined`` items are looked at, so a rare match can
     give a short page with a next token: the search continues from there.
 
@@ -107,20 +108,17 @@ def list_files(*, user: User, ddb: Any, settings: Settings, filters: FileFilters
         owner = user.sub
     page_size = max(1, min(page_size, explorer.MAX_PAGE_SIZE))
     bound = explorer.fingerprint(_scope(user), filters)
+    if not owner:
+        return _everyones_page(user=user, ddb=ddb, settings=settings, filters=filters, bound=bound,
+                               page_token=page_token, page_size=page_size, max_examined=max_examined)
     start, end = filters.day_range
-    if owner:
-        kwargs = requests.query_owner_range(settings.table, owner, start, end)
-        kwargs["ScanIndexForward"] = not filters.newest_first
-        key_names: tuple[str, ...] = (PK, SK, OWNER_INDEX.partition_key, OWNER_INDEX.sort_key)
-        call = ddb.query
-    else:
-        kwargs = requests.scan_files_range(settings.table, start, end)
-        key_names = (PK, SK)
-        call = ddb.scan
+    kwargs = requests.query_owner_range(settings.table, owner, start, end)
+    kwargs["ScanIndexForward"] = not filters.newest_first
+    key_names = (PK, SK, OWNER_INDEX.partition_key, OWNER_INDEX.sort_key)
     start_key = explorer.decode_token(page_token, bound) if page_token else None
-    partition = kwargs["ExpressionAttributeValues"].get(":pk") if owner else None
-    if start_key is not None and (set(start_key) != set(key_names) or (
-            owner and start_key[OWNER_INDEX.partition_key] != partition)):
+    partition = kwargs["ExpressionAttributeValues"][":pk"]
+    if start_key is not None and (set(start_key) != set(key_names)
+                                  or start_key[OWNER_INDEX.partition_key] != partition):
         raise explorer.BadPageToken("the page token belongs to another view")
     found: list[FileRecord] = []
     examined = 0
@@ -130,7 +128,7 @@ def list_files(*, user: User, ddb: Any, settings: Settings, filters: FileFilters
             kwargs["Limit"] = max(1, min(_READ_CHUNK, max_examined - examined))
             if start_key is not None:
                 kwargs["ExclusiveStartKey"] = start_key
-            response = call(**kwargs)
+            response = ddb.query(**kwargs)
             items = response.get("Items", [])
             examined += int(response.get("ScannedCount", len(items)))
             last = response.get("LastEvaluatedKey")
@@ -151,6 +149,50 @@ def list_files(*, user: User, ddb: Any, settings: Settings, filters: FileFilters
     except (ClientError, BotoCoreError) as e:
         raise _unavailable("listed", e) from e
     token = explorer.encode_token(next_key, bound) if next_key else None
+    return FilePage(tuple(explorer.sort_records(found, filters.sort)), token, examined)
+
+
+def _everyones_page(*, user: User, ddb: Any, settings: Settings, filters: FileFilters, bound: str,
+                    page_token: str | None, page_size: int, max_examined: int) -> FilePage:
+    """One page of every uploader's files from the upload-time index, its shards merged in upload order.
+
+    Reads only the days the filters ask for, newest first (oldest first for
+    that sort). The token holds the position of the last file looked at,
+    which is every shard's position (:mod:`common.schema.timeline`).
+    """
+    after = None
+    if page_token:
+        key = explorer.decode_token(page_token, bound)
+        if set(key) != {UPLOAD_INDEX.sort_key}:
+            raise explorer.BadPageToken("the page token belongs to another view")
+        after = key[UPLOAD_INDEX.sort_key]["S"]
+    start, end = filters.day_range
+    try:
+        whole = timeline.span(start, end, newest_first=filters.newest_first, after=after)
+    except ValueError as e:
+        raise explorer.BadPageToken("the page token belongs to another view") from e
+    # About one page's share per shard at first, so a page reads little more than it shows.
+    first = -(-page_size // UPLOAD_SHARDS) + 1
+    stream = timeline.merged(upload_index.fetcher(ddb, settings.table), whole, first=first, most=_READ_CHUNK)
+    found: list[FileRecord] = []
+    examined = 0
+    last: str | None = None
+    try:
+        for item in stream:
+            examined += 1
+            last = timeline.position(item)
+            record = from_item(item)
+            if explorer.matches(record, filters) and access.may_view(user, record):
+                found.append(record)
+            if len(found) == page_size or examined >= max_examined:
+                break
+        else:
+            last = None  # the period is read to its end
+        if last is not None and next(stream, None) is None:
+            last = None
+    except (ClientError, BotoCoreError) as e:
+        raise _unavailable("listed", e) from e
+    token = explorer.encode_token({UPLOAD_INDEX.sort_key: {"S": last}}, bound) if last else None
     return FilePage(tuple(explorer.sort_records(found, filters.sort)), token, examined)
 
 

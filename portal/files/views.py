@@ -25,6 +25,7 @@ from common.catalogue import (
     RISK_FLAGS,
     FileStatus,
     Flag,
+    flag_label,
 )
 from common.schema.record import FileRecord, to_timestamp
 from portal.text import STATUS_LABELS, human_size, local_time, plain
@@ -83,11 +84,7 @@ def flag_badges(flags: Iterable[str]) -> tuple[Badge, ...]:
     flags = set(flags)
     risks = [Badge(f"⚠ {f.label}", "orange") for f in RISK_FLAGS if f in flags]
     others = sorted(flags - set(RISK_FLAGS))
-    return (*risks, *(Badge(f"• {_flag_label(f)}", "gray") for f in others))
-
-
-def _flag_label(flag: str) -> str:
-    return Flag(flag).label if flag in Flag._value2member_map_ else flag.replace("_", " ")
+    return (*risks, *(Badge(f"• {flag_label(f)}", "gray") for f in others))
 
 
 #: Hex digits of the SHA-256 the table shows, so a row fits a laptop screen.
@@ -251,17 +248,17 @@ NOTE_ENCRYPTED = "This PDF is password-protected, so no preview can be made."
 def preview_note(record: FileRecord) -> str:
     """Why a file shows no preview, or "" when the extractor stored one to show.
 
-    A PDF the extractor failed on as encrypted needs a password nobody gave;
-    one that opens without a password (only editing is restricted) is
-    processed and previewed like any other.
+    A PDF flagged password-protected needs a password nobody gave (files
+    processed before that flag existed failed as "encrypted"); one that opens
+    without a password (only editing is restricted) is previewed like any other.
     """
     if record.status in (FileStatus.DELETED, FileStatus.EXPIRED):
         return "The file is no longer stored."
     if record.preview_key:
         return ""
     pdf = record.format == "pdf"
-    if pdf and record.status is FileStatus.FAILED and (
-            Flag.ENCRYPTED in record.flags or record.reason.lower().startswith("encrypted")):
+    if pdf and (Flag.PASSWORD_PROTECTED in record.flags or (record.status is FileStatus.FAILED and (
+            Flag.ENCRYPTED in record.flags or record.reason.lower().startswith("encrypted")))):
         return NOTE_ENCRYPTED
     if record.format not in PREVIEW_FORMATS:
         return "No preview for this type of file."

@@ -10,6 +10,7 @@ import pytest
 
 from common import aws
 from common.catalogue import FileStatus
+from common.schema.keys import OWNER_INDEX, UPLOAD_INDEX
 from common.schema.record import FileRecord, from_item, to_item
 from portal.access import NotAllowed, User
 from portal.export import __main__ as command
@@ -187,15 +188,16 @@ def test_exports_ask_for_their_attributes_only_and_filter_on_them(stack, owner):
     assert rows[0] == ["name", "pages"] and sorted(rows[1:]) == expected
     assert progress.rows == len(expected) and seen == []  # told every 500 rows only
     assert len(ddb.calls) > 1  # several pages, each with the projection
-    wanted = service.projection(request)
-    assert {method for method, _ in ddb.calls} == {"query" if owner else "scan"}
+    keep = () if owner else (UPLOAD_INDEX.sort_key,)  # the shards' merge orders by it
+    wanted = service.projection(request, keep=keep)
+    assert {method for method, _ in ddb.calls} == {"query"}
+    assert {call["IndexName"] for _, call in ddb.calls} == {OWNER_INDEX.name if owner else UPLOAD_INDEX.name}
     for _, call in ddb.calls:
         assert call["ProjectionExpression"] == wanted["ProjectionExpression"]
         assert wanted["ExpressionAttributeNames"].items() <= call["ExpressionAttributeNames"].items()
-    method, first = ddb.calls[0]
-    page = getattr(aws.client("dynamodb"), method)(**first)
-    assert page["Items"] and {key for item in page["Items"] for key in item} <= {"name", "metadata", "status", "format"}
-    assert {key for item in page["Items"] for key in item.get("metadata", {}).get("M", {})} == {"pages"}
+    items = [item for method, call in ddb.calls for item in getattr(aws.client("dynamodb"), method)(**call)["Items"]]
+    assert items and {key for item in items for key in item} <= {"name", "metadata", "status", "format", *keep}
+    assert {key for item in items for key in item.get("metadata", {}).get("M", {})} == {"pages"}
 
 
 def test_an_export_of_every_column_is_the_shape_of_the_whole_items(stack):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from common import aws
 from common.schema import requests
-from common.schema.record import FileRecord, from_item
+from common.schema.keys import PK
+from common.schema.record import FileRecord, attributes, from_item
 
 
 def commit(table: str, records: list[FileRecord]) -> None:
@@ -32,3 +33,16 @@ def every_item(table: str) -> dict[tuple[str, str], dict]:
     """Every item of the table (files, markers, counters), by key."""
     pages = aws.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
     return {(i["pk"]["S"], i["sk"]["S"]): i for page in pages for i in page["Items"]}
+
+
+def scanned_files(table: str, start_day: str = "0000-01-01", end_day: str = "9999-12-31") -> list[FileRecord]:
+    """Every file of the period read the old way, by a whole-table scan: the oracle the index is checked against."""
+    request = {
+        "TableName": table,
+        "FilterExpression": "begins_with(#pk, :file) AND #up BETWEEN :start AND :end",
+        "ExpressionAttributeNames": {"#pk": PK, "#up": "uploaded_at"},
+        "ExpressionAttributeValues": attributes({":file": "FILE#", ":start": start_day,
+                                                 ":end": f"{end_day}~"}),
+    }
+    pages = aws.client("dynamodb").get_paginator("scan").paginate(**request)
+    return [from_item(item) for page in pages for item in page.get("Items", [])]

@@ -26,6 +26,8 @@ from extractor import extract
 from extractor.processor import Deps, process_message
 from portal import text
 from portal.access import NotAllowed, User
+from portal.dashboard import analytics, data
+from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.files import service, views
 from portal.files.uploads import store_upload
 from tests.helpers.env import ROOT
@@ -232,7 +234,14 @@ def test_a_processed_pdf_is_previewed_by_its_first_page(stack, people, world):
 
 def test_a_password_protected_pdf_gets_a_note_and_no_preview(stack, people):
     record = upload(stack, people["ann"], "locked.pdf", encrypted_pdf("secret"))
-    assert record.status is FileStatus.FAILED and "encrypted" in record.flags  # as the extractor records it
+    # Protected is not failed: the dashboard's failures mean that something went wrong.
+    assert record.status is FileStatus.PROCESSED and record.flags == ("password_protected",)
+    assert record.metadata["pages"] == 1 and record.metadata["note"].startswith("password-protected PDF")
+    day = record.uploaded_at[:10]
+    frame = data.load(aws.client("dynamodb"), stack.table, Viewer(record.owner, sees_everyone=False), day, day).frame
+    board = analytics.build_dashboard(frame, DashboardFilters(day, day), Viewer(record.owner, sees_everyone=False))
+    assert (board.kpis.files, board.kpis.failures) == (1, 0)
+    assert dict(zip(board.flags.frame["flag"], board.flags.frame["files"], strict=True)) == {"password_protected": 1}
     assert record.preview_key == ""
     assert views.preview_note(record) == views.NOTE_ENCRYPTED
     assert preview_of(stack, people["ann"], record) is None

@@ -161,6 +161,12 @@ def test_day_bars_are_most_of_a_day_wide_even_for_a_single_day():
     assert bar.width == charts.DAY_BAR_MS == round(0.8 * 86_400_000)
 
 
+def test_flags_are_named_in_words():
+    fig = charts.flags(pd.DataFrame({"flag": ["password_protected", "damaged", "from_a_newer_version"],
+                                     "files": [3, 2, 1]}))
+    assert set(fig.data[0].y) == {"password protected", "damaged", "from a newer version"}
+
+
 def test_charts_of_what_may_rightly_be_absent_say_what_is_absent():
     assert charts.failures(pd.DataFrame(columns=["reason", "failures"])).layout.annotations[0].text == (
         "No failures in this period")

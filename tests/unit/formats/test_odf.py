@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from extractor.formats import Limits, MiB, ParseError
-from extractor.formats.odf import parse_odf
+from extractor.formats.odf import NOTE_PROTECTED, parse_odf
 from extractor.formats.xmlparts import UNSAFE_XML
 
 LIMITS = Limits()
@@ -165,16 +165,14 @@ def test_basic_macros_are_flagged(tmp_path: Path) -> None:
     assert parse_odf(path, LIMITS).flags == {"macros"}
 
 
-def test_password_protected_odf_reports_readable_properties(tmp_path: Path) -> None:
+def test_password_protected_odf_is_processed_with_its_readable_properties(tmp_path: Path) -> None:
     path = make_odf(tmp_path / "secret.odt", "text",
                     {"meta.xml": ODT_META, "content.xml": b"\x8a\x13 encrypted bytes"},
                     manifest=manifest_xml(MIME + "text", encrypted=("content.xml", "styles.xml")))
-    with pytest.raises(ParseError) as e:
-        parse_odf(path, LIMITS)
-    assert e.value.reason == "encrypted document: it is password-protected, so only some properties can be read"
-    assert e.value.flags == {"encrypted"}
-    assert e.value.metadata["title"] == "Annual Review"
-    assert e.value.metadata["pages"] == 4
+    parsed = parse_odf(path, LIMITS)
+    assert parsed.flags == {"password_protected"}
+    assert parsed.metadata["note"] == NOTE_PROTECTED.format(what="document")
+    assert (parsed.metadata["title"], parsed.metadata["pages"]) == ("Annual Review", 4)
 
 
 @pytest.mark.parametrize("hostile", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["billion-laughs", "xxe"])

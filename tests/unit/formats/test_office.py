@@ -19,8 +19,9 @@ from docx.shared import Inches
 from openpyxl.chart import BarChart, Reference
 from PIL import Image
 
+from extractor.extract import Config, extract_file
 from extractor.formats import Limits, MiB, ParseError
-from extractor.formats.office import parse_docx, parse_pptx, parse_xlsx
+from extractor.formats.office import NOTE_PROTECTED, parse_docx, parse_pptx, parse_xlsx
 from extractor.formats.xmlparts import MAX_TEXT_CHARS, UNSAFE_XML, count_value, iso_date
 
 LIMITS = Limits()
@@ -254,12 +255,28 @@ def test_docx_main_part_found_through_package_relationships(tmp_path: Path) -> N
         "title": "Moved", "paragraphs": 1, "tables": 0, "images": 0, "word_count": 3}
 
 
-def test_password_protected_office_file_is_flagged_encrypted(tmp_path: Path) -> None:
-    path = tmp_path / "secret.docx"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600) + "EncryptedPackage".encode("utf-16-le"))
-    with pytest.raises(ParseError, match=r"^encrypted document: it is password-protected") as e:
-        parse_docx(path, LIMITS)
-    assert e.value.flags == {"encrypted"}
+PROTECTED = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600) + "EncryptedPackage".encode("utf-16-le")
+
+
+@pytest.mark.parametrize(("name", "what"), [("secret.docx", "document"), ("secret.XLSX", "spreadsheet"),
+                                            ("secret.pptm", "presentation")])
+def test_password_protected_office_file_is_processed_not_failed(tmp_path: Path, name: str, what: str) -> None:
+    """Through detection too: the CFB wrapper is the named kind, not a legacy file or a type mismatch."""
+    path = tmp_path / name
+    path.write_bytes(PROTECTED)
+    result = extract_file(path, name, Config())
+    assert (result.status.value, result.format, result.flags) == ("processed", name.rpartition(".")[2].lower(),
+                                                                  ("password_protected",))
+    assert dict(result.metadata) == {"note": NOTE_PROTECTED.format(what=what)}
+
+
+def test_a_protected_package_under_another_name_is_a_legacy_office_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret.bin"
+    path.write_bytes(PROTECTED)
+    assert extract_file(path, path.name, Config()).format == "ole"
+
+
+def test_a_legacy_office_file_is_no_package(tmp_path: Path) -> None:
     legacy = tmp_path / "legacy.doc"
     legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
     with pytest.raises(ParseError, match=r"^damaged document") as e:

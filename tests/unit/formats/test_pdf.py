@@ -15,7 +15,7 @@ from pypdf import PdfWriter
 from pypdf.actions import JavaScript
 
 from extractor.formats import Limits, Parsed, ParseError
-from extractor.formats.pdf import parse_pdf
+from extractor.formats.pdf import NOTE_PASSWORD, parse_pdf, text_layer
 from tests.helpers.files import build_pdf
 
 LIMITS = Limits()
@@ -54,10 +54,11 @@ def written(writer: PdfWriter) -> bytes:
 
 
 def parse(tmp_path: Path, data: bytes) -> Parsed:
-    """parse_pdf on ``data`` saved as a file."""
+    """parse_pdf, then text_layer (the two steps the extractor runs), on ``data`` saved as a file."""
     path = tmp_path / "doc.pdf"
     path.write_bytes(data)
-    return parse_pdf(path, LIMITS)
+    parsed, text = parse_pdf(path, LIMITS), text_layer(path, LIMITS)
+    return Parsed(metadata={**parsed.metadata, **text.metadata}, flags=parsed.flags | text.flags)
 
 
 XMP = b"""<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -166,17 +167,15 @@ def test_blank_pages_are_a_scan_without_text_layer(tmp_path: Path) -> None:
     assert parsed.flags == {"scanned"}
 
 
-def test_a_user_password_leaves_partial_metadata(tmp_path: Path) -> None:
+def test_a_user_password_is_protected_not_failed(tmp_path: Path) -> None:
     writer = PdfWriter()
     for _ in range(3):
         writer.add_blank_page(width=100, height=100)
     writer.add_metadata({"/Title": "Secret plan"})
     writer.encrypt(user_password="s3cret", owner_password="owner", algorithm="AES-256")
-    with pytest.raises(ParseError) as caught:
-        parse(tmp_path, written(writer))
-    assert caught.value.reason == "encrypted PDF: metadata partially available"
-    assert caught.value.metadata == {"pdf_version": "1.3", "encrypted": True, "pages": 3}
-    assert caught.value.flags == {"encrypted"}
+    parsed = parse(tmp_path, written(writer))
+    assert parsed.flags == {"password_protected"}
+    assert dict(parsed.metadata) == {"pdf_version": "1.3", "encrypted": True, "pages": 3, "note": NOTE_PASSWORD}
 
 
 @pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
