@@ -18,16 +18,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from xml.etree.ElementTree import Element
 
 import pillow_heif
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
-from PIL import Image, UnidentifiedImageError
+from PIL import GifImagePlugin, Image, UnidentifiedImageError
 
 from common.catalogue import Flag
-from extractor.formats import Limits, Parsed, ParseError
+from extractor.formats import Limits, Parsed, ParseError, imagewalk
 
 #: Pillow plugins allowed to open an upload; anything else (EPS, PSD, ...) is refused,
 #: which keeps decoders nobody asked for out of reach of hostile files.
@@ -49,6 +49,7 @@ _TAG_MODEL = 0x0110
 _TAG_ORIENTATION = 0x0112
 _TAG_ARTIST = 0x013B
 _TAG_DATETIME_ORIGINAL = 0x9003
+_BASE_TAGS = (_TAG_DESCRIPTION, _TAG_MAKE, _TAG_MODEL, _TAG_ORIENTATION, _TAG_ARTIST, _TAG_DATETIME_ORIGINAL)
 _TIFF_OFFSETS = (273, 324)  # StripOffsets, TileOffsets
 _TIFF_COUNTS = (279, 325)  # StripByteCounts, TileByteCounts
 _TIFF_RESOLUTION = (282, 283)  # XResolution, YResolution
@@ -59,10 +60,11 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 #: A real XMP packet is a few KiB (JPEG caps it at 64 KiB); larger ones are not parsed.
 _MAX_XMP = 4 * 1024 * 1024
 
-#: Bounds on the structure walks, so a file of tiny chunks cannot keep them busy.
-_MAX_SEGMENTS = 10_000
-_MAX_CHUNKS = 1_000_000
-_READ = 1024 * 1024
+#: Frames of an animated GIF counted: Pillow walks them one Python call each, and a real
+#: animation has up to a few thousand.
+MAX_GIF_FRAMES = 50_000
+_TOO_MANY_BLOCKS = (f"image not read: more than {imagewalk.MAX_METADATA_BLOCKS:,} metadata blocks come "
+                    "before its picture, far more than cameras and editors write")
 
 #: Image.MAX_IMAGE_PIXELS is process-wide; calls in threads must not see each other's value.
 _PIXEL_LIMIT_LOCK = threading.Lock()
@@ -92,6 +94,9 @@ def parse_image(path: Path, limits: Limits) -> Parsed:
     metadata: dict[str, Any] = {}
     flags: set[str] = set()
     image_format = ""
+    walk = _walk(path)
+    if walk is not None and walk.metadata_blocks > imagewalk.MAX_METADATA_BLOCKS:
+        raise ParseError(_TOO_MANY_BLOCKS)
     with pixel_limit(limits.max_image_pixels):
         declared = webp_size(path)
         if declared and declared[0] * declared[1] > limits.max_image_pixels:
@@ -101,7 +106,7 @@ def parse_image(path: Path, limits: Limits) -> Parsed:
             with Image.open(path, formats=_FORMATS) as im:
                 image_format = im.format or ""
                 metadata.update(width=im.width, height=im.height)
-                _describe(im, metadata, flags)
+                _describe(im, path, metadata, flags)
                 complete = _tiff_complete(im, path.stat().st_size) if image_format == "TIFF" else True
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             size: dict[str, Any] = ({k: metadata[k] for k in ("width", "height") if k in metadata}
@@ -112,10 +117,8 @@ def parse_image(path: Path, limits: Limits) -> Parsed:
         except _DAMAGED as e:
             raise ParseError("damaged image: its header or metadata cannot be read",
                              metadata=metadata, flags=flags) from e
-    if image_format in ("JPEG", "MPO"):
-        complete = _jpeg_complete(path)
-    elif image_format == "PNG":
-        complete = _png_complete(path)
+    if walk is not None:
+        complete = walk.complete
     if not complete:
         raise ParseError(_TRUNCATED, metadata=metadata, flags=flags)
     return Parsed(metadata=metadata, flags=frozenset(flags))
@@ -170,7 +173,42 @@ def webp_size(path: Path) -> tuple[int, int] | None:
     return None
 
 
-def _describe(im: Image.Image, metadata: dict[str, Any], flags: set[str]) -> None:
+def _walk(path: Path) -> imagewalk.Walk | None:
+    """The structure walk of a JPEG or PNG (by its first bytes), None for other images."""
+    with path.open("rb") as f:
+        head = f.read(8)
+    if head.startswith(b"\xff\xd8"):
+        return imagewalk.jpeg_walk(path)
+    if head == b"\x89PNG\r\n\x1a\n":
+        return imagewalk.png_walk(path)
+    return None
+
+
+def _frames(im: Image.Image, path: Path) -> tuple[int, str]:
+    """Frames (pages) of an image, and a note when they were counted only up to a cap.
+
+    Pillow counts TIFF pages and GIF frames by reading every one in Python:
+    TIFF pages are counted by :func:`~extractor.formats.imagewalk.tiff_pages`
+    instead, and GIF frames up to :data:`MAX_GIF_FRAMES` only.
+    """
+    if im.format == "TIFF":
+        pages, capped = imagewalk.tiff_pages(path)
+        return pages, f"pages counted up to {pages:,}" if capped else ""
+    if isinstance(im, GifImagePlugin.GifImageFile):
+        frames = 1
+        try:
+            while frames < MAX_GIF_FRAMES:
+                im._seek(frames, False)  # what n_frames does, without decoding; public seek() decodes
+                frames += 1
+        except EOFError:
+            return frames, ""
+        finally:
+            im.seek(0)
+        return frames, f"frames counted up to {frames:,}"
+    return int(getattr(im, "n_frames", 1) or 1), ""
+
+
+def _describe(im: Image.Image, path: Path, metadata: dict[str, Any], flags: set[str]) -> None:
     """Fill ``metadata``/``flags`` from an opened image without decoding its pixels."""
     metadata["mode"] = im.mode
     dpi = _dpi(im.info.get("dpi"))
@@ -179,7 +217,9 @@ def _describe(im: Image.Image, metadata: dict[str, Any], flags: set[str]) -> Non
         dpi = None  # Pillow reports 1 dpi for a TIFF that records no resolution at all
     if dpi:
         metadata["dpi"] = dpi
-    metadata["frames"] = int(getattr(im, "n_frames", 1) or 1)
+    metadata["frames"], note = _frames(im, path)
+    if note:
+        metadata["note"] = note
 
     exif = _exif_fields(im)
     xmp = _xmp_fields(_xmp_packet(im))
@@ -213,9 +253,9 @@ def _exif_fields(im: Image.Image) -> dict[str, Any]:
         return {}  # PngImageFile.getexif() would decode the whole image to look for a late eXIf chunk
     try:
         exif = im.getexif()
-        base: Mapping[int, Any] = dict(exif)
-        exif_ifd: Mapping[int, Any] = exif.get_ifd(_IFD_EXIF) if _IFD_EXIF in base else {}
-        gps: Mapping[int, Any] = exif.get_ifd(_IFD_GPS) if _IFD_GPS in base else {}
+        base = {tag: exif.get(tag) for tag in _BASE_TAGS}  # not all: a TIFF page can have 60,000 tags
+        exif_ifd: Mapping[int, Any] = exif.get_ifd(_IFD_EXIF) if _IFD_EXIF in exif else {}
+        gps: Mapping[int, Any] = exif.get_ifd(_IFD_GPS) if _IFD_GPS in exif else {}
     except _DAMAGED:
         return {}  # a broken EXIF block costs its fields, not the whole image
     fields: dict[str, Any] = {
@@ -332,83 +372,6 @@ def _xmp_value(root: Element, name: str, *, join: bool) -> str | None:
         if value := _text(element.get(tag)):
             return value
     return None
-
-
-def _jpeg_complete(path: Path) -> bool:
-    """False when a JPEG ends before its End Of Image marker, i.e. it was cut short.
-
-    The segments before the first scan are skipped by their lengths (so an
-    EXIF thumbnail's own markers are not mistaken for the image's); inside
-    scan data 0xFF is always escaped, so the first FFD9 after it is the end.
-    Anything the walk does not understand counts as complete: this check
-    must never call a good photo damaged.
-    """
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        if f.read(2) != b"\xff\xd8":
-            return True
-        position = 2
-        for _ in range(_MAX_SEGMENTS):
-            f.seek(position)
-            marker = f.read(2)
-            if len(marker) < 2:
-                return False
-            if marker[0] != 0xFF:
-                return True
-            if marker[1] == 0xFF:  # fill byte before a marker
-                position += 1
-                continue
-            if marker[1] == 0xD9:
-                return True
-            if 0xD0 <= marker[1] <= 0xD8 or marker[1] == 0x01:  # markers without a length
-                position += 2
-                continue
-            length_bytes = f.read(2)
-            if len(length_bytes) < 2:
-                return False
-            length = int.from_bytes(length_bytes, "big")
-            if length < 2:
-                return True
-            position += 2 + length
-            if position > size:
-                return False
-            if marker[1] == 0xDA:
-                return _has_end_marker(f, position)
-        return True
-
-
-def _has_end_marker(f: IO[bytes], position: int) -> bool:
-    """True when FFD9 occurs at or after ``position``; reads in bounded chunks."""
-    f.seek(position)
-    previous = b""
-    while chunk := f.read(_READ):
-        if b"\xff\xd9" in previous + chunk:
-            return True
-        previous = chunk[-1:]
-    return False
-
-
-def _png_complete(path: Path) -> bool:
-    """False when a PNG's chunks run past its end or stop before IEND (cut short).
-
-    Chunks are skipped by their declared lengths, reading 8 bytes each; a
-    declared length is only trusted as a seek distance, never allocated.
-    """
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        position = 8
-        for _ in range(_MAX_CHUNKS):
-            f.seek(position)
-            header = f.read(8)
-            if len(header) < 8:
-                return False
-            length, kind = struct.unpack(">I4s", header)
-            if kind == b"IEND":
-                return True
-            position += 12 + length
-            if position > size:
-                return False
-    return True
 
 
 def _tiff_complete(im: Image.Image, size: int) -> bool:

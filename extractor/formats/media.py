@@ -21,14 +21,14 @@ from typing import IO, Any
 from mutagen import File as MutagenFile
 from mutagen import FileType, MutagenError
 from mutagen.flac import FLAC
-from mutagen.mp3 import MP3
+from mutagen.mp3 import MP3, MPEGInfo
 from mutagen.mp4 import MP4
 from mutagen.oggflac import OggFLAC
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from extractor.formats import Limits, Parsed, ParseError
+from extractor.formats import Limits, Parsed, ParseError, audiowalk
 
 #: mutagen readers tried on audio; other formats it knows (APE, ASF, ...) are not asked.
 _AUDIO = (MP3, WAVE, FLAC, OggVorbis, OggOpus, OggFLAC)
@@ -51,6 +51,7 @@ _MAX_DEPTH = 16
 _MUTAGEN_CONTAINERS = frozenset({b"moov", b"udta", b"trak", b"mdia", b"meta", b"ilst", b"stbl", b"minf",
                                  b"moof", b"traf"})
 _MUTAGEN_SKIP = {b"meta": 4}
+_NO_STREAM = "damaged audio/video file: its stream headers cannot be read"
 _CUT_SHORT = "it ends before its last part does (it may be truncated)"
 _UNKNOWN_DURATION = {0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF}
 
@@ -93,13 +94,32 @@ def parse_media(path: Path, limits: Limits) -> Parsed:
         head = f.read(8)
     if len(head) == 8 and head[4:8] in _ISO_TOP:
         return _parse_movie(path, size)
+    too_many = audiowalk.excess(path)
+    if too_many is not None and too_many.tag_end:
+        return _mp3_stream(path, too_many.tag_end)
+    if too_many is not None:
+        raise ParseError(f"audio not read: it has more than {too_many.limit:,} {too_many.what}, far "
+                         "more than recorders and editors write")
     try:
         audio = MutagenFile(path, options=list(_AUDIO))
     except _DAMAGED as e:
-        raise ParseError("damaged audio/video file: its stream headers cannot be read") from e
+        raise ParseError(_NO_STREAM) from e
     if audio is None:
         raise ParseError(f"damaged audio/video file: it is not a readable {_KINDS} file")
     return Parsed(metadata=_audio_fields(audio))
+
+
+def _mp3_stream(path: Path, start: int) -> Parsed:
+    """The stream fields of an MP3 whose ID3 tag is too costly to read, which a note says."""
+    try:
+        with path.open("rb") as f:
+            info = MPEGInfo(f, start)
+    except _DAMAGED as e:
+        raise ParseError(_NO_STREAM) from e
+    metadata = _stream_fields(info)
+    metadata["note"] = (f"its ID3 tag was not read: it has more than {audiowalk.MAX_BLOCKS:,} frames "
+                        "or is too costly to read")
+    return Parsed(metadata=metadata)
 
 
 def _parse_movie(path: Path, size: int) -> Parsed:
@@ -141,8 +161,18 @@ def _parse_movie(path: Path, size: int) -> Parsed:
 
 def _audio_fields(audio: FileType) -> dict[str, Any]:
     """duration_seconds, bitrate, sample_rate, channels, title, artist from a mutagen file."""
+    fields = _stream_fields(audio.info)
+    tags = audio.tags
+    if tags is not None:
+        for name, keys in (("title", _TITLE_KEYS), ("artist", _ARTIST_KEYS)):
+            if value := _tag(tags, keys):
+                fields[name] = value
+    return fields
+
+
+def _stream_fields(info: Any) -> dict[str, Any]:
+    """duration_seconds, bitrate, sample_rate, channels from a mutagen stream description."""
     fields: dict[str, Any] = {}
-    info = audio.info
     length = getattr(info, "length", None)
     if isinstance(length, int | float) and math.isfinite(length) and length > 0:
         fields["duration_seconds"] = round(float(length), 3)
@@ -150,11 +180,6 @@ def _audio_fields(audio: FileType) -> dict[str, Any]:
         value = getattr(info, attribute, None)
         if isinstance(value, int | float) and math.isfinite(value) and value > 0:
             fields[name] = int(value)
-    tags = audio.tags
-    if tags is not None:
-        for name, keys in (("title", _TITLE_KEYS), ("artist", _ARTIST_KEYS)):
-            if value := _tag(tags, keys):
-                fields[name] = value
     return fields
 
 

@@ -11,9 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from common.catalogue import Flag
-from extractor.formats import Limits, Parsed, ParseError
+from extractor.formats import Limits, MiB, Parsed, ParseError
 from extractor.formats.safezip import SafeZip
-from extractor.formats.xmlparts import clean_text, count_value, iso_date, iter_xml, with_partial
+from extractor.formats.xmlparts import (
+    MAX_SCANNED_BYTES,
+    clean_text,
+    count_value,
+    iso_date,
+    iter_xml,
+    read_counted,
+    scan_xml,
+    too_deep,
+    with_partial,
+)
 
 _OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 _META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
@@ -34,6 +44,9 @@ _DATE_FIELDS = {f"{{{_META}}}creation-date": "created", f"{{{_DC}}}date": "modif
 _STATISTIC = f"{{{_META}}}document-statistic"
 _STAT_ATTRS = {f"{{{_META}}}page-count": "pages", f"{{{_META}}}word-count": "words",
                f"{{{_META}}}table-count": "tables"}
+#: Kind -> the field counted in content.xml, the element holding them, and what is counted.
+_COUNTED = {"spreadsheet": ("sheet_count", f"{{{_OFFICE}}}spreadsheet", f"{{{_TABLE}}}table"),
+            "presentation": ("slides", f"{{{_OFFICE}}}presentation", f"{{{_DRAW}}}page")}
 _FILE_ENTRY = f"{{{_MANIFEST}}}file-entry"
 _FULL_PATH = f"{{{_MANIFEST}}}full-path"
 _MEDIA_TYPE = f"{{{_MANIFEST}}}media-type"
@@ -92,19 +105,43 @@ def _meta(data: bytes, limits: Limits, what: str) -> dict[str, Any]:
     return found
 
 
-def _count_children(data: bytes, limits: Limits, what: str, parent: str, child: str) -> int:
-    """How many ``child`` elements sit directly in the first ``parent`` element, streaming."""
-    parent_depth: int | None = None
-    count = 0
-    for event, elem, depth in iter_xml(data, limits, what, "content.xml"):
-        if parent_depth is None:
-            if event == "start" and elem.tag == parent:
-                parent_depth = depth
-        elif event == "start" and depth == parent_depth + 1 and elem.tag == child:
+class _Counted(Exception):
+    """The element whose children are counted has ended: the rest of the part is not read."""
+
+
+def _count_children(data: bytes, limits: Limits, what: str, parent: str, child: str, *,
+                    complete: bool = True) -> tuple[int, bool]:
+    """How many ``child`` elements sit directly in the first ``parent`` element, and whether it ended.
+
+    A content part can be a hundred megabytes of cells, so this is a bare
+    expat scan that stops where ``parent`` ends; ``data`` is the part's start
+    when not ``complete``, and then ``parent`` may not end in it.
+    """
+    parent, child = parent.lstrip("{"), child.lstrip("{")
+    depth = parent_depth = count = 0
+
+    def start(tag: str, _: dict[str, str]) -> None:
+        nonlocal depth, parent_depth, count
+        depth += 1
+        if depth > limits.max_depth:
+            raise too_deep(what, "content.xml", limits)
+        if not parent_depth:
+            parent_depth = depth if tag == parent else 0
+        elif depth == parent_depth + 1 and tag == child:
             count += 1
-        elif event == "end" and depth == parent_depth:
-            break
-    return count
+
+    def end(_: str) -> None:
+        nonlocal depth
+        if depth == parent_depth:
+            raise _Counted
+        depth -= 1
+
+    try:
+        scan_xml(data, what, "content.xml", {"StartElementHandler": start, "EndElementHandler": end},
+                 complete=complete)
+    except _Counted:
+        return count, True
+    return count, complete
 
 
 def parse_odf(path: Path, limits: Limits) -> Parsed:
@@ -144,15 +181,17 @@ def parse_odf(path: Path, limits: Limits) -> Parsed:
         if encrypted:  # the owner's choice, not a failure: what the plain parts say is kept
             meta["note"] = NOTE_PROTECTED.format(what=what)
             return Parsed(metadata=meta, flags=flags | {Flag.PASSWORD_PROTECTED})
-        try:
-            if kind == "spreadsheet" and "sheet_count" not in meta:
-                meta["sheet_count"] = _count_children(zf.read("content.xml"), limits, what,
-                                                 f"{{{_OFFICE}}}spreadsheet", f"{{{_TABLE}}}table")
-            elif kind == "presentation":
-                meta["slides"] = _count_children(zf.read("content.xml"), limits, what,
-                                                 f"{{{_OFFICE}}}presentation", f"{{{_DRAW}}}page")
-        except ParseError as e:
-            raise with_partial(e, meta, flags) from e
+        counted = _COUNTED.get(kind or "")
+        if counted and counted[0] not in meta:
+            key, parent, child = counted
+            try:
+                content, complete = read_counted(zf, "content.xml")
+                meta[key], finished = _count_children(content, limits, what, parent, child, complete=complete)
+            except ParseError as e:
+                raise with_partial(e, meta, flags) from e
+            if not finished:
+                meta["note"] = (f"{'sheets' if key == 'sheet_count' else key} were counted in the first "
+                                f"{MAX_SCANNED_BYTES // MiB} MiB of the content only")
     return Parsed(metadata=meta, flags=flags)
 
 

@@ -2,29 +2,40 @@
 
 An Office file is a zip of XML parts. Every part is read through
 :class:`~extractor.formats.safezip.SafeZip`, so a zip bomb stops at
-``limits.max_unpacked_bytes``, and parsed with defusedxml with DTDs refused, so
-an entity bomb or an external entity never expands. XML is parsed as a stream
+``limits.max_unpacked_bytes``, and parsed with DTDs refused, so an entity
+bomb or an external entity never expands. XML is parsed as a stream
 (elements are dropped once seen), so a large document costs little memory
-beyond its compressed bytes.
+beyond its compressed bytes; a body or sheets are counted over their first
+:data:`~extractor.formats.xmlparts.MAX_SCANNED_BYTES` only.
 
 The XML streaming and value cleaning it shares with OpenDocument live in
-:mod:`extractor.formats.xmlparts`.
+:mod:`extractor.formats.xmlparts`; a sheet's cells are counted by
+:mod:`extractor.formats.sheetscan`.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.parsers import expat
 
 from common.catalogue import Flag
-from extractor.formats import Limits, Parsed, ParseError
+from extractor.formats import Limits, MiB, Parsed, ParseError
 from extractor.formats.cfb import is_encrypted_package
 from extractor.formats.safezip import SafeZip
-from extractor.formats.xmlparts import UNSAFE_XML, clean_text, count_value, iso_date, iter_xml, with_partial
+from extractor.formats.sheetscan import scan_sheet
+from extractor.formats.xmlparts import (
+    MAX_SCANNED_BYTES,
+    clean_text,
+    count_value,
+    expat_tags,
+    iso_date,
+    iter_xml,
+    read_counted,
+    scan_xml,
+    too_deep,
+    with_partial,
+)
 
 NOTE_PROTECTED = ("password-protected {what}: it cannot be opened without its password, so only its size "
                   "and type were read")
@@ -54,6 +65,9 @@ _W_P, _W_T, _W_TBL = _tags(_W, "p"), _tags(_W, "t"), _tags(_W, "tbl")
 _W_BREAKS = _tags(_W, "tab") | _tags(_W, "br") | _tags(_W, "cr")
 _IMAGE_TAGS = _tags(_A, "blip") | {_VML_IMAGE}
 _P_SLIDE_ID = _tags(_P, "sldId")
+#: The same, as :func:`~extractor.formats.xmlparts.scan_xml` spells them.
+_X_P, _X_T, _X_TBL, _X_BREAKS, _X_IMAGES = map(expat_tags, (_W_P, _W_T, _W_TBL, _W_BREAKS, _IMAGE_TAGS))
+_X_FALLBACK = _MC_FALLBACK.lstrip("{")
 
 _CORE_FIELDS = {
     f"{{{_DC}}}title": "title",
@@ -181,42 +195,67 @@ def _count_words(text: str, in_word: bool) -> tuple[int, bool]:
     return words, not text[-1].isspace()
 
 
-def _body_counts(data: bytes, limits: Limits, name: str) -> dict[str, int]:
+def _body_counts(data: bytes, limits: Limits, name: str, *, complete: bool = True) -> dict[str, int]:
     """Paragraphs with text, tables, pictures and words of the main document part.
 
     Words are counted run by run as the XML streams past; the text itself is
     never assembled. ``mc:Fallback`` content repeats its ``mc:Choice`` for older
-    readers, so it is skipped rather than counted twice.
+    readers, so it is skipped rather than counted twice. A body can be a
+    hundred megabytes of tiny elements, so this is a bare expat scan of
+    ``data``, which is the part's start when not ``complete``.
     """
     paragraphs = tables = images = words = 0
-    fallback = 0
+    depth = fallback = 0
     has_text: list[bool] = []  # one entry per open paragraph (text boxes nest them)
     in_word = False
-    for event, elem, _ in iter_xml(data, limits, "document", name):
-        tag = elem.tag
-        if tag == _MC_FALLBACK:
-            fallback += 1 if event == "start" else -1
-            continue
-        if fallback:
-            continue
-        if event == "start":
-            if tag in _W_P:
-                has_text.append(False)
-                in_word = False
-            elif tag in _W_TBL:
-                tables += 1
-            elif tag in _IMAGE_TAGS:
-                images += 1
-            elif tag in _W_BREAKS:
-                in_word = False
-        elif tag in _W_T and elem.text:
-            found, in_word = _count_words(elem.text, in_word)
+    text: list[str] | None = None  # the open w:t element's text, while no child has started
+
+    def start(tag: str, _: dict[str, str]) -> None:
+        nonlocal depth, fallback, tables, images, in_word, text
+        depth += 1
+        if depth > limits.max_depth:
+            raise too_deep("document", name, limits)
+        text = None
+        if tag == _X_FALLBACK:
+            fallback += 1
+        elif fallback:
+            return
+        elif tag in _X_P:
+            has_text.append(False)
+            in_word = False
+        elif tag in _X_T:
+            text = []
+        elif tag in _X_TBL:
+            tables += 1
+        elif tag in _X_IMAGES:
+            images += 1
+        elif tag in _X_BREAKS:
+            in_word = False
+
+    def end(tag: str) -> None:
+        nonlocal depth, fallback, paragraphs, words, in_word, text
+        depth -= 1
+        if tag == _X_FALLBACK:
+            fallback -= 1
+        elif fallback:
+            return
+        elif tag in _X_T and text:
+            run = "".join(text)
+            found, in_word = _count_words(run, in_word)
             words += found
-            if has_text and not elem.text.isspace():
+            if has_text and not run.isspace():
                 has_text[-1] = True
-        elif tag in _W_P and has_text:
+        elif tag in _X_P and has_text:
             paragraphs += has_text.pop()
             in_word = False
+        text = None
+
+    def characters(data: str) -> None:
+        if text is not None:
+            text.append(data)
+
+    scan_xml(data, "document", name, {"StartElementHandler": start, "EndElementHandler": end,
+                                      "CharacterDataHandler": characters}, complete=complete)
     return {"paragraphs": paragraphs, "tables": tables, "images": images, "word_count": words}
 
 
@@ -244,7 +283,8 @@ def parse_docx(path: Path, limits: Limits) -> Parsed:
         meta = _core_properties(zf, limits, "document", parts["core"])
         try:
             meta.update(_app_statistics(zf, limits, "document", parts["app"]))
-            counts = _body_counts(zf.read(parts["main"]), limits, parts["main"])
+            body, complete = read_counted(zf, parts["main"])
+            counts = _body_counts(body, limits, parts["main"], complete=complete)
         except ParseError as e:
             raise with_partial(e, meta, flags) from e
         media_dir = posixpath.dirname(parts["main"]) + "/media/"
@@ -252,6 +292,9 @@ def parse_docx(path: Path, limits: Limits) -> Parsed:
                      and n.rpartition(".")[2].lower() in _IMAGE_EXTENSIONS)
     counts["images"] = max(counts["images"], stored)
     meta.update(counts)
+    if not complete:
+        meta["note"] = (f"paragraphs, tables, pictures and words were counted in the first "
+                        f"{MAX_SCANNED_BYTES // MiB} MiB of the document's text only")
     return Parsed(metadata=meta, flags=flags)
 
 
@@ -259,98 +302,6 @@ def parse_docx(path: Path, limits: Limits) -> Parsed:
 
 _S_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-_CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + ord(letter) - 64
-    return number
-
-
-def _column_letters(number: int) -> str:
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-@dataclass
-class _SheetScan:
-    """Where a sheet scan is: cells seen, formulas, the current cell and row, nesting depth."""
-
-    cells: int = 0
-    formulas: bool = False
-    filled: bool = False
-    depth: int = 0
-    ref: str = ""
-    row: int = 0
-    col: int = 0
-
-
-def _scan_sheet(data: bytes, limits: Limits, name: str) -> tuple[int, bool, str]:
-    """Non-empty cells, whether any has a formula, and the used range of one sheet part.
-
-    Sheets can hold millions of cells, so this is a bare expat scan (no object
-    per cell, as openpyxl would build). Any DTD or entity declaration is
-    refused before it could be expanded; the range is worked out from the
-    cells, because the range a sheet declares can be wrong or hostile.
-    """
-    state = _SheetScan()
-    bounds = [0, 0, 0, 0]  # min row, min col, max row, max col
-
-    def refuse(*_: Any) -> Any:
-        raise ParseError(UNSAFE_XML)
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        state.depth += 1
-        if state.depth > limits.max_depth:
-            raise ParseError(f"spreadsheet XML is nested deeper than {limits.max_depth} levels")
-        local = tag.rpartition("}")[2]
-        if local == "c":
-            state.filled, state.ref = False, attrs.get("r", "")
-        elif local in ("v", "is"):
-            state.filled = True
-        elif local == "f":
-            state.filled = state.formulas = True
-        elif local == "row":
-            state.row = int(attrs["r"]) if attrs.get("r", "").isdigit() else state.row + 1
-            state.col = 0
-
-    def end(tag: str) -> None:
-        state.depth -= 1
-        if not tag.endswith("}c") and tag != "c":
-            return
-        match = _CELL_REF.fullmatch(state.ref)
-        row, col = ((int(match[2]), _column_number(match[1])) if match else (state.row, state.col + 1))
-        state.row, state.col = row, col
-        if not state.filled:
-            return
-        state.cells += 1
-        if state.cells == 1:
-            bounds[:] = [row, col, row, col]
-        else:
-            bounds[:] = [min(bounds[0], row), min(bounds[1], col), max(bounds[2], row), max(bounds[3], col)]
-
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    try:
-        parser.Parse(data, True)
-    except expat.ExpatError as e:
-        raise ParseError(f"damaged spreadsheet: {name} is not well-formed XML") from e
-    dimension = ""
-    if state.cells:
-        dimension = (f"{_column_letters(bounds[1])}{bounds[0]}:"
-                     f"{_column_letters(bounds[3])}{bounds[2]}")
-    return state.cells, state.formulas, dimension
-
-
 def _relationships(zf: SafeZip, limits: Limits, part: str) -> dict[str, str]:
     """Relationship id -> member name, for the part ``part`` (e.g. the workbook)."""
     folder, _, base = part.rpartition("/")
@@ -368,23 +319,36 @@ def _relationships(zf: SafeZip, limits: Limits, part: str) -> dict[str, str]:
 
 
 def _workbook_contents(zf: SafeZip, limits: Limits, workbook: str) -> dict[str, Any]:
-    """Sheets (name and used range), non-empty cells and formula presence, in workbook order."""
+    """Sheets (name and used range), non-empty cells and formula presence, in workbook order.
+
+    The sheets' cells are counted in their first :data:`MAX_SCANNED_BYTES` in
+    all; a ``note`` says when some were left uncounted.
+    """
     targets = _relationships(zf, limits, workbook)
     sheets: list[dict[str, str]] = []
     cells, formulas = 0, False
+    budget, partial = MAX_SCANNED_BYTES, False
     for event, elem, _ in iter_xml(zf.read(workbook), limits, "spreadsheet", workbook):
         if event != "end" or elem.tag != f"{{{_S_NS}}}sheet":
             continue
         sheet = {"name": clean_text(elem.get("name")) or ""}
         target = targets.get(elem.get(_R_ID, ""), "")
         if target and zf.has(target) and "/worksheets/" in f"/{target}":  # chart sheets have no cells
-            found, has_formulas, dimension = _scan_sheet(zf.read(target), limits, target)
+            data, complete = read_counted(zf, target, budget) if budget else (b"", False)
+            budget -= len(data)
+            partial = partial or not complete
+            found, has_formulas, dimension = scan_sheet(data, limits, target, complete=complete)
             cells += found
             formulas = formulas or has_formulas
             if dimension:
                 sheet["dimension"] = dimension
         sheets.append(sheet)
-    return {"sheets": sheets, "sheet_count": len(sheets), "cells": cells, "has_formulas": formulas}
+    contents: dict[str, Any] = {"sheets": sheets, "sheet_count": len(sheets), "cells": cells,
+                                "has_formulas": formulas}
+    if partial:
+        contents["note"] = (f"cells, formulas and used ranges were looked for in the first "
+                            f"{MAX_SCANNED_BYTES // MiB} MiB of the sheets only")
+    return contents
 
 
 def parse_xlsx(path: Path, limits: Limits) -> Parsed:
