@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import coldstart, dashboard, pipeline, upload_index
+from bench import coldstart, dashboard, pipeline, upload_index, worstcase
 from bench.corpus import generate
 from bench.export import rows as export_rows
 from extractor.extract import file_digest
@@ -87,12 +87,14 @@ def extraction(corpus: Path, files: int, repeats: int) -> list[tuple[str, str, s
     """Extraction with --jobs 1 against a bare read of the same files, and against exiftool.
 
     The corpus mixes generated business files with the broken PDFs of
-    :mod:`bench.broken_pdfs`; per-file times come from the records (the first
+    :mod:`bench.broken_pdfs` and the worst cases of every other family
+    (:mod:`bench.worstcase`); per-file times come from the records (the first
     file of a run includes starting the parser process).
     """
     paths = sorted(corpus.iterdir())
     megabytes = sum(p.stat().st_size for p in paths) / 1e6
     broken = sum(p.name.startswith("broken-") for p in paths)
+    worst = len(worstcase.CASES)
     bare = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -109,7 +111,8 @@ def extraction(corpus: Path, files: int, repeats: int) -> list[tuple[str, str, s
         ("extract --jobs 1: files/s", f"{len(paths) / _median(ours):.1f}",
          f"{len(paths) / _median(bare):.1f} (read+hash)", f"{_median(ours) / _median(bare):.1f}x time"),
         ("extract --jobs 1: peak RSS", f"{peak / 1024:.0f} MiB", "", ""),
-        ("corpus", f"{len(paths)} files ({broken} broken PDFs), {megabytes:.1f} MB", "", ""),
+        ("corpus", f"{len(paths)} files ({broken} broken PDFs, {worst} worst cases), {megabytes:.1f} MB",
+         "", ""),
         *_worst_case(records),
     ]
     exiftool = shutil.which("exiftool")
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="docportal-bench-") as tmp:
                 corpus = Path(tmp) / "corpus"
                 generate(corpus, files, broken=True)
+                worstcase.generate(corpus)
                 rows += extraction(corpus, files, repeats)
         elif section == "coldstart":
             rows += coldstart.rows(runs=3 if quick else 11)
