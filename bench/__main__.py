@@ -33,11 +33,11 @@ from extractor.extract import file_digest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _timed(args: list[str]) -> tuple[float, int]:
+def _timed(args: list[str], *, check: bool = True) -> tuple[float, int]:
     """Wall seconds of a command, and the peak RSS (KiB) of it or its children."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(args, check=check, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     elapsed = time.perf_counter() - started
     return elapsed, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
@@ -118,12 +118,13 @@ def extraction(corpus: Path, files: int, repeats: int) -> list[tuple[str, str, s
     exiftool = shutil.which("exiftool")
     if not exiftool:
         return [*rows, ("extract vs exiftool -json", "skipped", "exiftool not installed", "")]
-    theirs = [_timed([exiftool, "-json", "-q", "-r", str(corpus)])[0] for _ in range(repeats)]
+    # exiftool exits 1 when some file is beyond it (several worst cases are): its time still counts.
+    theirs = [_timed([exiftool, "-json", "-q", "-r", str(corpus)], check=False)[0] for _ in range(repeats)]
     rows.append(("extract --jobs 1 vs exiftool -json", f"{_median(ours):.2f} s", f"{_median(theirs):.2f} s",
                  f"{_median(ours) / _median(theirs):.2f} (goal <= 0.50)"))
     fair = [p for p in paths if _EXIFTOOL_SLOW_SPOT not in p.name]
     ours_fair = [_extract(fair)[0] for _ in range(repeats)]
-    theirs_fair = [_timed([exiftool, "-json", "-q", *map(str, fair)])[0] for _ in range(repeats)]
+    theirs_fair = [_timed([exiftool, "-json", "-q", *map(str, fair)], check=False)[0] for _ in range(repeats)]
     rows.append(("  the same without the AES-256 PDFs", f"{_median(ours_fair):.2f} s",
                  f"{_median(theirs_fair):.2f} s", f"{_median(ours_fair) / _median(theirs_fair):.2f}"))
     return rows
