@@ -181,8 +181,8 @@ def _cuts(record: FileRecord, filters: FileFilters) -> bool:
     if filters.reason and (record.status is not FileStatus.FAILED or not record.reason
                            or reason_key(record.reason) != filters.reason):
         return False
-    if filters.size_bucket and (record.size is None
-                                or histogram_counter("size", record.size, SIZE_BOUNDS) != filters.size_bucket):
+    size = None if record.size is None else histogram_counter("size", record.size, SIZE_BOUNDS)
+    if filters.size_bucket and size != filters.size_bucket:
         return False
     pages = page_count(record)
     return not filters.pages_bucket or (
