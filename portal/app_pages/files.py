@@ -26,7 +26,7 @@ from common.settings import Settings
 from portal import access, auth, text
 from portal.access import NotAllowed, User
 from portal.app_pages import reads
-from portal.app_pages.files_bar import file_filter_bar
+from portal.app_pages.files_bar import file_filter_bar, saved_views_panel
 from portal.files import explorer, service, views
 from portal.files.explorer import FileFilters, Pager
 from portal.files.service import FileError
@@ -63,6 +63,7 @@ if notice:
 
 emails = reads.uploader_emails(settings.user_pool_id, reads.user_key(user)) if everyone else {}
 filters, page_size = file_filter_bar(everyone, emails)
+saved_views_panel(user, settings, filters)
 
 try:
     total = reads.loading(reads.file_count, *who(user), filters.key(), what="Counting the files…")

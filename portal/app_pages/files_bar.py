@@ -17,11 +17,15 @@ from typing import Any
 
 import streamlit as st
 
+from common import aws
 from common.catalogue import FORMAT_NAMES, QUALITY_FLAGS, RISK_FLAGS, FileStatus, Flag
-from portal import text
+from common.settings import Settings
+from portal import navigation, text
+from portal.access import NotAllowed, User
 from portal.dashboard.labels import pages_bucket_label, size_bucket_label
-from portal.files import explorer, links, views
+from portal.files import explorer, links, saved, saved_views, views
 from portal.files.explorer import FileFilters, InvalidFilter, SortKey
+from portal.files.service import FileError
 
 _ALL = "All uploaders"
 #: What the page last wrote to the URL: a URL that differs was changed from outside.
@@ -116,3 +120,38 @@ def file_filter_bar(everyone: bool, emails: Mapping[str, str]) -> tuple[FileFilt
         st.session_state[_NOTES] = ()
         _write(wanted)
     return filters, int(page_size or explorer.PAGE_SIZES[0])
+
+
+def saved_views_panel(user: User, settings: Settings, filters: FileFilters) -> None:
+    """The user's saved views as links, and saving or deleting one (names escaped: users typed them)."""
+    ddb = aws.client("dynamodb")
+    with st.expander("Saved views", icon=":material/bookmarks:"):
+        try:
+            kept = saved_views.list_views(user=user, ddb=ddb, settings=settings)
+        except (FileError, NotAllowed) as e:
+            st.error(text.md_escape(str(e)))
+            return
+        for view in kept:
+            st.page_link(navigation.page_path("files"), label=text.md_escape(view.name),
+                         query_params=dict(view.params), icon=":material/bookmark:")
+        if not kept:
+            st.caption("No saved views yet: name these filters to find them again.")
+        name_col, save_col = st.columns([3, 1], vertical_alignment="bottom")
+        name = name_col.text_input("Name these filters", max_chars=saved.MAX_NAME, key="files_view_name")
+        if save_col.button("Save view", icon=":material/bookmark_add:", key="files_view_save"):
+            try:
+                saved_views.save_view(user=user, ddb=ddb, settings=settings, name=name, filters=filters)
+            except (saved.InvalidView, FileError, NotAllowed) as e:
+                st.error(text.md_escape(str(e)))
+            else:
+                st.rerun()
+        if kept:
+            gone_col, delete_col = st.columns([3, 1], vertical_alignment="bottom")
+            gone = gone_col.selectbox("Delete a saved view", [v.name for v in kept], key="files_view_gone")
+            if delete_col.button("Delete view", icon=":material/bookmark_remove:", key="files_view_delete"):
+                try:
+                    saved_views.delete_view(user=user, ddb=ddb, settings=settings, name=gone or "")
+                except (FileError, NotAllowed) as e:
+                    st.error(text.md_escape(str(e)))
+                else:
+                    st.rerun()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import urllib.parse
 from dataclasses import replace
 
 import pytest
@@ -33,7 +34,7 @@ from portal.files.uploads import store_upload
 from tests.helpers.env import ROOT
 from tests.helpers.events import eventbridge_body
 from tests.helpers.files import tiny_pdf, tiny_png
-from tests.helpers.pages import signed_in_as
+from tests.helpers.pages import page_as, signed_in_as
 
 PAGE = str(ROOT / "portal" / "app_pages" / "files.py")
 _SEQUENCERS = itertools.count(0x5000)
@@ -439,3 +440,24 @@ def test_an_uploader_cannot_choose_an_uploader_through_the_url(stack, people, wo
     at = page(people["ann"], owner=people["bob"].sub)
     assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "photo.png"]
     assert any("only your own files" in c.value for c in at.caption)
+
+
+def in_app(user: User, **params: str) -> AppTest:
+    """The Files page inside the app's navigation, where its links to itself resolve."""
+    at = page_as(user, "files", **params)
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_user_saves_a_view_and_finds_it_again_as_a_link(stack, people, world):
+    at = in_app(people["ann"], format="png")
+    next(t for t in at.text_input if t.label == "Name these filters").input("[My](https://evil.test) pictures").run()
+    next(b for b in at.button if b.label == "Save view").click().run()
+    assert not at.exception and not at.error
+    again = in_app(people["ann"])  # a later visit
+    (link,) = [p for p in again.get("page_link") if "pictures" in p.proto.label]
+    assert link.proto.label == text.md_escape("[My](https://evil.test) pictures")
+    assert urllib.parse.parse_qs(link.proto.query_string) == {"format": ["png"]}
+    assert not [p for p in in_app(people["bob"]).get("page_link") if "pictures" in p.proto.label]
+    next(b for b in again.button if b.label == "Delete view").click().run()
+    assert not [p for p in again.get("page_link") if "pictures" in p.proto.label]
