@@ -6,6 +6,7 @@ item              pk                           sk
 a file            ``FILE#<file_id>``           ``FILE``
 duplicate marker  ``DUP#<owner>#<sha256>``     ``DUP``
 aggregate cell    ``AGG#<grain>``              see :mod:`common.schema.aggregates`
+saved views       ``USER#<user sub>``          ``VIEWS``
 ================  ===========================  ================================
 
 A file item is also in the ``by_owner`` index: ``gsi1pk = OWNER#<owner sub>``,
@@ -31,6 +32,7 @@ PK = "pk"
 SK = "sk"
 FILE_SK = "FILE"
 DUPLICATE_SK = "DUP"
+SAVED_VIEWS_SK = "VIEWS"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,11 @@ def is_day(text: object) -> bool:
 def file_key(file_id: str) -> dict[str, dict[str, str]]:
     """The primary key of a file's item."""
     return {PK: {"S": f"FILE#{file_id}"}, SK: {"S": FILE_SK}}
+
+
+def saved_views_key(sub: str) -> dict[str, dict[str, str]]:
+    """The key of the item holding a user's saved Files views (in no index)."""
+    return {PK: {"S": f"USER#{sub}"}, SK: {"S": SAVED_VIEWS_SK}}
 
 
 def owner_keys(owner: str, uploaded_at: str, file_id: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from common.schema.keys import (
     duplicate_key,
     file_key,
     owner_partition,
+    saved_views_key,
     upload_keys,
     upload_partition,
 )
@@ -123,6 +124,26 @@ def add_upload_keys(table: str, file_id: str, uploaded_at: str) -> dict[str, Any
 
 
 # --- writes by the portal ------------------------------------------------------------
+
+
+def get_saved_views(table: str, sub: str) -> dict[str, Any]:
+    """Read a user's saved views (strongly: a view just saved shows at once)."""
+    return {"TableName": table, "Key": saved_views_key(sub), "ConsistentRead": True}
+
+
+def put_saved_views(table: str, sub: str, views: str, now: str, read_at: str | None) -> dict[str, Any]:
+    """Write a user's saved views (JSON text) if they are still as read (``read_at``: None for none)."""
+    condition = "attribute_not_exists(#pk)" if read_at is None else "#at = :read"
+    values = {":read": read_at} if read_at is not None else {}
+    request: dict[str, Any] = {
+        "TableName": table,
+        "Item": {**saved_views_key(sub), "views": {"S": views}, "updated_at": {"S": now}},
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": {"#pk": PK} if read_at is None else {"#at": "updated_at"},
+    }
+    if values:
+        request["ExpressionAttributeValues"] = attributes(values)
+    return request
 
 
 def put_new_file(table: str, record: FileRecord) -> dict[str, Any]:

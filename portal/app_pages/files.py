@@ -20,15 +20,15 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from common import aws
-from common.catalogue import FORMAT_NAMES, QUALITY_FLAGS, RISK_FLAGS, FileStatus, Flag
 from common.schema.keys import is_file_id
 from common.schema.record import FileRecord
 from common.settings import Settings
 from portal import access, auth, text
 from portal.access import NotAllowed, User
 from portal.app_pages import reads
+from portal.app_pages.files_bar import file_filter_bar, saved_views_panel
 from portal.files import explorer, service, views
-from portal.files.explorer import FileFilters, InvalidFilter, Pager, SortKey
+from portal.files.explorer import FileFilters, Pager
 from portal.files.service import FileError
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,6 @@ _SHOWN_FILTERS = "files_filters_key"
 _CONFIRM = "files_confirm_delete"
 _PICK = "files_detail_pick"
 _NOTICE = "files_notice"
-_ALL = "All uploaders"
 #: What a file action may refuse with; both messages are written for people.
 _REFUSED = (FileError, NotAllowed)
 
@@ -63,34 +62,15 @@ if notice:
     st.success(text.md_escape(notice))
 
 emails = reads.uploader_emails(settings.user_pool_id, reads.user_key(user)) if everyone else {}
-with st.container(border=True):
-    search = st.text_input("Search", placeholder="Name, title or author",
-                           max_chars=explorer.MAX_SEARCH_LENGTH)
-    c1, c2, c3, c4 = st.columns(4)
-    statuses = c1.multiselect("Status", list(FileStatus),
-                              format_func=lambda s: views.status_badge(s).label)
-    formats = c2.multiselect("Format", FORMAT_NAMES)
-    flags = c3.multiselect("Flag", [f.value for f in (*RISK_FLAGS, *QUALITY_FLAGS)],
-                           format_func=lambda f: Flag(f).label)
-    owner = None
-    if everyone:
-        by_email = sorted(emails.items(), key=lambda item: item[1])
-        chosen_owner = c4.selectbox("Uploader", [_ALL, *(sub for sub, _ in by_email)],
-                                    format_func=lambda sub: emails.get(sub, sub))
-        owner = None if chosen_owner == _ALL else chosen_owner
-    d1, d2, d3, d4 = st.columns(4)
-    start = d1.date_input("Uploaded from", value=None, format="YYYY-MM-DD")
-    end = d2.date_input("Uploaded to", value=None, format="YYYY-MM-DD")
-    sort = d3.selectbox("Sort", list(SortKey), format_func=lambda s: s.label)
-    page_size = d4.selectbox("Per page", explorer.PAGE_SIZES)
+filters, page_size = file_filter_bar(everyone, emails)
+saved_views_panel(user, settings, filters)
 
 try:
-    filters = FileFilters(statuses=frozenset(statuses), formats=frozenset(formats), flags=frozenset(flags),
-                      start_day=start.isoformat() if start else None,
-                      end_day=end.isoformat() if end else None, owner=owner, text=search,
-                      sort=sort or SortKey.NEWEST)
-except InvalidFilter as e:
-    st.error(text.md_escape(f"Please check the filters: {e}."))
+    total = reads.loading(reads.file_count, *who(user), filters.key(), what="Counting the files…")
+    line = views.total_line(total.files, total.complete, service.MAX_COUNTED)
+    st.markdown(f":material/filter_list: {text.md_escape(line)}")
+except _REFUSED as e:
+    st.error(text.md_escape(str(e)))
     st.stop()
 
 if st.session_state.get(_SHOWN_FILTERS) != (filters.key(), page_size):

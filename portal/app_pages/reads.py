@@ -27,7 +27,7 @@ from portal.dashboard.analytics import Dashboard
 from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.files import service
 from portal.files.explorer import FileFilters
-from portal.files.service import FilePage
+from portal.files.service import FileCount, FilePage
 from portal.users import service as users
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,13 @@ def file_page(table: str, who: UserKey, filters_key: tuple[Any, ...], token: str
                               page_size=page_size)
 
 
+@st.cache_data(ttl=FIGURES_SECONDS, show_spinner=False)
+def file_count(table: str, who: UserKey, filters_key: tuple[Any, ...]) -> FileCount:
+    """How many files this user's Files view holds for the filters (as long as the dashboard's figures)."""
+    return service.count_files(user=as_user(who), ddb=aws.client("dynamodb"), settings=_settings(),
+                               filters=FileFilters.from_key(filters_key))
+
+
 @st.cache_data(ttl=FILES_SECONDS, show_spinner=False)
 def file(table: str, who: UserKey, file_id: str) -> FileRecord:
     """One file, if this user may see it."""
@@ -131,4 +138,5 @@ def preview(table: str, who: UserKey, file_id: str, preview_key: str) -> bytes |
 def forget_files() -> None:
     """After a change, nobody may be shown a file as it was."""
     file_page.clear()
+    file_count.clear()
     file.clear()

@@ -153,6 +153,8 @@ class Kpis:
     p95_latency_ms: int | None
     mean_processing_ms: float | None
     notes: tuple[str, ...] = ()
+    #: Processed files under the filters: what the processed share's link counts.
+    processed: int = 0
 
 
 def histogram_quantile(counts: Sequence[int], bounds: Sequence[int], percent: int) -> int | None:
@@ -197,7 +199,7 @@ def kpis(frame: pd.DataFrame, filters: DashboardFilters) -> Kpis:
     if filters.status != "all":
         return Kpis(files=files, storage_bytes=None, processed_share=share, failures=failed,
                     median_latency_ms=None, p95_latency_ms=None, mean_processing_ms=None,
-                    notes=(*notes, NOTE_STATUS_PARTIAL))
+                    notes=(*notes, NOTE_STATUS_PARTIAL), processed=processed)
     counts = [_total(cells, name) for name, _ in LATENCY_BUCKETS]
     bounds = [bound for _, bound in LATENCY_BUCKETS]
     return Kpis(
@@ -205,6 +207,7 @@ def kpis(frame: pd.DataFrame, filters: DashboardFilters) -> Kpis:
         median_latency_ms=histogram_quantile(counts, bounds, 50),
         p95_latency_ms=histogram_quantile(counts, bounds, 95),
         mean_processing_ms=_total(cells, "duration_ms") / files if files else None, notes=notes,
+        processed=processed,
     )
 
 

@@ -22,12 +22,25 @@ from enum import StrEnum
 from typing import Any
 
 from common.catalogue import FileStatus
+from common.schema.aggregates import (
+    PAGES_BOUNDS,
+    SIZE_BOUNDS,
+    histogram_counter,
+    pages_buckets,
+    reason_key,
+    size_buckets,
+)
 from common.schema.keys import INDEXES, PK, SK, is_day
+from common.schema.lifecycle import is_counted
 from common.schema.record import FileRecord
 
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100)
 MAX_PAGE_SIZE = max(PAGE_SIZES)
 MAX_SEARCH_LENGTH = 200
+#: A failure reason's general part is at most this long in the counters (``reason_key``).
+MAX_REASON_LENGTH = 100
+SIZE_BUCKETS: tuple[str, ...] = tuple(name for name, _ in size_buckets())
+PAGES_BUCKETS: tuple[str, ...] = tuple(name for name, _ in pages_buckets())
 #: Page tokens are short; anything longer is not one of ours.
 MAX_TOKEN_LENGTH = 2048
 _KEY_ATTRIBUTES = frozenset({PK, SK, *(a for i in INDEXES for a in (i.partition_key, i.sort_key))})
@@ -59,7 +72,10 @@ class FileFilters:
 
     An empty set means "any". Deleted files are hidden unless asked for by status.
     ``owner`` (an uploader's ``sub``) is for analysts and admins; uploaders only
-    ever see their own files whatever it says.
+    ever see their own files whatever it says. ``reason``, ``size_bucket``,
+    ``pages_bucket`` and ``counted`` cut exactly as the dashboard's counters
+    do (:func:`common.schema.aggregates.contributions`), so a dashboard figure
+    can link to the very files it counts.
     """
 
     statuses: frozenset[FileStatus] = frozenset()
@@ -70,6 +86,14 @@ class FileFilters:
     owner: str | None = None
     text: str = ""
     sort: SortKey = SortKey.NEWEST
+    #: A failed file's general reason (before any ":"), as the failures chart counts it.
+    reason: str = ""
+    #: A size histogram counter (``size_le_10000``, ``size_gt_100000000``).
+    size_bucket: str = ""
+    #: A pages histogram counter (``pages_le_5``); only files with a page or slide count have one.
+    pages_bucket: str = ""
+    #: Only files the counters count: finished by the extractor and not deleted.
+    counted: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -84,6 +108,15 @@ class FileFilters:
         if len(text) > MAX_SEARCH_LENGTH:
             raise InvalidFilter(f"the search text is longer than {MAX_SEARCH_LENGTH} characters")
         object.__setattr__(self, "text", text)
+        reason = self.reason.strip()  # as ``reason_key`` keeps it: inner spaces are part of it
+        if len(reason) > MAX_REASON_LENGTH:
+            raise InvalidFilter(f"the failure reason is longer than {MAX_REASON_LENGTH} characters")
+        object.__setattr__(self, "reason", reason)
+        if self.size_bucket and self.size_bucket not in SIZE_BUCKETS:
+            raise InvalidFilter(f"unknown size range {self.size_bucket!r}")
+        if self.pages_bucket and self.pages_bucket not in PAGES_BUCKETS:
+            raise InvalidFilter(f"unknown page range {self.pages_bucket!r}")
+        object.__setattr__(self, "counted", bool(self.counted))
         for day in (self.start_day, self.end_day):
             if day is not None and not is_day(day):
                 raise InvalidFilter(f"{day!r} is not a date (YYYY-MM-DD)")
@@ -104,14 +137,14 @@ class FileFilters:
         """A hashable, stable form (for caches and token fingerprints)."""
         return (tuple(sorted(s.value for s in self.statuses)), tuple(sorted(self.formats)),
                 tuple(sorted(self.flags)), self.start_day, self.end_day, self.owner, self.text,
-                self.sort.value)
+                self.sort.value, self.reason, self.size_bucket, self.pages_bucket, self.counted)
 
     @classmethod
     def from_key(cls, key: Sequence[Any]) -> FileFilters:
         """The filters :meth:`key` was made from."""
-        statuses, formats, flags, start, end, owner, text, sort = key
+        statuses, formats, flags, start, end, owner, text, sort, reason, size, pages, counted = key
         return cls(frozenset(statuses), frozenset(formats), frozenset(flags), start, end, owner, text,
-                   SortKey(sort))
+                   SortKey(sort), reason, size, pages, counted)
 
 
 # --- matching and ordering --------------------------------------------------------
@@ -125,11 +158,44 @@ def _text_of(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def counted(record: FileRecord) -> bool:
+    """True when the counters count ``record``: finished, not deleted, and ended by the extractor.
+
+    A file the portal itself marked failed (its upload did not complete,
+    ``requests.mark_upload_failed``) has no ``rev``: no transaction ever
+    counted it, so the dashboard's drill-through leaves it out too.
+    """
+    return is_counted(record) and bool(record.rev)
+
+
+def page_count(record: FileRecord) -> int | None:
+    """The page (or slide) count the counters see, None for none."""
+    pages = record.metadata.get("pages", record.metadata.get("slides"))
+    return pages if isinstance(pages, int) and not isinstance(pages, bool) else None
+
+
+def _cuts(record: FileRecord, filters: FileFilters) -> bool:
+    """The dashboard's own cuts: counted, failure reason, size and page buckets."""
+    if filters.counted and not counted(record):
+        return False
+    if filters.reason and (record.status is not FileStatus.FAILED or not record.reason
+                           or reason_key(record.reason) != filters.reason):
+        return False
+    size = None if record.size is None else histogram_counter("size", record.size, SIZE_BOUNDS)
+    if filters.size_bucket and size != filters.size_bucket:
+        return False
+    pages = page_count(record)
+    return not filters.pages_bucket or (
+        pages is not None and histogram_counter("pages", pages, PAGES_BOUNDS) == filters.pages_bucket)
+
+
 def matches(record: FileRecord, filters: FileFilters) -> bool:
     """True when ``record`` passes every filter; the text search is case-insensitive.
 
     The text is looked for in the file name and the document's title and author.
     """
+    if not _cuts(record, filters):
+        return False
     if filters.statuses:
         if record.status not in filters.statuses:
             return False

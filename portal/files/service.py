@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 DOWNLOAD_SECONDS = 300
 #: Items one page may look at, however few match: no view reads an unbounded list.
 MAX_EXAMINED = 1000
+#: Items a total may look at before it says "at least": ten full pages' worth.
+MAX_COUNTED = 10 * MAX_EXAMINED
 #: Largest stored preview read: a PNG of at most 480 pixels square is far smaller.
 PREVIEW_READ_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 100
@@ -68,6 +70,14 @@ class FilePage:
     next_token: str | None
     #: Items looked at to fill the page (at most :data:`MAX_EXAMINED`).
     examined: int
+
+
+@dataclass(frozen=True)
+class FileCount:
+    """How many files a view holds; ``complete`` False means at least that many (the count stopped)."""
+
+    files: int
+    complete: bool
 
 
 def _scope(user: User) -> str:
@@ -150,6 +160,34 @@ def list_files(*, user: User, ddb: Any, settings: Settings, filters: FileFilters
         raise _unavailable("listed", e) from e
     token = explorer.encode_token(next_key, bound) if next_key else None
     return FilePage(tuple(explorer.sort_records(found, filters.sort)), token, examined)
+
+
+def count_files(*, user: User, ddb: Any, settings: Settings, filters: FileFilters,
+                max_examined: int = MAX_COUNTED) -> FileCount:
+    """How many files the user's view of ``filters`` holds, read page by page as :func:`list_files` reads.
+
+    The same reads and the same matching as the list, so a dashboard figure's
+    link shows a total that can be compared with the figure. It stops after
+    looking at ``max_examined`` items and then says the total is a lower bound.
+
+    Raises
+    ------
+    portal.access.NotAllowed, FilesUnavailable
+        As :func:`list_files`.
+    """
+    files = examined = 0
+    token: str | None = None
+    while True:
+        page = list_files(user=user, ddb=ddb, settings=settings, filters=filters, page_token=token,
+                          page_size=explorer.MAX_PAGE_SIZE,
+                          max_examined=max(1, min(MAX_EXAMINED, max_examined - examined)))
+        files += len(page.records)
+        examined += page.examined
+        if page.next_token is None:
+            return FileCount(files, complete=True)
+        if examined >= max_examined:
+            return FileCount(files, complete=False)
+        token = page.next_token
 
 
 def _everyones_page(*, user: User, ddb: Any, settings: Settings, filters: FileFilters, bound: str,

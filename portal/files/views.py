@@ -297,3 +297,11 @@ def content_disposition(name: str) -> str:
     base = plain(name).replace("\\", "/").rsplit("/", 1)[-1].strip() or "download"
     fallback = _UNSAFE_NAME.sub("_", base)[:150] or "download"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(base, safe='')}"
+
+
+def total_line(files: int, complete: bool, looked_at: int) -> str:
+    """A view's total in words; "at least" when counting stopped after ``looked_at`` items."""
+    if not complete:
+        return (f"At least {files:,} files match these filters "
+                f"(counting stopped after {looked_at:,} files looked at).")
+    return f"{files:,} file{'' if files == 1 else 's'} match{'es' if files == 1 else ''} these filters."

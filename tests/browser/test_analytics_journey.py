@@ -1,7 +1,8 @@
 """Issue 4's journey in a real browser (Debian's chromium) against `make run`'s system.
 
 The uploader signs in, uploads several files at once, watches them all reach
-``processed``, sees them on the dashboard; then the analyst exports CSV and the
+``processed``, sees them on the dashboard and follows its Files tile to the
+same files on My files (issue 16's drill-through); then the analyst exports CSV and the
 downloaded file's rows and columns are exactly those files and the chosen columns.
 """
 
@@ -59,6 +60,12 @@ def test_upload_several_watch_dashboard_then_analyst_exports_csv(page, tmp_path)
     expect(metric(page, "Files")).to_contain_text(str(len(FILES)))
     expect(metric(page, "Processed")).to_contain_text("100")
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
+
+    # Drill-through: the tile's link opens My files on exactly those files, its total the tile's figure.
+    page.get_by_role("link", name=f"Files: open these {len(FILES)} files").click()
+    page.get_by_role("heading", name="My files").wait_for()
+    page.get_by_text(f"{len(FILES)} files match these filters.").wait_for()
+    assert "counted=1" in page.url and "from=" in page.url  # a view that can be shared
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_text("You have signed out.").wait_for()

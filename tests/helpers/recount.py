@@ -64,4 +64,5 @@ def recount_kpis(records: list[FileRecord], f: DashboardFilters) -> Kpis:
         median_latency_ms=percentile_bound(latencies, 50) if everything else None,
         p95_latency_ms=percentile_bound(latencies, 95) if everything else None,
         mean_processing_ms=(sum(r.duration_ms or 0 for r in sel) / len(sel) if sel else None) if everything else None,
+        processed=processed,
     )

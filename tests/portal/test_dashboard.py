@@ -9,8 +9,11 @@ Query parameters are set on the AppTest, as a shared URL would set them.
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
 from dataclasses import replace
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -24,8 +27,9 @@ from portal.dashboard.filters import DashboardFilters
 from portal.dashboard.labels import kpi_tiles
 from tests.helpers.markup import PLOTLY_MARKUP, live_plotly_markup, shows
 from tests.helpers.pages import page_as
-from tests.helpers.records import OWNERS, RECENT_DAYS
+from tests.helpers.records import OWNERS, RECENT_DAYS, make_records
 from tests.helpers.recount import recount_kpis
+from tests.helpers.tables import commit
 
 DAYS = RECENT_DAYS
 ME, OTHER = OWNERS[0], OWNERS[1]
@@ -122,3 +126,54 @@ def test_stored_markup_reaches_no_chart_as_markup(files, stack):
               for value in (link, bold)}
     assert {charts.TITLES[n] for n in ("authors", "producers", "formats", "uploads")} <= titles[link]
     assert charts.TITLES["failures"] in titles[bold]
+
+
+# --- drill-through: every figure's link opens a Files view whose total is that figure ---------------
+
+
+def pool_user(stack, email: str) -> str:
+    """A user of the stack's pool, so the Files page may offer them as uploader; returns their sub."""
+    created = aws.client("cognito-idp").admin_create_user(
+        UserPoolId=stack.user_pool_id, Username=email, MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": email}])
+    return next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")
+
+
+@pytest.fixture
+def counted_files(stack):
+    """Finished files of two pool users, each committed with the ``rev`` the extractor gives it."""
+    st.cache_data.clear()
+    owners = (pool_user(stack, "ann@example.com"), pool_user(stack, "bob@example.com"))
+    records = [replace(r, sequencer=f"{i:016X}", rev=f"{i:016X}#finished")
+               for i, r in enumerate(make_records(30, seed=30, days=RECENT_DAYS, owners=owners))]
+    commit(stack.table, records)
+    yield records
+    st.cache_data.clear()
+
+
+def files_total(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "match" in m.value).replace("\\", "")
+
+
+def test_every_chart_and_tile_links_to_files_with_the_same_total(counted_files):
+    at = page("analysts")
+    kpis = [p for p in at.get("page_link") if p.proto.page.endswith("files") and "open these" in p.proto.label]
+    assert [p.proto.label.split(":")[0] for p in kpis] == ["Files", "Processed", "Failures"]
+    # uploads, formats, sizes, failures, flags, size and length buckets, uploaders: one list of links each
+    charts_links = [e.get("page_link") for e in at.expander if e.label.startswith("Open these files")]
+    assert len(charts_links) == 8 and all(charts_links)
+    # The tiles, and the first and last link under each chart, opened as the browser would open them.
+    checked = 0
+    for link in [*kpis, *(link for found in charts_links for link in {found[0].proto.label: found[0],
+                                                                       found[-1].proto.label: found[-1]}.values())]:
+        query = urllib.parse.parse_qs(link.proto.query_string)
+        figure = int(re.search(r"([\d,]+) files$", link.proto.label).group(1).replace(",", ""))
+        files = page_as(User(sub="ana", email="ana@example.com", groups=frozenset({"analysts"}), expires_at=2**40),
+                        "files", **query)
+        assert not files.exception, files.exception
+        assert not [c.value for c in files.caption if "left out" in c.value], link.proto.label
+        total = files_total(files)
+        shown_total = re.search(r"([\d,]+) files? match", total)
+        assert shown_total and int(shown_total.group(1).replace(",", "")) == figure, (link.proto.label, total)
+        checked += 1
+    assert checked >= 10

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import urllib.parse
 from dataclasses import replace
 
 import pytest
@@ -33,7 +34,7 @@ from portal.files.uploads import store_upload
 from tests.helpers.env import ROOT
 from tests.helpers.events import eventbridge_body
 from tests.helpers.files import tiny_pdf, tiny_png
-from tests.helpers.pages import signed_in_as
+from tests.helpers.pages import page_as, signed_in_as
 
 PAGE = str(ROOT / "portal" / "app_pages" / "files.py")
 _SEQUENCERS = itertools.count(0x5000)
@@ -370,7 +371,7 @@ def test_next_and_previous_page_through_the_list(stack, people):
         upload(stack, ann, f"file {i:02d}.txt", b"x", process=False)
     at = page(ann)
     assert len(listed(at)) == 25
-    assert "27" not in texts(at)
+    assert "27 files match these filters" in texts(at).replace("\\", "")  # the view's total, over every page
     next(b for b in at.button if b.label == "Next").click().run()
     assert sorted(listed(at)) == ["file 00.txt", "file 01.txt"]  # the two oldest, newest first before them
     assert next(b for b in at.button if b.label == "Next").disabled
@@ -402,3 +403,61 @@ def test_a_file_whose_delivery_died_says_it_waits_for_a_retry_not_processing(sta
     assert row["Status"].replace("\\", "") == views.WAITING.label
     assert "delivery 2 of 5" in row["Note"] and "retried automatically" in row["Note"].replace("\\", "")
     assert any("retried automatically" in w.value.replace("\\", "") for w in at.warning)
+
+
+# --- filters in the URL -------------------------------------------------------------------
+
+
+def multiselect(at: AppTest, label: str):
+    return next(m for m in at.multiselect if m.label == label)
+
+
+def test_a_shared_url_sets_the_filters_and_the_total(stack, people, world):
+    ana, ann = people["ana"], people["ann"]
+    at = page(ana, format="png", owner=ann.sub, status="processed", counted="1")
+    assert listed(at) == ["photo.png"]
+    assert multiselect(at, "Format").value == ["png"] and select(at, "Uploader").value == ann.sub
+    assert next(c for c in at.checkbox if c.label.startswith("Only files")).value is True
+    assert "1 file matches these filters" in texts(at).replace("\\", "")
+    multiselect(at, "Format").select("pdf").run()  # a change goes back into the URL, shareable again
+    assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "photo.png"]
+    assert at.query_params["format"] == ["pdf", "png"] and at.query_params["owner"] == ann.sub
+
+
+def test_a_hostile_url_is_dropped_with_a_note_never_an_option(stack, people, world):
+    evil = "[x](https://evil.example)<b>"
+    at = page(people["ana"], format=evil, flag="nosuch", owner="someone-else", size="size_le_7",
+              **{"from": "2026-99-01"})
+    assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "bob.pdf", "photo.png"]
+    notes = [c.value for c in at.caption if "left out" in c.value]
+    assert len(notes) == 5 and not any("](https" in n for n in notes)  # escaped: no link
+    assert evil not in multiselect(at, "Format").options and multiselect(at, "Format").value == []
+    assert "someone-else" not in select(at, "Uploader").options
+    assert not {"format", "flag", "owner", "size", "from"} & set(at.query_params)  # the URL is cleaned too
+
+
+def test_an_uploader_cannot_choose_an_uploader_through_the_url(stack, people, world):
+    at = page(people["ann"], owner=people["bob"].sub)
+    assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "photo.png"]
+    assert any("only your own files" in c.value for c in at.caption)
+
+
+def in_app(user: User, **params: str) -> AppTest:
+    """The Files page inside the app's navigation, where its links to itself resolve."""
+    at = page_as(user, "files", **params)
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_user_saves_a_view_and_finds_it_again_as_a_link(stack, people, world):
+    at = in_app(people["ann"], format="png")
+    next(t for t in at.text_input if t.label == "Name these filters").input("[My](https://evil.test) pictures").run()
+    next(b for b in at.button if b.label == "Save view").click().run()
+    assert not at.exception and not at.error
+    again = in_app(people["ann"])  # a later visit
+    (link,) = [p for p in again.get("page_link") if "pictures" in p.proto.label]
+    assert link.proto.label == text.md_escape("[My](https://evil.test) pictures")
+    assert urllib.parse.parse_qs(link.proto.query_string) == {"format": ["png"]}
+    assert not [p for p in in_app(people["bob"]).get("page_link") if "pictures" in p.proto.label]
+    next(b for b in again.button if b.label == "Delete view").click().run()
+    assert not [p for p in again.get("page_link") if "pictures" in p.proto.label]

@@ -371,3 +371,27 @@ def test_a_shared_files_link_adds_its_value_to_the_file_choices(stack, value):
     assert not at.exception, at.exception
     assert [b.options for b in at.selectbox if b.label == "Show details of"] == []
     assert "https://evil.test" not in markdown_shown(at)
+
+
+def test_a_stored_format_with_markdown_in_the_dashboards_drill_through_links(stored):
+    """Markdown injection: a drill-through link is labelled with a stored value (a format, a failure
+    reason, a flag), which a page link renders as Markdown."""
+    at = page_as(ANALYST, "dashboard")
+    assert not at.exception, at.exception
+    labels = [p.proto.label for p in at.get("page_link") if p.proto.page.endswith("files")]
+    assert any(md_escape(STORED_LINK) in label for label in labels)
+    assert not [label for label in labels if "](https://evil.test" in label]
+
+
+@pytest.mark.parametrize("value", MARKDOWN_LINKS)
+def test_a_shared_files_filter_link_adds_its_value_to_the_filter_choices(stack, value):
+    """Option and Markdown injection: the Files view's filters come from its URL, which anyone can write."""
+    streamlit.cache_data.clear()
+    names = ("format", "flag", "status", "owner", "size", "pages", "sort", "from", "to", "counted")
+    at = page_as(ANALYST, "files", **dict.fromkeys(names, value))
+    assert not at.exception, at.exception
+    for widget in (*at.multiselect, *at.selectbox):
+        chosen = widget.value if isinstance(widget.value, list) else [widget.value]
+        assert value not in widget.options and value not in chosen, widget.label
+    assert "https://evil.test" not in markdown_shown(at)
+    assert len([c for c in at.caption if "left out" in c.value]) == len(names)

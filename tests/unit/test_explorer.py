@@ -108,3 +108,45 @@ def test_the_pager_goes_forward_and_back():
     two = pager.forward("t2").forward("t3")
     assert (two.current, two.number) == ("t3", 3)
     assert two.back().current == "t2" and two.back().back().back() == Pager()
+
+
+# --- the dashboard's cuts: failure reason, size and page buckets, counted files only -------
+
+
+@pytest.mark.parametrize(("record", "filters", "expected"), [
+    (sample_record(status=FileStatus.FAILED, reason="encrypted PDF: no password"),
+     FileFilters(reason="encrypted PDF"), True),
+    (sample_record(status=FileStatus.FAILED, reason="encrypted PDF: no password"),
+     FileFilters(reason="boom"), False),
+    (sample_record(status=FileStatus.PROCESSED, reason="encrypted PDF: old"), FileFilters(reason="encrypted PDF"),
+     False),  # the counters count reasons of failed files only
+    (sample_record(size=1500), FileFilters(size_bucket="size_le_10000"), True),
+    (sample_record(size=10_001), FileFilters(size_bucket="size_le_10000"), False),
+    (sample_record(size=None), FileFilters(size_bucket="size_le_10000"), False),
+    (sample_record(size=200_000_000), FileFilters(size_bucket="size_gt_100000000"), True),
+    (sample_record(metadata={"pages": 4}), FileFilters(pages_bucket="pages_le_5"), True),
+    (sample_record(metadata={"slides": 7}), FileFilters(pages_bucket="pages_le_10"), True),
+    (sample_record(metadata={"pages": True}), FileFilters(pages_bucket="pages_le_1"), False),
+    (sample_record(metadata={}), FileFilters(pages_bucket="pages_le_1"), False),
+    (sample_record(rev="00AB#finished"), FileFilters(counted=True), True),
+    (sample_record(rev=""), FileFilters(counted=True), False),  # the portal's own failures were never counted
+    (sample_record(rev="00AB#claimed", status=FileStatus.PROCESSING), FileFilters(counted=True), False),
+    (sample_record(rev="00AB#deleted", status=FileStatus.DELETED),
+     FileFilters(counted=True, statuses=frozenset({FileStatus.DELETED})), False),
+])
+def test_the_dashboards_cuts(record, filters, expected):
+    assert explorer.matches(record, filters) is expected
+
+
+@pytest.mark.parametrize("kw", [{"size_bucket": "size_le_7"}, {"pages_bucket": "latency_le_250"},
+                                {"reason": "x" * 101}])
+def test_unknown_buckets_and_overlong_reasons_are_refused(kw):
+    with pytest.raises(InvalidFilter):
+        FileFilters(**kw)
+
+
+def test_the_new_filters_survive_their_key():
+    f = FileFilters(reason=" boom ", size_bucket="size_le_10000", pages_bucket="pages_gt_100", counted=True)
+    assert f.reason == "boom"
+    assert FileFilters.from_key(f.key()) == f
+    assert explorer.fingerprint("x", f) != explorer.fingerprint("x", FileFilters())

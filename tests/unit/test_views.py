@@ -171,3 +171,10 @@ def test_a_retry_after_an_error_keeps_its_reason_as_the_note():
     record = in_work("2026-11-22T10:09:00.000Z", reason="retrying after an error: SlowDown")
     (row,) = views.file_rows([record], dt.UTC, now=NOW, deliveries=5)
     assert (row["Status"], row["Note"]) == (views.WAITING.label, "retrying after an error: SlowDown")
+
+
+def test_a_views_total_says_at_least_when_counting_stopped():
+    assert views.total_line(1, True, 10_000) == "1 file matches these filters."
+    assert views.total_line(1234, True, 10_000) == "1,234 files match these filters."
+    assert views.total_line(0, True, 10_000) == "0 files match these filters."
+    assert views.total_line(870, False, 10_000).startswith("At least 870 files match")
