@@ -141,9 +141,6 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
         st.caption(f"No match among the {page.examined} files looked at; press Next to search further.")
     elif page.next_token and len(records) < page_size:
         st.caption(f"{page.examined} files looked at to fill this page; press Next to search further.")
-    if everyone and not filters.owner:
-        st.caption("Every uploader's files are listed in storage order, so sorting applies to this page; "
-                   "choose an uploader to list by upload time.")
     prev_col, where, next_col = st.columns([1, 2, 1])
     prev_col.button("Previous", icon=":material/chevron_left:", disabled=not pager.has_previous,
                     on_click=go_back, key="files_previous")
