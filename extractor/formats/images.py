@@ -126,8 +126,13 @@ def parse_image(path: Path, limits: Limits) -> Parsed:
 
 @contextmanager
 def pixel_limit(limit: int) -> Iterator[None]:
-    """Pillow's bomb guard at ``limit`` for one call, with its warning made an error."""
+    """Pillow's bomb guard at ``limit`` for one call, with its warning made an error.
+
+    Pillow's other warnings are silenced: a damaged TIFF says "Tag data larger
+    than file" once per tag, thousands of lines in the function's log.
+    """
     with _PIXEL_LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         previous = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = limit
