@@ -171,9 +171,15 @@ class PidFile:
         return data
 
     def write(self, children: Sequence[subprocess.Popen[bytes]]) -> None:
-        """Record this supervisor and its current children."""
+        """Record this supervisor and its current children, whole: written aside, then renamed in place.
+
+        Readers (tests, ``make reset``, a second ``make run``) read it at any
+        moment, and a file being rewritten in place is empty for a while.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"supervisor": os.getpid(), "children": [p.pid for p in children]}))
+        aside = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        aside.write_text(json.dumps({"supervisor": os.getpid(), "children": [p.pid for p in children]}))
+        os.replace(aside, self.path)
 
     def remove(self) -> None:
         """Forget the record after a clean stop."""
