@@ -13,6 +13,7 @@ Sheet). Refusals become :class:`PasswordRefused` with words for people.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -85,15 +86,9 @@ def reset(cognito: Any, client_id: str, email: str, code: str, new_password: str
         cognito.confirm_forgot_password(ClientId=client_id, Username=email, ConfirmationCode=code,
                                         Password=new_password)
     except ClientError as e:
-        error = aws_errors.code(e)
-        words = refusal(error, rules or PasswordPolicy())
-        if words is None and error in ("NotAuthorizedException", "ResourceNotFoundException"):
-            # A disabled account (Cognito), or an unknown one (moto says ResourceNotFound): no hint which.
-            words = WRONG_CODE
-        if words is None:
-            logger.exception("confirming a forgotten password failed")
-            raise PasswordRefused(NOT_ACCEPTED, error) from e
-        raise PasswordRefused(words, error) from e
+        # A disabled account (Cognito), or an unknown one (moto says ResourceNotFound): no hint which.
+        raise _refused(e, rules, "confirming a forgotten password",
+                       {"NotAuthorizedException": WRONG_CODE, "ResourceNotFoundException": WRONG_CODE}) from e
     except BotoCoreError as e:
         logger.exception("confirming a forgotten password failed: Cognito unreachable")
         raise PasswordRefused(UNREACHABLE) from e
@@ -111,15 +106,23 @@ def change(cognito: Any, access_token: str, current: str, new_password: str, rep
         cognito.change_password(AccessToken=access_token, PreviousPassword=current,
                                 ProposedPassword=new_password)
     except ClientError as e:
-        error = aws_errors.code(e)
-        if error == "NotAuthorizedException":
-            raise PasswordRefused(WRONG_CURRENT, error) from e
-        words = refusal(error, rules or PasswordPolicy())
-        if words is None:
-            logger.exception("changing a password failed")
-            raise PasswordRefused(NOT_ACCEPTED, error) from e
-        raise PasswordRefused(words, error) from e
+        raise _refused(e, rules, "changing a password", {"NotAuthorizedException": WRONG_CURRENT}) from e
     except BotoCoreError as e:
         logger.exception("changing a password failed: Cognito unreachable")
         raise PasswordRefused(UNREACHABLE) from e
+
+
+def _refused(e: ClientError, rules: PasswordPolicy | None, doing: str,
+             meaning: Mapping[str, str]) -> PasswordRefused:
+    """What to tell the user when Cognito refuses ``doing``: ``meaning`` for this call, then the common words.
+
+    A refusal nobody can fix by typing again is logged (with its traceback:
+    call it from the ``except``) and told as not accepted.
+    """
+    error = aws_errors.code(e)
+    words = meaning.get(error) or refusal(error, rules or PasswordPolicy())
+    if words is None:
+        logger.exception("%s failed", doing)
+        return PasswordRefused(NOT_ACCEPTED, error)
+    return PasswordRefused(words, error)
 
