@@ -78,7 +78,7 @@ def _export(ddb: IndexedTable) -> int:
     return sum(len(chunk) for chunk in csv_chunks(ddb, TABLE, _request(), user=None))
 
 
-def _medians(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
+def medians(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
     """Median seconds of each run, the runs taking turns so that the machine's drifts hit them all."""
     for run in runs.values():
         run()  # untimed: fills the table's projected pages, if any, and warms up
@@ -102,7 +102,7 @@ def _peak(run: Callable[[], int]) -> int:
 def rows(count: int = 100_000, repeats: int = 3) -> list[tuple[str, str, str, str]]:
     """Table rows: export time and peak memory against the bare read, and time against a projected read."""
     table = IndexedTable(to_item(_record(i)) for i in range(count))
-    seconds = _medians({"bare": lambda: _bare_read(table), "ours": lambda: _export(table),
+    seconds = medians({"bare": lambda: _bare_read(table), "ours": lambda: _export(table),
                         "same": lambda: _bare_read(table, projected=True)}, repeats)
     bare_s, ours_s, same_s = seconds["bare"], seconds["ours"], seconds["same"]
     bare_mem, ours_mem = _peak(lambda: _bare_read(table)), _peak(lambda: _export(table))

@@ -20,11 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
 
+from bench.export import medians
 from bench.indexed import IndexedTable
 from common.catalogue import FileStatus
 from common.schema.keys import upload_keys
@@ -82,19 +82,6 @@ def _first_page(table: IndexedTable) -> int:
     return len(page.records)
 
 
-def _medians(runs: dict[str, Callable[[], int]], repeats: int) -> dict[str, float]:
-    """Median seconds of each run (after one untimed run), the runs taking turns against drifts."""
-    for run in runs.values():
-        run()
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            started = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(seconds) for name, seconds in times.items()}
-
-
 def _cost(table: IndexedTable, run: Callable[[], int]) -> str:
     table.reset_counts()
     run()
@@ -117,7 +104,7 @@ def rows(big: int = 1_000_000, small: int = 10_000, repeats: int = 15) -> list[t
         for what, run, base, base_name in (
                 ("export of one day's 1,000 files", _export, day_only, "1,000"),
                 ("analyst's first Files page (50, newest first)", _first_page, tenk, f"{small:,}")):
-            seconds = _medians({"big": partial(run, huge), "small": partial(run, base)}, repeats)
+            seconds = medians({"big": partial(run, huge), "small": partial(run, base)}, repeats)
             ours_s, base_s = seconds["big"], seconds["small"]
             out.append((f"{what}, {big:,} items vs {base_name}", f"{ours_s * 1000:.1f} ms",
                         f"{base_s * 1000:.1f} ms", f"{ours_s / base_s:.2f} (goal <= 1.3)"))
