@@ -58,9 +58,9 @@ def parse_pdf(path: Path, limits: Limits) -> Parsed:
         trailer opens the file, or its page tree leads to no page.
     """
     metadata: dict[str, Any] = {}
-    if version := _header_version(path):
-        metadata["pdf_version"] = version
     with pdfcheck.mapped(path) as data:
+        if version := _header_version(data):
+            metadata["pdf_version"] = version
         problems = pdfcheck.problems(data)
         try:
             document, rebuilt = _open(path, data)
@@ -221,12 +221,7 @@ def _password_protected(path: Path, metadata: dict[str, Any], problems: tuple[st
     return Parsed(metadata=metadata, flags=frozenset(flags))
 
 
-def _header_version(path: Path) -> str | None:
+def _header_version(data: bytes | mmap.mmap) -> str | None:
     """The version in the ``%PDF-x.y`` header, which readers tolerate after some junk."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(_HEADER_WINDOW)
-    except OSError:
-        return None
-    match = _HEADER.search(head)
+    match = _HEADER.search(data, 0, _HEADER_WINDOW)
     return match.group(1).decode("ascii") if match else None
