@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import uuid
 
 from moto.cognitoidp.models import CognitoIdpBackend
 
 from common import aws
 from devstack import reset_codes
 from portal.users import recovery
-from tests.helpers.users import CHOSEN_PASSWORD, RESET_PASSWORD
+from tests.helpers.users import CHOSEN_PASSWORD, RESET_PASSWORD, create_user
 
 
 def test_moto_writes_the_code_it_issues_and_the_portal_can_use_it(stack, tmp_path, monkeypatch):
@@ -18,12 +17,7 @@ def test_moto_writes_the_code_it_issues_and_the_portal_can_use_it(stack, tmp_pat
     monkeypatch.setattr(CognitoIdpBackend, "forgot_password",
                         reset_codes.wrap(CognitoIdpBackend.forgot_password, codes))
     cognito = aws.client("cognito-idp")
-    email = f"local-{uuid.uuid4().hex[:6]}@example.com"
-    cognito.admin_create_user(UserPoolId=stack.user_pool_id, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"}])
-    cognito.admin_set_user_password(UserPoolId=stack.user_pool_id, Username=email, Password=CHOSEN_PASSWORD,
-                                    Permanent=True)
+    email = create_user(cognito, stack.user_pool_id, "local", CHOSEN_PASSWORD)
     recovery.send_code(cognito, stack.client_id, email)
     recovery.send_code(cognito, stack.client_id, "nobody@example.com")  # no account: nothing written
     [entry] = codes.read_text().splitlines()

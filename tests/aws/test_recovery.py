@@ -19,19 +19,9 @@ from common import aws
 from portal.users import passwords, recovery
 from portal.users.passwords import PasswordPolicy
 from portal.users.recovery import PasswordRefused
-from tests.helpers.users import CHANGED_PASSWORD, CHOSEN_PASSWORD, RESET_PASSWORD, ResetCodes
+from tests.helpers.users import CHANGED_PASSWORD, CHOSEN_PASSWORD, RESET_PASSWORD, ResetCodes, create_user
 
 RULES = PasswordPolicy(minimum_length=12)
-
-
-def create(stack: Any, cognito: Any) -> str:
-    email = f"pw-{uuid.uuid4().hex[:8]}@example.com"
-    cognito.admin_create_user(UserPoolId=stack.user_pool_id, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"}])
-    cognito.admin_set_user_password(UserPoolId=stack.user_pool_id, Username=email, Password=CHOSEN_PASSWORD,
-                                    Permanent=True)
-    return email
 
 
 def signs_in(stack: Any, cognito: Any, email: str, password: str) -> bool:
@@ -59,7 +49,7 @@ def test_an_unreadable_policy_is_none_not_an_error(stack, cognito):
 
 
 def test_a_forgotten_password_is_reset_with_the_emailed_code(stack, cognito):
-    email = create(stack, cognito)
+    email = create_user(cognito, stack.user_pool_id, "pw", CHOSEN_PASSWORD)
     codes = ResetCodes(cognito)
     recovery.send_code(cognito, stack.client_id, email)
     assert len(codes.codes) == 1
@@ -82,7 +72,7 @@ def test_a_refusal_of_the_request_is_not_shown(stack, cognito):
 
 
 def test_an_old_code_is_refused_in_words(stack, cognito):
-    email = create(stack, cognito)
+    email = create_user(cognito, stack.user_pool_id, "pw", CHOSEN_PASSWORD)
     codes = ResetCodes(cognito)
     recovery.send_code(cognito, stack.client_id, email)
     recovery.send_code(cognito, stack.client_id, email)  # the newer code replaces the first
@@ -128,7 +118,7 @@ def access_token(stack: Any, cognito: Any, email: str) -> str:
 
 
 def test_a_signed_in_user_changes_their_password(stack, cognito):
-    email = create(stack, cognito)
+    email = create_user(cognito, stack.user_pool_id, "pw", CHOSEN_PASSWORD)
     recovery.change(cognito, access_token(stack, cognito, email), CHOSEN_PASSWORD, CHANGED_PASSWORD,
                     CHANGED_PASSWORD, RULES)
     assert signs_in(stack, cognito, email, CHANGED_PASSWORD)
@@ -136,7 +126,7 @@ def test_a_signed_in_user_changes_their_password(stack, cognito):
 
 
 def test_changing_needs_the_current_password(stack, cognito):
-    email = create(stack, cognito)
+    email = create_user(cognito, stack.user_pool_id, "pw", CHOSEN_PASSWORD)
     with pytest.raises(PasswordRefused) as refused:
         recovery.change(cognito, access_token(stack, cognito, email), "Not-the-password-1", CHANGED_PASSWORD,
                         CHANGED_PASSWORD, RULES)
@@ -145,7 +135,7 @@ def test_changing_needs_the_current_password(stack, cognito):
 
 
 def test_a_weak_new_password_is_refused_with_the_rules(stack, cognito):
-    email = create(stack, cognito)
+    email = create_user(cognito, stack.user_pool_id, "pw", CHOSEN_PASSWORD)
     with pytest.raises(PasswordRefused) as refused:
         recovery.change(cognito, access_token(stack, cognito, email), CHOSEN_PASSWORD, "short", "short", RULES)
     assert str(refused.value) == passwords.invalid_password(RULES)

@@ -22,7 +22,11 @@ PASSWORDS = (CHOSEN_PASSWORD, SECOND_PASSWORD, MFA_PASSWORD, SESSION_PASSWORD, F
 
 def new_user(server: Any, prefix: str, password: str, *groups: str) -> str:
     """A fresh user in ``groups`` with a permanent password on ``server``'s pool; its e-mail."""
-    cognito, pool = server.client("cognito-idp"), server.settings.user_pool_id
+    return create_user(server.client("cognito-idp"), server.settings.user_pool_id, prefix, password, *groups)
+
+
+def create_user(cognito: Any, pool: str, prefix: str, password: str, *groups: str) -> str:
+    """A fresh, verified user in ``groups`` with a permanent password in ``pool``; its e-mail."""
     email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
     cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
                               UserAttributes=[{"Name": "email", "Value": email},
