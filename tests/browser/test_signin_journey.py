@@ -9,7 +9,6 @@ and the new password signs in.
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from playwright.sync_api import expect
@@ -17,7 +16,7 @@ from playwright.sync_api import expect
 from devstack import reset_codes
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from tests.helpers.browser import sign_in
-from tests.helpers.users import RESET_PASSWORD, new_uploader
+from tests.helpers.users import RESET_PASSWORD, create_user
 
 pytestmark = pytest.mark.browser
 
@@ -32,8 +31,8 @@ def test_a_shared_dashboard_link_opened_signed_out_returns_to_the_same_dashboard
 
 
 def test_a_forgotten_password_is_reset_with_the_code_make_run_prints(page, system):
-    email = new_uploader(SimpleNamespace(client=system.client, settings=system.stack_settings), "forgetful",
-                         DEFAULT_DEMO_PASSWORD)
+    email = create_user(system.client("cognito-idp"), system.stack_settings.user_pool_id, "forgetful",
+                        DEFAULT_DEMO_PASSWORD, "uploaders")
     page.get_by_role("button", name="Forgot password?").click()
     page.get_by_role("button", name="Send code").wait_for()  # the reset form, not the sign-in form going away
     page.get_by_label("E-mail").fill(email)

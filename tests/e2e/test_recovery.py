@@ -11,7 +11,6 @@ import os
 import signal
 import time
 import urllib.request
-from types import SimpleNamespace
 
 import pytest
 
@@ -19,7 +18,7 @@ from bench import checks, pipeline
 from bench.corpus import generate
 from devstack import processes
 from tests.helpers.system import System, alive
-from tests.helpers.users import CHOSEN_PASSWORD, new_uploader
+from tests.helpers.users import CHOSEN_PASSWORD, create_user
 
 pytestmark = pytest.mark.e2e
 
@@ -150,8 +149,8 @@ def test_a_killed_moto_server_comes_back_with_its_state_while_the_portal_answers
     try:
         before_uploads = upload(system, generate(tmp_path / "before", 10, seed=22, max_scale=1))
         assert_all_finished_and_counted(system, before_uploads)
-        new_uploader(SimpleNamespace(client=system.client, settings=system.stack_settings), "invited",
-                     CHOSEN_PASSWORD)
+        create_user(system.client("cognito-idp"), system.stack_settings.user_pool_id, "invited",
+                    CHOSEN_PASSWORD, "uploaders")
         before, changed_at = view(system), time.time()
         system.wait_saved(since=changed_at)
 
@@ -177,8 +176,8 @@ def test_files_users_and_messages_outlive_a_clean_stop_and_a_killed_supervisor(t
     try:
         uploads = upload(first, generate(tmp_path / "files", 12, seed=24, max_scale=1))
         assert_all_finished_and_counted(first, uploads)
-        invited = new_uploader(SimpleNamespace(client=first.client, settings=first.stack_settings), "invited",
-                               CHOSEN_PASSWORD)
+        invited = create_user(first.client("cognito-idp"), first.stack_settings.user_pool_id, "invited",
+                              CHOSEN_PASSWORD, "uploaders")
         first.client("sqs").send_message(QueueUrl=events_dlq(first), MessageBody="kept")
         before = view(first)
     finally:
