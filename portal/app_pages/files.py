@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 2
 _LIVE = "files_live"
+_PAGE_RUN = "files_page_run"
 _PAGER = "files_pager"
 _SHOWN_FILTERS = "files_filters_key"
 _CONFIRM = "files_confirm_delete"
@@ -97,7 +98,11 @@ def choose(file_id: str | None) -> None:
 # --- the list and the detail, refreshing while files are in flight ------------------
 
 
-@st.fragment(run_every=REFRESH_SECONDS if st.session_state.get(_LIVE, True) else None)
+#: Whether this run's fragment refreshes itself; a fragment cannot change its own timer.
+_timer_on = st.session_state.get(_LIVE, True)
+
+
+@st.fragment(run_every=REFRESH_SECONDS if _timer_on else None)
 def explorer_view(filters: FileFilters, page_size: int) -> None:
     """List one page, show the chosen file; switch auto-refresh on or off as files start or finish.
 
@@ -165,8 +170,11 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
                               on_change=lambda: choose(st.session_state[_PICK]))
     shown = detail(viewer, wanted, emails) if wanted else None
     live = views.in_flight(records) > 0 or bool(shown and not shown.status.terminal)
-    if live != st.session_state.get(_LIVE, True):
-        st.session_state[_LIVE] = live
+    st.session_state[_LIVE] = live
+    # A new timer needs a run of the whole page. Not at the end of the page's own run, though:
+    # Streamlit folds pending reruns into the latest, so this rerun would undo a navigation
+    # click made while the page was drawing. A timer no longer needed stops at its next tick.
+    if live != _timer_on and (live or not st.session_state.get(_PAGE_RUN)):
         st.rerun()
 
 
@@ -262,4 +270,8 @@ def actions(user: User, record: FileRecord) -> None:
     no.button("Cancel", key=f"cancel-{record.file_id}", on_click=st.session_state.pop, args=(_CONFIRM, None))
 
 
-explorer_view(filters, page_size)
+st.session_state[_PAGE_RUN] = True  # the fragment's own reruns see False
+try:
+    explorer_view(filters, page_size)
+finally:
+    st.session_state[_PAGE_RUN] = False

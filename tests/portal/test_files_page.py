@@ -461,3 +461,19 @@ def test_a_user_saves_a_view_and_finds_it_again_as_a_link(stack, people, world):
     assert not [p for p in in_app(people["bob"]).get("page_link") if "pictures" in p.proto.label]
     next(b for b in again.button if b.label == "Delete view").click().run()
     assert not [p for p in again.get("page_link") if "pictures" in p.proto.label]
+
+
+def test_opening_the_page_with_every_file_done_does_not_rerun_the_app(stack, people, world, monkeypatch):
+    """A whole-app ``st.rerun()`` at the end of a run replaces a navigation click that arrived meanwhile.
+
+    Streamlit folds pending reruns into one, and the latest request's page wins: a user who
+    clicked "Export" while My files was still drawing stayed on My files (a CI failure). The
+    first run of a session starts with auto-refresh on; switching it off must wait for the
+    refresh's own tick, not rerun the app.
+    """
+    reruns: list[object] = []
+    real = st.rerun
+    monkeypatch.setattr(st, "rerun", lambda *a, **k: (reruns.append(a), real(*a, **k)))
+    at = page(people["ann"])
+    assert "all done" in texts(at)
+    assert reruns == []
