@@ -160,7 +160,8 @@ def _apply_table_ttl(ddb: Any, template: Mapping[str, Any], table: str) -> None:
     spec = tpl.resources_of_type(template, "AWS::DynamoDB::Table")["SessionsTable"]["Properties"][
         "TimeToLiveSpecification"]
     described = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-    if described.get("TimeToLiveStatus") != "ENABLED" or described.get("AttributeName") != spec["AttributeName"]:
+    wanted = ("ENABLED" if spec["Enabled"] else "DISABLED", spec["AttributeName"])
+    if (described.get("TimeToLiveStatus"), described.get("AttributeName")) != wanted:
         ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={
             "AttributeName": spec["AttributeName"], "Enabled": spec["Enabled"]})
 
