@@ -16,10 +16,10 @@ _lock = threading.Lock()
 _waiting: dict[str, Binding] = {}
 
 
-def issue(session_id: str, sub: str, tab: str, now: float | None = None) -> str:
-    """A new binding token for ``session_id``, handed to Streamlit session ``tab``."""
+def issue(session_id: str, sub: str, tab: str, session_expires_at: int, now: float | None = None) -> str:
+    """A new binding token for ``session_id`` (ending at ``session_expires_at``), handed to tab ``tab``."""
     now = time.time() if now is None else now
-    token, binding = new_binding(session_id, sub, tab, now)
+    token, binding = new_binding(session_id, sub, tab, session_expires_at, now)
     with _lock:
         for key in [k for k, b in _waiting.items() if b.expires_at <= now]:
             del _waiting[key]  # expired ones go when the next is issued

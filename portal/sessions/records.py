@@ -89,9 +89,12 @@ class CookieSpec:
     samesite: str = "strict"
 
 
-def cookie_for(session_id: str, record: SessionRecord, host: str, now: float) -> CookieSpec:
-    """The cookie that carries ``session_id`` to a browser at ``host`` (``Secure`` unless it is local)."""
-    return CookieSpec(value=session_id, max_age=record.max_age(now), secure=not is_local(host))
+def cookie_for(session_id: str, expires_at: int, host: str, now: float) -> CookieSpec:
+    """The cookie that carries ``session_id`` (until ``expires_at``) to a browser at ``host``.
+
+    ``Secure`` unless the host is a development one reached over plain HTTP.
+    """
+    return CookieSpec(value=session_id, max_age=max(0, int(expires_at - now)), secure=not is_local(host))
 
 
 def clearing_cookie(host: str) -> CookieSpec:
@@ -114,6 +117,8 @@ class Binding:
     #: The Streamlit session (one browser tab) the binding was handed to.
     tab: str
     expires_at: float
+    #: When the session itself ends: the cookie's life.
+    session_expires_at: int
 
     def admits(self, tab: str, now: float) -> str | None:
         """None when the tab presenting it may have the cookie; else the refusal's code."""
@@ -124,9 +129,11 @@ class Binding:
         return None
 
 
-def new_binding(session_id: str, sub: str, tab: str, now: float) -> tuple[str, Binding]:
+def new_binding(session_id: str, sub: str, tab: str, session_expires_at: int,
+                now: float) -> tuple[str, Binding]:
     """A binding token and what it grants, for :data:`BINDING_SECONDS`."""
-    return new_token(), Binding(session_id=session_id, sub=sub, tab=tab, expires_at=now + BINDING_SECONDS)
+    return new_token(), Binding(session_id=session_id, sub=sub, tab=tab, expires_at=now + BINDING_SECONDS,
+                                session_expires_at=session_expires_at)
 
 
 def same_origin(origin: str | None, fetch_site: str | None, host: str) -> bool:

@@ -57,7 +57,7 @@ def test_a_session_lives_for_its_hours_and_not_a_second_longer():
 
 def test_the_cookie_is_httponly_strict_whole_site_and_lives_as_long_as_the_session():
     record = new_record("k" * 64, "sub-1", False, NOW, hours=12)
-    cookie = cookie_for("the-id", record, "portal.example.com", NOW + 60)
+    cookie = cookie_for("the-id", record.expires_at, "portal.example.com", NOW + 60)
     assert (cookie.name, cookie.value, cookie.path, cookie.httponly, cookie.samesite) == (
         COOKIE_NAME, "the-id", "/", True, "strict")
     assert cookie.max_age == 12 * 3600 - 60
@@ -66,9 +66,9 @@ def test_the_cookie_is_httponly_strict_whole_site_and_lives_as_long_as_the_sessi
 
 @pytest.mark.parametrize("host", ["localhost:8501", "127.0.0.1:8630", "LOCALHOST", "[::1]:8501"])
 def test_the_cookie_is_secure_everywhere_but_on_a_development_host(host):
-    record = new_record("k" * 64, "sub-1", False, NOW, hours=12)
-    assert not cookie_for("the-id", record, host, NOW).secure
-    assert cookie_for("the-id", record, "localhost.example.com", NOW).secure
+    expires_at = int(NOW) + 3600
+    assert not cookie_for("the-id", expires_at, host, NOW).secure
+    assert cookie_for("the-id", expires_at, "localhost.example.com", NOW).secure
 
 
 def test_clearing_the_cookie_expires_it_at_once_with_the_same_attributes():
@@ -78,7 +78,7 @@ def test_clearing_the_cookie_expires_it_at_once_with_the_same_attributes():
 
 def test_a_binding_is_taken_once():
     session_id = new_token()
-    token = bindings.issue(session_id, "sub-1", "tab-1")
+    token = bindings.issue(session_id, "sub-1", "tab-1", int(NOW) + 3600)
     assert bindings.waiting(token)
     binding = bindings.take(token)
     assert binding is not None and binding.session_id == session_id
@@ -87,7 +87,7 @@ def test_a_binding_is_taken_once():
 
 
 def test_a_binding_admits_only_its_tab_and_only_for_a_minute():
-    token = bindings.issue(new_token(), "sub-1", "tab-1", now=NOW)
+    token = bindings.issue(new_token(), "sub-1", "tab-1", int(NOW) + 3600, now=NOW)
     binding = bindings.take(token)
     assert binding is not None
     assert binding.admits("tab-1", NOW + BINDING_SECONDS - 1) is None
