@@ -48,6 +48,7 @@ from typing import Any
 
 from moto import server
 from moto.cognitoidp import responses as cognito_responses
+from moto.core.responses import EmptyResult
 from moto.core.utils import unix_time
 from moto.dynamodb import models
 from moto.dynamodb.models.table import Table
@@ -127,7 +128,7 @@ def _revoke_token(self: Any) -> Any:
         issued = pool.refresh_tokens.get(token)
         if issued is not None and issued[0] == client_id:
             pool.refresh_tokens[token] = None
-    return cognito_responses.EmptyResult()
+    return EmptyResult()
 
 
 def _within_retention(self: Any, queue_name: str, message: Any) -> bool:
