@@ -19,9 +19,8 @@ messages: receiving 10 from a queue of 8,000 walked the queue 31 times
 read on its own; the messages delivered are the same.
 
 moto has no Cognito ``RevokeToken`` (the portal's "Sign out"); here it
-revokes the refresh token, as Cognito does (the access tokens issued from it
-are not tracked by moto, so they stay usable until they expire). Nothing
-else changes.
+revokes the refresh token and the access tokens issued from it, as Cognito
+does. Nothing else changes.
 ``python -m devstack.moto_server -H HOST -p PORT`` takes moto's own options.
 
 With ``--state DIR`` (``make run``) the server also keeps its state in DIR:
@@ -46,6 +45,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 from moto import server
 from moto.cognitoidp import responses as cognito_responses
 from moto.core.responses import EmptyResult
@@ -122,12 +122,17 @@ def patch() -> None:
 
 
 def _revoke_token(self: Any) -> Any:
-    """Cognito's ``RevokeToken``: the refresh token, issued to that client, no longer refreshes."""
+    """Cognito's ``RevokeToken``: the refresh token (issued to that client) and its access tokens end."""
     token, client_id = self._get_param("Token"), self._get_param("ClientId")
     for pool in self.backend.user_pools.values():
         issued = pool.refresh_tokens.get(token)
-        if issued is not None and issued[0] == client_id:
-            pool.refresh_tokens[token] = None
+        if issued is None or issued[0] != client_id:
+            continue
+        pool.refresh_tokens[token] = None
+        for access_token in list(pool.access_tokens):
+            claims = jwt.decode(access_token, options={"verify_signature": False})
+            if claims.get("origin_jti") == issued[2]:
+                del pool.access_tokens[access_token]
     return EmptyResult()
 
 
