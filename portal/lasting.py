@@ -130,15 +130,15 @@ def end() -> None:
             logger.exception("the session could not be ended in the table; it still ends with its token")
 
 
-def end_everywhere(sub: str) -> None:
-    """End every stored session of user ``sub``."""
+def end_everywhere(sub: str, *, but_here: bool = False) -> None:
+    """End every stored session of user ``sub`` (``but_here``: except this tab's, as after a new password)."""
     store = _store()
-    st.session_state.pop(_STORED, None)
+    keep = st.session_state.get(_STORED) if but_here else st.session_state.pop(_STORED, None)
     if store is not None:
         try:
-            store.end_all(sub)
+            store.end_all(sub, keep=keep if but_here else None)
         except _TableErrors:
-            logger.exception("the sessions could not be ended in the table; they still end with their tokens")
+            logger.exception("the sessions could not be ended in the table")
 
 
 def forget_cookie() -> None:

@@ -99,16 +99,17 @@ class Store:
         """End one session (already gone is fine)."""
         self.ddb.delete_item(TableName=self.table, Key={"pk": {"S": key}})
 
-    def end_all(self, sub: str) -> int:
-        """End every session of user ``sub``; how many there were."""
+    def end_all(self, sub: str, keep: str | None = None) -> int:
+        """End every session of user ``sub`` but the one with table key ``keep``; how many were ended."""
         ended = 0
         pages = self.ddb.get_paginator("query").paginate(
             TableName=self.table, IndexName=INDEX_BY_USER, KeyConditionExpression="#s = :s",
             ExpressionAttributeNames={"#s": "sub"}, ExpressionAttributeValues={":s": {"S": sub}})
         for page in pages:
             for item in page["Items"]:
-                self.end(item["pk"]["S"])
-                ended += 1
+                if item["pk"]["S"] != keep:
+                    self.end(item["pk"]["S"])
+                    ended += 1
         return ended
 
     def _item(self, key: str, projection: str | None = None) -> dict[str, Any] | None:

@@ -84,3 +84,11 @@ def test_ending_everywhere_ends_only_that_users_sessions(store):
     assert store.end_all("sub-1") == 3
     assert all(store.open(s, NOW) is None for s in mine)
     assert store.open(theirs, NOW) is not None
+
+
+def test_ending_everywhere_but_here_keeps_only_this_session(store):
+    here, record = store.create("sub-1", "refresh-here", False, NOW, HOURS)
+    elsewhere, _ = store.create("sub-1", "refresh-there", False, NOW, HOURS)
+    assert store.end_all("sub-1", keep=record.key) == 1
+    assert store.open(here, NOW) is not None
+    assert store.open(elsewhere, NOW) is None

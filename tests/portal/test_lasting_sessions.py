@@ -11,7 +11,7 @@ from portal import auth, signout
 from portal.sessions.records import key_of
 from tests.helpers.sessions import cookie_of, signed_in_as, tab_with_cookie
 from tests.helpers.signin import app, sign_in, texts
-from tests.helpers.users import SESSION_PASSWORD, new_uploader
+from tests.helpers.users import CHANGED_PASSWORD, SESSION_PASSWORD, new_uploader
 
 PASSWORD = SESSION_PASSWORD
 
@@ -101,3 +101,18 @@ def test_a_disabled_account_ends_its_stored_session_at_the_next_check(on_server,
     at.run()
     assert signed_in_as(at) is None
     assert not stored(on_server, cookie)
+
+
+def test_a_new_password_ends_the_users_other_sessions_but_not_this_one(on_server, user, monkeypatch):
+    laptop_cookie = cookie_of(sign_in(app(), user, PASSWORD))
+    phone = sign_in(app(), user, PASSWORD)
+    phone_cookie = cookie_of(phone)
+    phone.switch_page("app_pages/account.py").run()
+    for label, value in (("Current password", PASSWORD), ("New password", CHANGED_PASSWORD),
+                         ("Repeat the new password", CHANGED_PASSWORD)):
+        next(t for t in phone.text_input if t.label == label).input(value)
+    next(b for b in phone.button if b.label == "Change password").click()
+    phone.run()
+    assert "your other sessions have been signed out" in texts(phone)
+    assert not stored(on_server, laptop_cookie)
+    assert stored(on_server, phone_cookie) and signed_in_as(phone) == user
