@@ -13,12 +13,10 @@ in the Streamlit session. Its own weak spots are replaced here:
   cookie names a stored session whose refresh token never leaves the server;
   signing out ends it (:mod:`portal.signout`);
 * a session is re-checked with Cognito (and the sessions table) every
-  ``DOCPORTAL_SESSION_CHECK_SECONDS`` (a minute):
-  the refresh token is exchanged for fresh tokens (so group changes take
-  effect, and expired tokens are renewed without a new sign-in) and the
+  ``DOCPORTAL_SESSION_CHECK_SECONDS`` (a minute): the refresh token buys fresh
+  tokens (group changes take effect, expired tokens are renewed) and the
   access token is checked (``GetUser``). A session signed out elsewhere, a
-  disabled or deleted account, or revoked tokens end the session with a
-  clear message, within that time, in every browser;
+  disabled or deleted account, or revoked tokens end it with a clear message;
 * a user who turned on an authenticator app (TOTP, see :mod:`portal.users.mfa`)
   gets Cognito's ``SOFTWARE_TOKEN_MFA`` challenge after the password: a form
   asks for the 6-digit code and answers it (``RespondToAuthChallenge``); a
@@ -279,7 +277,7 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         return logged_in
 
     def _set_state_login(self, credentials: Credentials) -> bool:
-        fresh = not self._due_for_check()
+        fresh = not _check_due()
         if not fresh:
             renewed = self._revalidate(credentials)
             if renewed is None:
@@ -313,8 +311,11 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
             return False
         record, token = found
         lasting.adopt(record)  # first: a session Cognito refuses is ended in the table too
-        stored = Credentials(refresh_token=token, expires_in=0, **_ONLY_REFRESH)
-        renewed = self._revalidate(stored, resuming=True)
+        try:
+            renewed = self._revalidate(Credentials(refresh_token=token, expires_in=0, **_ONLY_REFRESH), True)
+        except SignInUnavailable:
+            lasting.try_again()  # Cognito unreachable: the next run tries the cookie again
+            raise
         if renewed is None:
             return False
         lasting.renewed(token, renewed.refresh_token)
@@ -335,16 +336,11 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         lasting.begin(st.session_state[_USER], credentials.refresh_token)
         return True
 
-    def _due_for_check(self) -> bool:
-        return _check_due()
-
     def _revalidate(self, credentials: Credentials, resuming: bool = False) -> Credentials | None:
         """Fresh tokens for a session Cognito and the sessions table still honour; None (ended) otherwise.
 
-        Tokens just issued by a sign-in count as checked (see :meth:`_issued`):
-        only sessions restored from the session state (or resumed from the
-        cookie) get here, at most once per check interval. A session Cognito
-        refuses is ended in the table too.
+        Restored sessions get here at most once per check interval, resumed ones once (fresh
+        sign-ins count as checked, :meth:`_issued`); a session Cognito refuses is ended in the table.
         """
         try:
             response = self.client.initiate_auth(

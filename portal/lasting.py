@@ -87,6 +87,11 @@ def browser_cookie() -> str | None:
     return value
 
 
+def try_again() -> None:
+    """The cookie could not be checked (Cognito unreachable): try it again on the next run."""
+    st.session_state.pop(_TRIED, None)
+
+
 def adopt(record: SessionRecord) -> None:
     """This tab now belongs to the stored session ``record``."""
     st.session_state[_STORED] = record.key

@@ -10,8 +10,8 @@ import pytest
 from portal import auth, signout
 from portal.sessions.records import key_of
 from tests.helpers.sessions import cookie_of, signed_in_as, tab_with_cookie
-from tests.helpers.signin import app, sign_in, texts
-from tests.helpers.users import CHANGED_PASSWORD, SESSION_PASSWORD, new_uploader
+from tests.helpers.signin import app, enrol_authenticator, sign_in, sign_in_with_code, texts
+from tests.helpers.users import CHANGED_PASSWORD, SESSION_PASSWORD, new_uploader, new_user
 
 PASSWORD = SESSION_PASSWORD
 
@@ -116,3 +116,13 @@ def test_a_new_password_ends_the_users_other_sessions_but_not_this_one(on_server
     assert "your other sessions have been signed out" in texts(phone)
     assert not stored(on_server, laptop_cookie)
     assert stored(on_server, phone_cookie) and signed_in_as(phone) == user
+
+
+def test_a_resumed_session_keeps_the_second_factor_it_signed_in_with(on_server, monkeypatch):
+    admin = new_user(on_server, "lasting-admin", PASSWORD, "admins")
+    secret = enrol_authenticator(on_server.client("cognito-idp"), on_server.settings.client_id, admin, PASSWORD)
+    cookie = cookie_of(sign_in_with_code(app(), admin, PASSWORD, secret))
+    resumed = tab_with_cookie(monkeypatch, cookie, "/users")
+    assert not resumed.exception
+    assert resumed.session_state["docportal_user"].second_factor
+    assert resumed.title[0].value == "Users"
