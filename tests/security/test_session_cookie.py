@@ -181,3 +181,12 @@ def test_a_cookie_for_a_disabled_account_signs_nobody_in_and_ends_the_session(on
     stored = on_server.client("dynamodb").get_item(TableName=on_server.settings.sessions_table,
                                                    Key={"pk": {"S": key_of(session_id)}})
     assert "Item" not in stored
+
+
+def test_the_cookie_is_cleared_only_at_the_portals_own_request(tab):
+    """Attack: another site makes the browser drop the cookie (a forced sign-out of every tab)."""
+    refused = post(route_for(tab), {}, origin="https://evil.example", site="cross-site", method="DELETE")
+    assert refused == (403, {"error": "cross_origin"}, "")
+    status, answer, cookie = post(route_for(tab), {}, method="DELETE")
+    assert (status, answer) == (200, {"ok": True})
+    assert cookie.startswith(f"{COOKIE_NAME}=") and "Max-Age=0" in cookie and "HttpOnly" in cookie
