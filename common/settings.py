@@ -33,6 +33,7 @@ ENV_NAMES: Mapping[str, str] = {
     "user_pool_id": "DOCPORTAL_USER_POOL_ID",
     "client_id": "DOCPORTAL_CLIENT_ID",
     "stack": "DOCPORTAL_STACK",
+    "sessions_table": "DOCPORTAL_SESSIONS_TABLE",
     # extraction
     "max_receive_count": "DOCPORTAL_MAX_RECEIVE_COUNT",
     "parse_memory_mb": "DOCPORTAL_PARSE_MEMORY_MB",
@@ -43,6 +44,10 @@ ENV_NAMES: Mapping[str, str] = {
     "upload_formats": "DOCPORTAL_UPLOAD_FORMATS",
     "upload_session_mb": "DOCPORTAL_UPLOAD_SESSION_MB",
     "upload_process_mb": "DOCPORTAL_UPLOAD_PROCESS_MB",
+    # the portal's lasting sessions
+    "session_key": "DOCPORTAL_SESSION_KEY",
+    "session_hours": "DOCPORTAL_SESSION_HOURS",
+    "session_check_seconds": "DOCPORTAL_SESSION_CHECK_SECONDS",
     # the local stand-in (make run)
     "state_dir": "DOCPORTAL_STATE_DIR",
     "moto_port": "DOCPORTAL_MOTO_PORT",
@@ -58,7 +63,7 @@ ENV_NAMES: Mapping[str, str] = {
 }
 #: The fields that say where a stack's resources are (what ``stack.json`` and :meth:`Settings.to_env` hold).
 STACK_FIELDS = ("region", "bucket", "table", "endpoint_url", "queue_url", "dlq_url", "user_pool_id",
-                "client_id")
+                "client_id", "sessions_table")
 #: Settings a process that uses the stack cannot run without.
 REQUIRED = ("region", "bucket", "table")
 #: Template parameter <- setting, for ``make deploy``; empty settings leave the template's default.
@@ -89,6 +94,8 @@ class Settings:
     client_id: str = ""
     #: A deployed stack whose outputs supply the resource names when they are not set.
     stack: str = ""
+    #: The portal's sessions table (hashed session ids, encrypted refresh tokens); empty: no lasting sessions.
+    sessions_table: str = ""
     #: Deliveries before a message goes to the dead-letter queue (the last one marks the file failed).
     max_receive_count: int = 5
     #: Memory cap and time limit for parsing one file.
@@ -104,6 +111,12 @@ class Settings:
     upload_session_mb: int = 1024
     #: Such uploads all sessions together may hold: the portal process's memory budget for them.
     upload_process_mb: int = 2048
+    #: Fernet key (urlsafe base64 of 32 bytes) that encrypts stored refresh tokens; empty: one per process.
+    session_key: str = ""
+    #: A lasting session's life: the app client's RefreshTokenValidity (12 hours in the template).
+    session_hours: int = 12
+    #: How often a signed-in session is re-checked with Cognito and the sessions table.
+    session_check_seconds: float = 60.0
     state_dir: str = ""
     moto_port: int = 4566
     portal_port: int = 8501
@@ -206,8 +219,9 @@ class Settings:
 
 
 _INTEGERS = {"max_receive_count": 1, "parse_memory_mb": 1, "max_parse_mb": 1, "upload_max_mb": 1,
-             "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1}
-_SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0}
+             "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1,
+             "session_hours": 1}
+_SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0, "session_check_seconds": 0.0}
 
 
 def _parse(name: str, text: str) -> Any:

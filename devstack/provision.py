@@ -123,6 +123,8 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
     if added:
         done = upload_index.backfill(client("dynamodb"), outputs["TableName"])
         logger.info("added the indexes %s to a saved table; backfilled %s", added, done)
+    sessions_table = outputs.get("SessionsTableName") or resources["SessionsTable"]
+    _apply_table_ttl(client("dynamodb"), template, sessions_table)
     _apply_bucket_settings(client("s3"), template, ctx, outputs["BucketName"])
     pool_id, client_id = _apply_cognito(client("cognito-idp"), template, ctx, resources)
     sqs = client("sqs")
@@ -130,7 +132,7 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
         region=region, endpoint_url=endpoint_url, bucket=outputs["BucketName"], table=outputs["TableName"],
         queue_url=sqs.get_queue_url(QueueName=outputs["QueueUrl"].rsplit("/", 1)[-1])["QueueUrl"],
         dlq_url=sqs.get_queue_url(QueueName=outputs["DeadLetterQueueUrl"].rsplit("/", 1)[-1])["QueueUrl"],
-        user_pool_id=pool_id, client_id=client_id,
+        user_pool_id=pool_id, client_id=client_id, sessions_table=sessions_table,
     )
 
 
@@ -139,7 +141,7 @@ def _apply_table_indexes(ddb: Any, template: Mapping[str, Any], table: str) -> l
 
     One index per update, as DynamoDB allows; the attribute definitions are the template's.
     """
-    (props,) = [r["Properties"] for r in tpl.resources_of_type(template, "AWS::DynamoDB::Table").values()]
+    props = tpl.resources_of_type(template, "AWS::DynamoDB::Table")["FilesTable"]["Properties"]
     described = ddb.describe_table(TableName=table)["Table"]
     have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
     added = []
@@ -151,6 +153,17 @@ def _apply_table_indexes(ddb: Any, template: Mapping[str, Any], table: str) -> l
                              k: index[k] for k in ("IndexName", "KeySchema", "Projection")}}])
         added.append(index["IndexName"])
     return added
+
+
+def _apply_table_ttl(ddb: Any, template: Mapping[str, Any], table: str) -> None:
+    """The sessions table's time to live, as the template says (moto's CloudFormation may skip it)."""
+    spec = tpl.resources_of_type(template, "AWS::DynamoDB::Table")["SessionsTable"]["Properties"][
+        "TimeToLiveSpecification"]
+    described = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    wanted = ("ENABLED" if spec["Enabled"] else "DISABLED", spec["AttributeName"])
+    if (described.get("TimeToLiveStatus"), described.get("AttributeName")) != wanted:
+        ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={
+            "AttributeName": spec["AttributeName"], "Enabled": spec["Enabled"]})
 
 
 def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Context, bucket: str) -> None:

@@ -20,6 +20,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from common import aws
 from common.settings import ENV_NAMES, Settings
 from devstack import processes, reset_codes
@@ -58,6 +60,23 @@ def local_env(endpoint_url: str) -> dict[str, str]:
     env.pop("AWS_PROFILE", None)
     env.pop("AWS_SESSION_TOKEN", None)
     return env
+
+
+def session_key_env(state: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with the key that seals stored refresh tokens: the environment's, else one kept in ``state``.
+
+    Kept in the state folder (readable by its owner only), so sessions outlive
+    a restart of the portal, as they do on AWS where the key is a secret.
+    """
+    var = ENV_NAMES["session_key"]
+    if env.get(var):
+        return dict(env)
+    path = state / "session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_bytes(Fernet.generate_key())
+    return {**env, var: path.read_text().strip()}
 
 
 def say(text: str) -> None:
@@ -127,7 +146,7 @@ class LocalStack:
         return processes.start(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "portal" / "server.py"),
              "--server.port", str(self.portal_port), "--server.address", "localhost"],
-            log=self.portal.log, env=self._stack_env(), cwd=ROOT)
+            log=self.portal.log, env=session_key_env(self.state, self._stack_env()), cwd=ROOT)
 
     def _portal_ready(self, proc: subprocess.Popen[bytes]) -> None:
         processes.wait_http(f"http://localhost:{self.portal_port}/_stcore/health", timeout=90, proc=proc,
