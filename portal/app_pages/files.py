@@ -6,7 +6,10 @@ everyone's ("Files"). What a user may read or change is decided in
 what this page shows or hides; a file chosen through the URL (``?file=<id>``)
 goes through the same checks. Cached reads (:mod:`portal.app_pages.reads`)
 are keyed by the user. The list and the chosen file refresh by themselves
-while any file shown is in flight.
+while any file shown is in flight, except while rows are selected: then the
+list holds still (the rows last drawn are kept), so a selected row stays the
+file that was ticked, and the bulk actions (:mod:`portal.app_pages.files_bulk`)
+act on those files.
 """
 
 from __future__ import annotations
