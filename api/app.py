@@ -20,8 +20,11 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from api import identity
 from api.identity import Caller, Unauthenticated
@@ -32,6 +35,7 @@ from api.models import (
     FileList,
     FileSummary,
     Link,
+    ProblemBody,
     UploadCreated,
     UploadForm,
     UploadRequest,
@@ -58,6 +62,20 @@ INLINE_EXPORT_BYTES = 4 * 1024 * 1024
 FILE_ID = Annotated[str, Path(description="The file's id, as the upload returned it.")]
 
 app = APIGatewayHttpResolver(enable_validation=True)
+
+_WHY = {400: "The page token does not fit this request", 401: "No valid token, or it expired",
+        403: "Not allowed, or the token lacks the scope",
+        404: "No such file (or its original is gone)", 409: "Not possible in the file's current state",
+        422: "The request is not valid", 503: "AWS could not be reached; try again in a minute"}
+
+
+def answers(model: type[BaseModel] | None, *codes: int, status: int = 200,
+            more: dict[int, OpenAPIResponse] | None = None) -> dict[int, OpenAPIResponse]:
+    """A route's responses for the OpenAPI document: its ``model`` on success, and its problems."""
+    done: dict[int, OpenAPIResponse] = {status: {"description": "Done", "content": {
+        "application/json": {"model": model}}}} if model else {}
+    return {**done, **(more or {}), **{code: {"description": _WHY[code], "content": {
+        CONTENT_TYPE: {"model": ProblemBody}}} for code in (401, 403, 422, *codes)}}
 
 
 @functools.cache
@@ -90,8 +108,7 @@ def needs(scope: Scope) -> Caller:
 
 
 @app.post("/v1/uploads", summary="Register a file and get a form that uploads it straight to S3",
-          responses={201: {"description": "Registered", "content": {"application/json": {
-              "schema": {"$ref": "#/components/schemas/UploadCreated"}}}}})
+          responses=answers(UploadCreated, 503, status=201))
 def create_upload(request: UploadRequest) -> Response[UploadCreated]:
     """Register the file (in the caller's own space) and sign a POST limited to its key, size and type."""
     who = needs(Scope.WRITE)
@@ -112,7 +129,8 @@ def _split(text: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
 
 
-@app.get("/v1/files", summary="List files, newest first, a page at a time")
+@app.get("/v1/files", summary="List files, newest first, a page at a time",
+         responses=answers(FileList, 400, 503))
 def list_files(
     status: Annotated[str | None, Query(description="Statuses, comma-separated.")] = None,
     format: Annotated[str | None, Query(description="Formats, comma-separated (pdf, docx, …).")] = None,
@@ -137,7 +155,8 @@ def list_files(
     return FileList(files=[FileSummary.of(r) for r in page.records], next_token=page.next_token)
 
 
-@app.get("/v1/files/<file_id>", summary="One file, with its metadata")
+@app.get("/v1/files/<file_id>", summary="One file, with its metadata",
+         responses=answers(FileDetail, 404, 503))
 def get_file(file_id: FILE_ID) -> FileDetail:
     """The file, if the caller may see it."""
     who = needs(Scope.READ)
@@ -145,7 +164,8 @@ def get_file(file_id: FILE_ID) -> FileDetail:
     return FileDetail.of(record)
 
 
-@app.get("/v1/files/<file_id>/download", summary="A short-lived link to the original")
+@app.get("/v1/files/<file_id>/download", summary="A short-lived link to the original",
+         responses=answers(Link, 404, 503))
 def download(file_id: FILE_ID) -> Link:
     """A presigned GET of the original, valid five minutes."""
     who = needs(Scope.READ)
@@ -154,13 +174,15 @@ def download(file_id: FILE_ID) -> Link:
     return Link(url=url, expires_in=service.DOWNLOAD_SECONDS)
 
 
-@app.delete("/v1/files/<file_id>", summary="Delete a file (its metadata is kept as deleted)")
+@app.delete("/v1/files/<file_id>", summary="Delete a file (its metadata is kept as deleted)",
+            responses=answers(FileSummary, 404, 503))
 def delete(file_id: FILE_ID) -> FileSummary:
     """Delete the file, as its owner or an admin."""
     return _changed(service.delete_file, file_id)
 
 
-@app.post("/v1/files/<file_id>/retry", summary="Send a failed file back for processing")
+@app.post("/v1/files/<file_id>/retry", summary="Send a failed file back for processing",
+          responses=answers(FileSummary, 404, 409, 503))
 def retry(file_id: FILE_ID) -> FileSummary:
     """Retry a failed file, as its owner or an admin."""
     return _changed(service.retry_file, file_id)
@@ -179,7 +201,8 @@ FROM = Annotated[str, Query(alias="from", description="First upload day (YYYY-MM
 TO = Annotated[str, Query(alias="to", description="Last upload day (YYYY-MM-DD).")]
 
 
-@app.get("/v1/dashboard", summary="The dashboard's headline figures for a period, from the counters")
+@app.get("/v1/dashboard", summary="The dashboard's headline figures for a period, from the counters",
+         responses=answers(Figures, 503))
 def dashboard(start: FROM, end: TO) -> Figures:
     """The figures the portal's dashboard shows the caller for the period."""
     who = needs(Scope.READ)
@@ -192,10 +215,10 @@ def dashboard(start: FROM, end: TO) -> Figures:
 
 
 @app.get("/v1/export", summary="The period's metadata as CSV (a link when large)",
-         responses={200: {"description": "The CSV", "content": {"text/csv": {}}},
-                    303: {"description": "Too large to return: a link to the CSV in S3",
-                          "content": {"application/json": {
-                              "schema": {"$ref": "#/components/schemas/ExportLink"}}}}})
+         responses=answers(None, 503, more={
+             200: {"description": "The CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+             303: {"description": "Too large to return: a link to the CSV in S3",
+                   "content": {"application/json": {"model": ExportLink}}}}))
 def export_csv(start: FROM, end: TO) -> Response[Any]:
     """Analysts' and admins' export, the portal's CSV, inline up to 4 MB and else through S3."""
     who = needs(Scope.READ)
@@ -221,6 +244,25 @@ def _first_bytes(chunks: Iterator[bytes], limit: int) -> tuple[list[bytes], Iter
         if size > limit:
             return head, chunks
     return head, None
+
+
+# --- the document ------------------------------------------------------------------------
+
+
+def openapi_document() -> str:
+    """The OpenAPI document of every route, as Powertools generates it from the routes and models."""
+    return app.get_openapi_json_schema(
+        title=TITLE, version=VERSION, servers=[Server(url="/")],
+        description="DocPortal's API. Send a Cognito token as 'Authorization: Bearer <token>': a person's "
+                    "(their groups decide, as in the portal) or a script's client-credentials token with "
+                    "docportal/data.read and/or docportal/data.write. Errors are RFC 9457 problems.",
+        security_schemes={"cognito": HTTPBearer(bearerFormat="JWT")}, security=[{"cognito": []}])
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def openapi() -> Response[str]:
+    """This API's OpenAPI document (API Gateway serves it without a token)."""
+    return Response(status_code=200, content_type="application/json", body=openapi_document())
 
 
 # --- errors ------------------------------------------------------------------------------

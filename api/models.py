@@ -145,3 +145,21 @@ class ExportLink(_Strict):
     url: str
     key: str
     expires_in: int
+
+
+class FieldProblem(_Strict):
+    """One invalid part of a request: where (``body.size``, ``query.to``) and what is wrong."""
+
+    where: str
+    problem: str
+
+
+class ProblemBody(_Strict):
+    """An RFC 9457 problem (``application/problem+json``); ``type`` is stable, ``detail`` is for people."""
+
+    type: str = Field(description="urn:docportal:problem:<name>, stable for scripts to branch on.")
+    title: str
+    status: int
+    detail: str
+    instance: str = Field(description="The path of the request that failed.")
+    errors: list[FieldProblem] | None = Field(default=None, description="For validation problems.")
