@@ -120,6 +120,7 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
 
     ctx = tpl.Context(params, resources, get_att, template.get("Mappings", {}))
     added = _apply_table_indexes(client("dynamodb"), template, outputs["TableName"])
+    _apply_table_ttl(client("dynamodb"), template, outputs["TableName"])
     if added:
         done = upload_index.backfill(client("dynamodb"), outputs["TableName"])
         logger.info("added the indexes %s to a saved table; backfilled %s", added, done)
@@ -151,6 +152,15 @@ def _apply_table_indexes(ddb: Any, template: Mapping[str, Any], table: str) -> l
                              k: index[k] for k in ("IndexName", "KeySchema", "Projection")}}])
         added.append(index["IndexName"])
     return added
+
+
+def _apply_table_ttl(ddb: Any, template: Mapping[str, Any], table: str) -> None:
+    """Turn on the template's time to live, which moto's CloudFormation skips (once: it stays on)."""
+    (props,) = [r["Properties"] for r in tpl.resources_of_type(template, "AWS::DynamoDB::Table").values()]
+    ttl = props.get("TimeToLiveSpecification")
+    described = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    if ttl and described.get("TimeToLiveStatus") != "ENABLED":
+        ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
 
 
 def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Context, bucket: str) -> None:

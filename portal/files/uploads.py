@@ -93,8 +93,11 @@ def store_upload(
 
 
 def _register(*, user: User, name: str, content_type: str, ddb: Any, settings: Settings,
-              tags: Sequence[str], notes: str) -> FileRecord:
-    """Check the user, tags and notes, then create the new file's item (``uploaded``) in their own space.
+              tags: Sequence[str], notes: str, expires_at: int | None = None) -> FileRecord:
+    """Check the user, tags and notes, then create the new file's item in their own space.
+
+    ``uploaded`` for an object this process sends next; ``pending`` until
+    ``expires_at`` (epoch seconds, the table's TTL) for one the caller sends.
 
     Raises
     ------
@@ -112,9 +115,9 @@ def _register(*, user: User, name: str, content_type: str, ddb: Any, settings: S
     record = FileRecord(
         file_id=file_id, owner=user.sub, owner_email=user.email, name=name,
         bucket=settings.bucket, key=upload_key(user.sub, file_id, name),
-        status=FileStatus.UPLOADED, uploaded_at=now, updated_at=now,
-        content_type=content_type or "", extension=safe_extension(name),
-        tags=clean_tags, notes=clean_notes,
+        status=FileStatus.UPLOADED if expires_at is None else FileStatus.PENDING, uploaded_at=now,
+        updated_at=now, content_type=content_type or "", extension=safe_extension(name),
+        tags=clean_tags, notes=clean_notes, expires_at=expires_at,
     )
     try:
         ddb.put_item(**requests.put_new_file(settings.table, record))
@@ -126,6 +129,9 @@ def _register(*, user: User, name: str, content_type: str, ddb: Any, settings: S
 
 #: Presigned upload links live fifteen minutes: long enough to start a large upload, short if leaked.
 PRESIGNED_SECONDS = 900
+#: A ``pending`` item outlives its link by this long, so an upload started just before the link
+#: expired still finds its item (its tags and notes) when it arrives.
+PENDING_GRACE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,11 @@ class PresignedUpload:
 def presign_upload(*, user: User, name: str, size: int, content_type: str, s3: Any, ddb: Any,
                    settings: Settings, tags: Sequence[str] = (), notes: str = "",
                    expires_in: int = PRESIGNED_SECONDS) -> PresignedUpload:
-    """Register a file and sign a POST form that stores exactly its object, from the caller, not from here.
+    """Register a file (``pending``) and sign a POST form that stores exactly its object, from the caller.
+
+    The item is ``pending``: counted nowhere, and removed by the table's TTL
+    :data:`PENDING_GRACE_SECONDS` after the link expires unless the object
+    arrives, when the extractor claims it as it claims a portal upload.
 
     The form's policy limits it to the file's own key, exactly ``size``
     bytes, the declared content type and the metadata the extractor reads
@@ -162,7 +172,8 @@ def presign_upload(*, user: User, name: str, size: int, content_type: str, s3: A
     if not verdict.accepted:
         raise UploadError(verdict.message + ".")
     record = _register(user=user, name=name, content_type=content_type, ddb=ddb, settings=settings,
-                       tags=tags, notes=notes)
+                       tags=tags, notes=notes,
+                       expires_at=int(time.time()) + expires_in + PENDING_GRACE_SECONDS)
     meta = {f"x-amz-meta-{ORIGINAL_NAME_META}": quote(name, safe=""),
             f"x-amz-meta-{FILE_ID_META}": record.file_id}
     fields = {"Content-Type": content_type, **meta}

@@ -352,6 +352,9 @@ def test_local_table_matches_the_template(local):
         expected["AttributeDefinitions"], key=lambda a: a["AttributeName"])
     assert [(i["IndexName"], i["KeySchema"], i["Projection"]) for i in table["GlobalSecondaryIndexes"]] == [
         (i["IndexName"], i["KeySchema"], i["Projection"]) for i in expected["GlobalSecondaryIndexes"]]
+    ttl = local.client("dynamodb").describe_time_to_live(TableName=local.settings.table)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == (
+        "ENABLED", expected["TimeToLiveSpecification"]["AttributeName"])
 
 
 def test_local_queues_match_the_template(local):
