@@ -183,13 +183,23 @@ def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Contex
             Bucket=bucket, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
 
 
+#: The portal's app client in the template (the machine client beside it is the API's).
+PORTAL_CLIENT = "UserPoolClient"
+
+
 def _apply_cognito(cognito: Any, template: Mapping[str, Any], ctx: tpl.Context,
                    resources: dict[str, str]) -> tuple[str, str]:
-    """Create the user pool, its app client and groups from the template."""
+    """Create the user pool, the portal's app client and the groups from the template.
+
+    The API's resource server and machine client are not made locally: the
+    local stand-in has no API Gateway, and moto's pool issues no
+    client-credentials tokens (README, "API").
+    """
     pools = tpl.resources_of_type(template, "AWS::Cognito::UserPool")
-    clients = tpl.resources_of_type(template, "AWS::Cognito::UserPoolClient")
+    clients = {name: client for name, client in tpl.resources_of_type(
+        template, "AWS::Cognito::UserPoolClient").items() if name == PORTAL_CLIENT}
     if len(pools) != 1 or len(clients) != 1:
-        raise ProvisioningError("the template must have exactly one user pool and one app client")
+        raise ProvisioningError(f"the template must have one user pool and the app client {PORTAL_CLIENT}")
     (pool_name, pool), = pools.items()
     pool_props = tpl.resolve(pool.get("Properties", {}), ctx)
     separate = {k: pool_props.pop(k) for k in _POOL_SEPARATE if k in pool_props}
