@@ -47,6 +47,7 @@ ENV_NAMES: Mapping[str, str] = {
     "state_dir": "DOCPORTAL_STATE_DIR",
     "moto_port": "DOCPORTAL_MOTO_PORT",
     "portal_port": "DOCPORTAL_PORT",
+    "api_port": "DOCPORTAL_API_PORT",
     "compact_seconds": "DOCPORTAL_COMPACT_SECONDS",
     # template parameters for make deploy
     "environment": "DOCPORTAL_ENVIRONMENT",
@@ -107,6 +108,8 @@ class Settings:
     state_dir: str = ""
     moto_port: int = 4566
     portal_port: int = 8501
+    #: Where the local stand-in serves the API handler (devstack/api_server.py).
+    api_port: int = 8502
     #: Seconds between the local worker's compaction runs; 0 turns them off.
     compact_seconds: float = 600.0
     environment: str = ""
@@ -206,7 +209,8 @@ class Settings:
 
 
 _INTEGERS = {"max_receive_count": 1, "parse_memory_mb": 1, "max_parse_mb": 1, "upload_max_mb": 1,
-             "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1}
+             "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1,
+             "api_port": 1}
 _SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0}
 
 
