@@ -7,7 +7,6 @@ handler is the Lambda's, reached only through :mod:`devstack.api_server`.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +15,7 @@ import requests
 from api import app as api_app
 from devstack import api_server
 from devstack.provision import DEFAULT_DEMO_PASSWORD
+from tests.helpers.api import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -25,12 +25,8 @@ PORT = 8641
 
 @pytest.fixture
 def base(on_server) -> Iterator[str]:
-    httpd = api_server.server(on_server.settings, PORT)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{PORT}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(on_server.settings, PORT) as url:
+        yield url
 
 
 def tokens(server, email: str, client_id: str | None = None) -> dict:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
@@ -100,3 +102,18 @@ def upload_through_api(stack: Settings, claims: Mapping[str, str], name: str, bo
         message = object_created(s3, stack.bucket, created["key"], f"{next(_SEQUENCERS):X}")
         process_message(message, 1, Deps(s3=s3, ddb=aws.client("dynamodb"), table=stack.table))
     return str(created["file_id"])
+
+
+@contextmanager
+def serving(settings: Settings, port: int) -> Iterator[str]:
+    """``make run``'s API server (devstack.api_server) for ``settings`` on ``port``, in a thread; its base URL."""
+    from devstack import api_server
+
+    httpd = api_server.server(settings, port)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
