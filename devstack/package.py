@@ -98,15 +98,19 @@ def compile_bytecode(staging: Path, python: str) -> None:
 
 @dataclass(frozen=True)
 class Part:
-    """One function's zip: our packages it copies and the requirements file it installs."""
+    """One function's zip: our packages it copies, the requirements file it installs, what it leaves out."""
 
     packages: tuple[str, ...]
     requirements: str
+    #: Installed folders the function never imports (globs under the zip's root), left out.
+    prune: tuple[str, ...] = ()
 
 
 PARTS = {
     "extractor": Part(("common", "extractor"), "requirements-lambda.txt"),
-    "api": Part(("common", "portal", "api"), "requirements-api.txt"),
+    # pandas' and numpy's own test suites are 15 of the zip's 49 MB; nothing imports them.
+    "api": Part(("common", "portal", "api"), "requirements-api.txt",
+                prune=("pandas/tests", "numpy/**/tests")),
 }
 
 
@@ -127,6 +131,9 @@ def build(arch: str, python: str, out: Path, part: Part = PARTS["extractor"]) ->
          "--python-version", python, "--only-binary=:all:", "--no-compile",
          "-r", str(ROOT / part.requirements), "-c", str(ROOT / "constraints.txt")],
         check=True)
+    for pattern in part.prune:
+        for path in sorted(staging.glob(pattern), reverse=True):
+            shutil.rmtree(path, ignore_errors=True)
     for package in part.packages:
         shutil.copytree(ROOT / package, staging / package, ignore=shutil.ignore_patterns("__pycache__"))
     interpreter = find_python(python)
