@@ -10,7 +10,8 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: $(BIN)/python requirements.txt requirements-portal.txt requirements-lambda.txt requirements-local.txt constraints.txt pyproject.toml
+$(VENV)/.runtime: $(BIN)/python requirements.txt requirements-portal.txt requirements-lambda.txt requirements-api.txt \
+		requirements-local.txt constraints.txt pyproject.toml
 	$(PIP) -r requirements.txt -c constraints.txt
 	$(PIP) --no-deps -e .
 	touch $@
