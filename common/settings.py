@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,14 @@ ENV_NAMES: Mapping[str, str] = {
     "state_dir": "DOCPORTAL_STATE_DIR",
     "moto_port": "DOCPORTAL_MOTO_PORT",
     "portal_port": "DOCPORTAL_PORT",
+    "api_port": "DOCPORTAL_API_PORT",
+    # the API's command-line client (python -m api.client)
+    "api_url": "DOCPORTAL_API_URL",
+    "api_token": "DOCPORTAL_API_TOKEN",
+    "api_password": "DOCPORTAL_API_PASSWORD",
+    "token_url": "DOCPORTAL_TOKEN_URL",
+    "machine_client_id": "DOCPORTAL_MACHINE_CLIENT_ID",
+    "machine_client_secret": "DOCPORTAL_MACHINE_CLIENT_SECRET",
     "compact_seconds": "DOCPORTAL_COMPACT_SECONDS",
     # template parameters for make deploy
     "environment": "DOCPORTAL_ENVIRONMENT",
@@ -120,6 +128,17 @@ class Settings:
     state_dir: str = ""
     moto_port: int = 4566
     portal_port: int = 8501
+    #: Where the local stand-in serves the API handler (devstack/api_server.py).
+    api_port: int = 8502
+    #: The API the command-line client calls (default: the local one), and how it gets a token:
+    #: a token as it is; a script's client credentials at the pool's token endpoint; or a
+    #: person's password (for ``--user``).
+    api_url: str = ""
+    api_token: str = field(default="", repr=False)
+    api_password: str = field(default="", repr=False)
+    token_url: str = ""
+    machine_client_id: str = ""
+    machine_client_secret: str = field(default="", repr=False)
     #: Seconds between the local worker's compaction runs; 0 turns them off.
     compact_seconds: float = 600.0
     environment: str = ""
@@ -220,7 +239,7 @@ class Settings:
 
 _INTEGERS = {"max_receive_count": 1, "parse_memory_mb": 1, "max_parse_mb": 1, "upload_max_mb": 1,
              "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1,
-             "session_hours": 1}
+             "session_hours": 1, "api_port": 1}
 _SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0, "session_check_seconds": 0.0}
 
 

@@ -120,11 +120,12 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
 
     ctx = tpl.Context(params, resources, get_att, template.get("Mappings", {}))
     added = _apply_table_indexes(client("dynamodb"), template, outputs["TableName"])
+    _apply_table_ttl(client("dynamodb"), template, "FilesTable", outputs["TableName"])
     if added:
         done = upload_index.backfill(client("dynamodb"), outputs["TableName"])
         logger.info("added the indexes %s to a saved table; backfilled %s", added, done)
     sessions_table = outputs.get("SessionsTableName") or resources["SessionsTable"]
-    _apply_table_ttl(client("dynamodb"), template, sessions_table)
+    _apply_table_ttl(client("dynamodb"), template, "SessionsTable", sessions_table)
     _apply_bucket_settings(client("s3"), template, ctx, outputs["BucketName"])
     pool_id, client_id = _apply_cognito(client("cognito-idp"), template, ctx, resources)
     sqs = client("sqs")
@@ -155,10 +156,12 @@ def _apply_table_indexes(ddb: Any, template: Mapping[str, Any], table: str) -> l
     return added
 
 
-def _apply_table_ttl(ddb: Any, template: Mapping[str, Any], table: str) -> None:
-    """The sessions table's time to live, as the template says (moto's CloudFormation may skip it)."""
-    spec = tpl.resources_of_type(template, "AWS::DynamoDB::Table")["SessionsTable"]["Properties"][
-        "TimeToLiveSpecification"]
+def _apply_table_ttl(ddb: Any, template: Mapping[str, Any], logical: str, table: str) -> None:
+    """The time to live the template gives table ``logical``, which moto's CloudFormation skips."""
+    spec = tpl.resources_of_type(template, "AWS::DynamoDB::Table")[logical]["Properties"].get(
+        "TimeToLiveSpecification")
+    if spec is None:
+        return
     described = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
     wanted = ("ENABLED" if spec["Enabled"] else "DISABLED", spec["AttributeName"])
     if (described.get("TimeToLiveStatus"), described.get("AttributeName")) != wanted:
@@ -186,13 +189,23 @@ def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Contex
             Bucket=bucket, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
 
 
+#: The portal's app client in the template (the machine client beside it is the API's).
+PORTAL_CLIENT = "UserPoolClient"
+
+
 def _apply_cognito(cognito: Any, template: Mapping[str, Any], ctx: tpl.Context,
                    resources: dict[str, str]) -> tuple[str, str]:
-    """Create the user pool, its app client and groups from the template."""
+    """Create the user pool, the portal's app client and the groups from the template.
+
+    The API's resource server and machine client are not made locally: the
+    local stand-in has no API Gateway, and moto's pool issues no
+    client-credentials tokens (README, "API").
+    """
     pools = tpl.resources_of_type(template, "AWS::Cognito::UserPool")
-    clients = tpl.resources_of_type(template, "AWS::Cognito::UserPoolClient")
+    clients = {name: client for name, client in tpl.resources_of_type(
+        template, "AWS::Cognito::UserPoolClient").items() if name == PORTAL_CLIENT}
     if len(pools) != 1 or len(clients) != 1:
-        raise ProvisioningError("the template must have exactly one user pool and one app client")
+        raise ProvisioningError(f"the template must have one user pool and the app client {PORTAL_CLIENT}")
     (pool_name, pool), = pools.items()
     pool_props = tpl.resolve(pool.get("Properties", {}), ctx)
     separate = {k: pool_props.pop(k) for k in _POOL_SEPARATE if k in pool_props}

@@ -64,9 +64,9 @@ def on_moto(endpoint: str, fake_zip: bytes, tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(deploy, "POLL_SECONDS", 1)
     monkeypatch.setattr(deploy, "MAX_WAIT_SECONDS", 30)
 
-    def build(arch: str, python: str, out: Path) -> Path:
+    def build(arch: str, python: str, out: Path, part: package.Part = package.PARTS["extractor"]) -> Path:
         assert (arch, python) == ("arm64", "3.13")  # what the template's function runs on
-        path = tmp_path / "extractor.zip"
+        path = tmp_path / out.name
         path.write_bytes(fake_zip)
         return path
 

@@ -358,6 +358,9 @@ def _assert_table_is(table: dict, logical_id: str, suffix: str) -> None:
         expected["AttributeDefinitions"], key=lambda a: a["AttributeName"])
     assert [(i["IndexName"], i["KeySchema"], i["Projection"]) for i in table["GlobalSecondaryIndexes"]] == [
         (i["IndexName"], i["KeySchema"], i["Projection"]) for i in expected["GlobalSecondaryIndexes"]]
+    ttl = local.client("dynamodb").describe_time_to_live(TableName=local.settings.table)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == (
+        "ENABLED", expected["TimeToLiveSpecification"]["AttributeName"])
 
 
 def test_sessions_expire_with_the_refresh_token_and_the_portal_may_only_use_them():

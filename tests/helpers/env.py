@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
+from api import app as api_app
 from common import aws
 from common.settings import ENV_NAMES, Settings
 from devstack import processes
@@ -32,6 +33,7 @@ def reset_clients() -> None:
     """Forget every shared client and cached setting, so the next call sees the current environment."""
     aws.reset()
     handler.reset()
+    api_app.reset()
 
 
 def server_client(endpoint: str, service: str) -> Any:
