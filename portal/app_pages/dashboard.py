@@ -1,6 +1,6 @@
 """Analytics dashboard: KPIs and charts from the pre-aggregated counters.
 
-The filters live in the URL (widgets bound with ``bind="query-params"``), so
+The filters live in the URL (mirrored by :mod:`portal.app_pages.filter_bar`), so
 a view can be shared; the URL holds what the widgets show, e.g.
 ``?range=90+days&format=pdf&owner=ann@example.com&status=Failed`` or
 ``?range=Custom&dates=2026-11-01&dates=2026-11-15``.

@@ -55,7 +55,7 @@ def test_uploader_signs_in_uploads_a_pdf_and_sees_it_processed(page, system, tmp
     page.get_by_role("heading", name="Quarterly report (final).pdf").wait_for()
     page.get_by_role("cell", name=digest).wait_for()
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.get_by_label("E-mail").wait_for()
     page.get_by_text("You have signed out.").wait_for()
     # The previous page's elements fade out once the sign-in run has finished: poll, don't race.

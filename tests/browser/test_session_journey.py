@@ -9,8 +9,6 @@ user's sessions. The system runs on this suite's own ports.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from devstack.provision import DEFAULT_DEMO_PASSWORD
@@ -29,8 +27,6 @@ CHECK_SECONDS = "2"
 def system(tmp_path_factory):
     """`make run` with a two-second check interval, so a disabled account's tab ends quickly."""
     running = System(tmp_path_factory.mktemp("system") / "state",
-                     moto_port=int(os.environ.get("TEST_MOTO_PORT", "0")) or None,
-                     portal_port=int(os.environ.get("TEST_PORTAL_PORT", "0")) or None,
                      env={"DOCPORTAL_SESSION_CHECK_SECONDS": CHECK_SECONDS}).start()
     yield running
     assert running.stop() == 0

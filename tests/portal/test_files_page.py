@@ -565,10 +565,8 @@ def test_the_selected_list_holds_still_while_files_are_in_flight(stack, people):
     assert current(stack, first.file_id).status is FileStatus.UPLOADED
 
 
-@pytest.mark.xfail(strict=True, reason="known bug, left for the drill-through's owner: Streamlit removes the URL "
-                   "values bound to the dashboard's widgets (status, format, owner) when the page changes, so a "
-                   "drill link from the dashboard lands on Files without them")
 def test_a_drill_link_keeps_the_status_the_dashboard_binds(stack, people, monkeypatch):
+    """Streamlit strips, on a page change, the URL names a bound widget of the old page used."""
     ana = people["ana"]
     with monkeypatch.context() as m:
         m.setattr("extractor.extract.detect", lambda *a, **k: (_ for _ in ()).throw(RecursionError("deep")))
