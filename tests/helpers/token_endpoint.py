@@ -64,6 +64,8 @@ class TokenEndpoint:
     #: Every token request's (status, error) as answered: what the portal sent and how it fared.
     answered: list[tuple[int, str]] = field(default_factory=list)
     issued_refresh_tokens: list[str] = field(default_factory=list)
+    #: The query of every ``/logout`` the browser was sent to.
+    logouts: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -159,10 +161,14 @@ class TokenEndpoint:
         verifier = form.get("code_verifier", "")
         if not verifier or not secrets.compare_digest(s256(verifier), grant.challenge):
             return 400, {"error": "invalid_grant"}
-        refresh = secrets.token_urlsafe(32)
-        self.issued_refresh_tokens.append(refresh)
-        return 200, {"id_token": self.id_token(grant.nonce), "access_token": self.access_token(),
-                     "refresh_token": refresh, "expires_in": 3600, "token_type": "Bearer"}
+        tokens = self.issue(grant)
+        self.issued_refresh_tokens.append(tokens["refresh_token"])
+        return 200, tokens
+
+    def issue(self, grant: _Grant) -> dict[str, Any]:
+        """The tokens a good code buys: this endpoint's own."""
+        return {"id_token": self.id_token(grant.nonce), "access_token": self.access_token(),
+                "refresh_token": secrets.token_urlsafe(32), "expires_in": 3600, "token_type": "Bearer"}
 
     def _client_authenticated(self, form: dict[str, str], authorization: str) -> bool:
         if not self.client_secret:
@@ -209,6 +215,7 @@ def _handler(endpoint: TokenEndpoint) -> type[BaseHTTPRequestHandler]:
                     self._send(status, where.encode())
             elif parts.path == "/logout":
                 query = parse_qs(parts.query)
+                endpoint.logouts.append({k: v[0] for k, v in query.items()})
                 self._send(302, headers={"Location": query.get("logout_uri", ["/"])[0]})
             else:
                 self._send(404)
@@ -224,3 +231,40 @@ def _handler(endpoint: TokenEndpoint) -> type[BaseHTTPRequestHandler]:
             self._send(status, json.dumps(answer).encode(), {"Content-Type": "application/json"})
 
     return Handler
+
+
+@dataclass
+class CognitoBackedEndpoint(TokenEndpoint):
+    """A Hosted UI for a whole running portal: it signs :attr:`login` in at the (moto) pool itself.
+
+    The portal resumes a session by trading its refresh token with Cognito, so
+    the tokens must be the pool's: the refresh and access tokens are moto's
+    own, and the ID token is moto's with the sign-in's ``nonce`` added, signed
+    again with moto's published test key (what the real Hosted UI's would be:
+    the pool's token, with the nonce).
+    """
+
+    cognito: Any = None
+    login: tuple[str, str] = ("", "")
+
+    def issue(self, grant: _Grant) -> dict[str, Any]:
+        email, password = self.login
+        result = self.cognito.initiate_auth(
+            ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
+        claims = jwt.decode(result["IdToken"], options={"verify_signature": False})
+        key = _moto_key()
+        id_token = jwt.encode({**claims, "nonce": grant.nonce}, key["pem"], algorithm="RS256",
+                              headers={"kid": key["kid"]})
+        return {"id_token": id_token, "access_token": result["AccessToken"],
+                "refresh_token": result["RefreshToken"], "expires_in": 3600, "token_type": "Bearer"}
+
+
+def _moto_key() -> dict[str, Any]:
+    """moto's fixed test signing key (shipped with moto; what its JWKS publishes)."""
+    import gzip
+    from importlib import resources
+
+    raw = resources.files("moto.cognitoidp").joinpath("resources/jwks-private.json.gz").read_bytes()
+    jwk = json.loads(gzip.decompress(raw))
+    return {"kid": jwk["kid"], "pem": jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk))}
