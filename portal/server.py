@@ -14,9 +14,13 @@ from pathlib import Path
 from starlette.middleware import Middleware
 from streamlit.web.server.starlette import App
 
+from common.settings import Settings
 from portal.hosted_route import HostedRoute
 from portal.session_route import SessionRoute
 from portal.upload_guard import UploadGuard
+
+#: Refuse unusable settings (an incomplete hosted sign-in, say) when the server starts, naming the variable.
+Settings.from_env(need_stack=False)
 
 app = App(Path(__file__).with_name("app.py"), routes=SessionRoute().routes() + HostedRoute().routes(),
           middleware=[Middleware(UploadGuard)])

@@ -8,6 +8,9 @@ id in the browser's cookie. These tests start from exactly that.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import jwt
@@ -16,6 +19,7 @@ import pytest
 from portal import lasting
 from portal.hosted.flow import MESSAGES, Refusal
 from portal.sessions.service import Store, cipher
+from tests.helpers.env import DOCPORTAL_VARS, ROOT
 from tests.helpers.sessions import signed_in_as, tab_with_cookie
 from tests.helpers.signin import app, texts
 from tests.helpers.users import SESSION_PASSWORD, new_uploader
@@ -88,3 +92,12 @@ def test_signing_out_also_ends_the_hosted_ui_session(on_server, hosted, monkeypa
         ".finally(() => (window.top || window).location.assign(\"" + DOMAIN + "/logout?client_id="
         + on_server.settings.client_id + "&logout_uri=http%3A%2F%2Flocalhost%3A8501%2F\"));")
     assert signed_in_as(tab) is None
+
+
+def test_the_server_refuses_to_start_with_an_incomplete_hosted_sign_in():
+    env = {k: v for k, v in os.environ.items() if k not in DOCPORTAL_VARS}
+    env.update(DOCPORTAL_SIGN_IN="hosted", DOCPORTAL_HOSTED_DOMAIN=DOMAIN, PYTHONPATH=str(ROOT))
+    started = subprocess.run([sys.executable, "-c", "import portal.server"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120, check=False)
+    assert started.returncode != 0
+    assert "DOCPORTAL_SIGN_IN=hosted needs DOCPORTAL_CALLBACK_URL, DOCPORTAL_SIGNOUT_URL" in started.stderr
