@@ -55,6 +55,7 @@ ENV_NAMES: Mapping[str, str] = {
     "callback_url": "DOCPORTAL_CALLBACK_URL",
     "signout_url": "DOCPORTAL_SIGNOUT_URL",
     "client_secret": "DOCPORTAL_CLIENT_SECRET",
+    "hosted_domain_prefix": "DOCPORTAL_HOSTED_DOMAIN_PREFIX",
     # the local stand-in (make run)
     "state_dir": "DOCPORTAL_STATE_DIR",
     "moto_port": "DOCPORTAL_MOTO_PORT",
@@ -78,7 +79,8 @@ TEMPLATE_PARAMETERS: Mapping[str, str] = {
     "Environment": "environment", "AlarmEmail": "alarm_email", "PortalOrigin": "portal_origin",
     "RetentionDays": "retention_days", "ThreatProtection": "threat_protection",
     "UploadsIntelligentTiering": "uploads_tiering",
-    "CallbackUrls": "callback_url", "SignOutUrls": "signout_url",
+    "HostedDomainPrefix": "hosted_domain_prefix", "CallbackUrls": "callback_url",
+    "SignOutUrls": "signout_url",
 }
 #: The ways to sign in: ``form`` (the portal's own page) or ``hosted`` (Cognito Hosted UI, code flow + PKCE).
 SIGN_IN_MODES = ("form", "hosted")
@@ -141,6 +143,8 @@ class Settings:
     signout_url: str = ""
     #: The app client's secret, when it has one (HTTP Basic at the token endpoint); empty: a public client.
     client_secret: str = ""
+    #: For ``make deploy``: the Hosted UI domain's prefix to create (the template's ``HostedDomainPrefix``).
+    hosted_domain_prefix: str = ""
     state_dir: str = ""
     moto_port: int = 4566
     portal_port: int = 8501

@@ -135,3 +135,10 @@ def test_sign_in_is_the_form_unless_hosted_is_asked_for():
 def test_an_unusable_hosted_sign_in_is_refused_at_start(change, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
         Settings.from_env({**HOSTED, **change}, need_stack=False)
+
+
+def test_hosted_sign_in_is_deployed_from_the_same_variables_the_portal_reads():
+    chosen = Settings.from_env({**HOSTED, "DOCPORTAL_HOSTED_DOMAIN_PREFIX": "acme-docs"}, need_stack=False)
+    assert chosen.template_parameters() == {"HostedDomainPrefix": "acme-docs",
+                                            "CallbackUrls": "https://portal.example/_docportal/callback",
+                                            "SignOutUrls": "https://portal.example/"}
