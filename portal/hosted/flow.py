@@ -111,6 +111,7 @@ class Started:
 
     @property
     def code_challenge(self) -> str:
+        """What the IdP gets instead of the verifier, which only the token request reveals."""
         return s256(self.pending.code_verifier)
 
 

@@ -104,3 +104,14 @@ def test_every_refusal_has_a_fixed_message_and_unknown_codes_a_generic_one():
     assert flow.message_for("made-up") == flow.MESSAGES[Refusal.IDP_ERROR]
     assert flow.message_for(None) is None and flow.message_for("") is None
     assert flow.error_address(Refusal.EXPIRED) == "/?signin_error=expired"
+
+
+def test_expired_sign_ins_go_and_a_flood_cannot_grow_memory_without_bound(monkeypatch):
+    monkeypatch.setattr(pending, "_waiting", {})
+    monkeypatch.setattr(pending, "MAX_WAITING", 2)
+    old, a, b, c = (flow.start(None, NOW) for _ in range(4))
+    pending.put(old, NOW - flow.PENDING_SECONDS)
+    pending.put(a, NOW)  # `old` has expired by now: it goes
+    pending.put(b, NOW)
+    pending.put(c, NOW)  # full: the oldest waiting one (a) makes room
+    assert [pending.take(s.state) is not None for s in (old, a, b, c)] == [False, False, True, True]
