@@ -17,12 +17,13 @@ import jwt
 import pytest
 
 from portal import lasting
+from portal.access import NEEDS_SECOND_FACTOR_HOSTED, acts_as_admin
 from portal.hosted.flow import MESSAGES, Refusal
 from portal.sessions.service import Store, cipher
 from tests.helpers.env import DOCPORTAL_VARS, ROOT
 from tests.helpers.sessions import signed_in_as, tab_with_cookie
 from tests.helpers.signin import app, texts
-from tests.helpers.users import SESSION_PASSWORD, new_uploader
+from tests.helpers.users import SESSION_PASSWORD, new_uploader, new_user
 
 DOMAIN = "https://acme-docs.auth.us-east-1.amazoncognito.com"
 
@@ -64,9 +65,10 @@ def test_an_unknown_error_code_gets_the_generic_message_never_its_text(hosted):
     assert MESSAGES[Refusal.IDP_ERROR] in shown and "onerror" not in shown
 
 
-def _stored_session(server) -> tuple[str, str]:
+def _stored_session(server, *groups: str) -> tuple[str, str]:
     """What the callback leaves: a session with a Cognito refresh token, and the cookie's id. (email, id)"""
-    email = new_uploader(server, "hosted", SESSION_PASSWORD)
+    email = (new_user(server, "hosted", SESSION_PASSWORD, *groups) if groups
+             else new_uploader(server, "hosted", SESSION_PASSWORD))
     tokens = server.client("cognito-idp").initiate_auth(
         ClientId=server.settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": email, "PASSWORD": SESSION_PASSWORD})["AuthenticationResult"]
@@ -101,3 +103,12 @@ def test_the_server_refuses_to_start_with_an_incomplete_hosted_sign_in():
                              capture_output=True, text=True, timeout=120, check=False)
     assert started.returncode != 0
     assert "DOCPORTAL_SIGN_IN=hosted needs DOCPORTAL_CALLBACK_URL, DOCPORTAL_SIGNOUT_URL" in started.stderr
+
+
+def test_an_admin_signed_in_through_the_hosted_ui_is_told_why_admin_rights_wait(on_server, hosted, monkeypatch):
+    _, session_id = _stored_session(on_server, "admins")
+    tab = tab_with_cookie(monkeypatch, session_id)
+    assert not tab.exception
+    assert NEEDS_SECOND_FACTOR_HOSTED in [w.value for w in tab.sidebar.warning]
+    user = tab.session_state["docportal_user"]
+    assert "admins" in user.groups and not acts_as_admin(user)
