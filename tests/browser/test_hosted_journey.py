@@ -14,19 +14,20 @@ import pytest
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from portal.hosted.flow import STATE_COOKIE
 from portal.sessions.records import COOKIE_NAME
+from tests.helpers.hosted import free_ports
 from tests.helpers.system import System
 from tests.helpers.token_endpoint import CognitoBackedEndpoint
 from tests.helpers.users import create_user
 
 pytestmark = pytest.mark.browser
 
-MOTO_PORT, PORTAL_PORT = 8651, 8652
+MOTO_PORT, PORTAL_PORT, *IDP_PORTS = free_ports(3)
 PORTAL = f"http://localhost:{PORTAL_PORT}"
 
 
 @pytest.fixture(scope="module")
 def idp():
-    with CognitoBackedEndpoint("", f"{PORTAL}/_docportal/callback", ports=range(8653, 8660)) as endpoint:
+    with CognitoBackedEndpoint("", f"{PORTAL}/_docportal/callback", ports=IDP_PORTS) as endpoint:
         yield endpoint
 
 

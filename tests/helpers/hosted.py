@@ -79,6 +79,21 @@ def landed_on(answer: requests.Response) -> str:
     return where.path + (f"?{where.query}" if where.query else "")
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` ports of 8650-8659 that nothing holds now (not even a closing connection)."""
+    found = []
+    for port in PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == count:
+            return found
+    raise RuntimeError("no free ports in 8650-8659")
+
+
 def _socket() -> socket.socket:
     for port in PORTS:
         sock = socket.socket()
