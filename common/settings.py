@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from common.catalogue import FAMILY_NAMES
 
@@ -48,6 +49,13 @@ ENV_NAMES: Mapping[str, str] = {
     "session_key": "DOCPORTAL_SESSION_KEY",
     "session_hours": "DOCPORTAL_SESSION_HOURS",
     "session_check_seconds": "DOCPORTAL_SESSION_CHECK_SECONDS",
+    # how people sign in: the portal's own form, or the Cognito Hosted UI (SSO)
+    "sign_in": "DOCPORTAL_SIGN_IN",
+    "hosted_domain": "DOCPORTAL_HOSTED_DOMAIN",
+    "callback_url": "DOCPORTAL_CALLBACK_URL",
+    "signout_url": "DOCPORTAL_SIGNOUT_URL",
+    "client_secret": "DOCPORTAL_CLIENT_SECRET",
+    "hosted_domain_prefix": "DOCPORTAL_HOSTED_DOMAIN_PREFIX",
     # the local stand-in (make run)
     "state_dir": "DOCPORTAL_STATE_DIR",
     "moto_port": "DOCPORTAL_MOTO_PORT",
@@ -79,7 +87,15 @@ TEMPLATE_PARAMETERS: Mapping[str, str] = {
     "Environment": "environment", "AlarmEmail": "alarm_email", "PortalOrigin": "portal_origin",
     "RetentionDays": "retention_days", "ThreatProtection": "threat_protection",
     "UploadsIntelligentTiering": "uploads_tiering",
+    "HostedDomainPrefix": "hosted_domain_prefix", "CallbackUrls": "callback_url",
+    "SignOutUrls": "signout_url",
 }
+#: The ways to sign in: ``form`` (the portal's own page) or ``hosted`` (Cognito Hosted UI, code flow + PKCE).
+SIGN_IN_MODES = ("form", "hosted")
+#: Where the Hosted UI sends the browser back (portal.hosted.flow.CALLBACK_ROUTE).
+CALLBACK_PATH = "/_docportal/callback"
+#: Hosts reached over plain HTTP during development, where ``http://`` URLs are allowed.
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 #: The template's ``MaxFileSizeMB`` default and the extractor's parse limit.
 DEFAULT_MAX_MB = 512
 
@@ -125,6 +141,18 @@ class Settings:
     session_hours: int = 12
     #: How often a signed-in session is re-checked with Cognito and the sessions table.
     session_check_seconds: float = 60.0
+    #: ``form`` (default) or ``hosted``: sign in through the Cognito Hosted UI (and any IdP federated to it).
+    sign_in: str = "form"
+    #: The pool's Hosted UI domain, ``https://<prefix>.auth.<region>.amazoncognito.com`` (or a custom one).
+    hosted_domain: str = ""
+    #: The portal's callback URL as registered on the app client: ``https://<portal>/_docportal/callback``.
+    callback_url: str = ""
+    #: Where the Hosted UI's ``/logout`` sends the browser afterwards (a registered sign-out URL).
+    signout_url: str = ""
+    #: The app client's secret, when it has one (HTTP Basic at the token endpoint); empty: a public client.
+    client_secret: str = ""
+    #: For ``make deploy``: the Hosted UI domain's prefix to create (the template's ``HostedDomainPrefix``).
+    hosted_domain_prefix: str = ""
     state_dir: str = ""
     moto_port: int = 4566
     portal_port: int = 8501
@@ -171,6 +199,7 @@ class Settings:
             raw["region"] = env.get("AWS_DEFAULT_REGION", "").strip()
         settings = cls(**{f.name: _parse(f.name, raw[f.name]) for f in fields(cls)
                           if raw[f.name]})
+        _check_sign_in(settings)
         if not need_stack:
             return settings
         if settings.stack and not (settings.bucket or settings.table):
@@ -241,6 +270,40 @@ _INTEGERS = {"max_receive_count": 1, "parse_memory_mb": 1, "max_parse_mb": 1, "u
              "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1,
              "session_hours": 1, "api_port": 1}
 _SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0, "session_check_seconds": 0.0}
+
+
+def _check_sign_in(settings: Settings) -> None:
+    """Refuse a sign-in mode that cannot work, naming what to set (checked when the settings are read)."""
+    if settings.sign_in not in SIGN_IN_MODES:
+        raise SettingsError(f"{ENV_NAMES['sign_in']} must be one of {', '.join(SIGN_IN_MODES)},"
+                            f" not {settings.sign_in!r}")
+    if settings.sign_in != "hosted":
+        return
+    needed = ("hosted_domain", "callback_url", "signout_url")
+    missing = [ENV_NAMES[n] for n in needed if not getattr(settings, n)]
+    if missing:
+        raise SettingsError(f"{ENV_NAMES['sign_in']}=hosted needs " + ", ".join(missing)
+                            + " (the pool's Hosted UI domain and the URLs registered on its app client)")
+    checks = (("hosted_domain", settings.hosted_domain, ("", "/")),
+              ("callback_url", settings.callback_url, (CALLBACK_PATH,)),
+              ("signout_url", settings.signout_url, None))
+    for name, url, paths in checks:
+        problem = _url_problem(url, paths)
+        if problem:
+            raise SettingsError(f"{ENV_NAMES[name]} {problem}, not {url!r}")
+
+
+def _url_problem(url: str, paths: tuple[str, ...] | None) -> str | None:
+    """Why ``url`` cannot be a sign-in address (https, or http on localhost; no query); None if fine."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" and not (parts.scheme == "http" and (host in _LOCAL_HOSTS or host == "::1")):
+        return "must be an https:// URL (http:// only for localhost)"
+    if not host or parts.query or parts.fragment or "@" in parts.netloc:
+        return "must be a plain URL (a host, no user, query or fragment)"
+    if paths is not None and parts.path not in paths:
+        return "must have the path " + " or ".join(p or "(none)" for p in paths)
+    return None
 
 
 def _parse(name: str, text: str) -> Any:

@@ -54,6 +54,9 @@ _CLIENT_PROPS = {
     "AccessTokenValidity": "AccessTokenValidity", "IdTokenValidity": "IdTokenValidity",
     "RefreshTokenValidity": "RefreshTokenValidity", "TokenValidityUnits": "TokenValidityUnits",
     "ReadAttributes": "ReadAttributes", "WriteAttributes": "WriteAttributes",
+    # hosted sign-in only (absent unless HostedDomainPrefix is set; moto has no Hosted UI to use them)
+    **{name: name for name in ("AllowedOAuthFlowsUserPoolClient", "AllowedOAuthFlows", "AllowedOAuthScopes",
+                               "CallbackURLs", "LogoutURLs", "SupportedIdentityProviders")},
 }
 _GROUP_PROPS = {"GroupName": "GroupName", "Description": "Description",
                 "UserPoolId": "UserPoolId", "Precedence": "Precedence"}
@@ -118,7 +121,8 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
     def get_att(logical: str, attr: str) -> str:
         raise tpl.UnsupportedIntrinsic(f"Fn::GetAtt {logical}.{attr} is not resolved locally")
 
-    ctx = tpl.Context(params, resources, get_att, template.get("Mappings", {}))
+    ctx = tpl.Context(params, resources, get_att, template.get("Mappings", {}),
+                      template.get("Conditions", {}))
     added = _apply_table_indexes(client("dynamodb"), template, outputs["TableName"])
     _apply_table_ttl(client("dynamodb"), template, "FilesTable", outputs["TableName"])
     if added:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,12 @@ class Context:
     resources: Mapping[str, str]
     get_att: Callable[[str, str], str]
     mappings: Mapping[str, Any]
+    #: The template's ``Conditions`` (what ``Fn::If`` chooses by).
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: What ``Ref: AWS::NoValue`` resolves to: the property (or list item) holding it is left out.
+_NO_VALUE = object()
 
 
 def parameter_values(template: Mapping[str, Any], overrides: Mapping[str, str],
@@ -75,9 +81,9 @@ _SUB = re.compile(r"\$\{([^}!]+)\}")
 
 
 def resolve(node: Any, ctx: Context) -> Any:
-    """Resolve Ref, Fn::Sub, Fn::GetAtt and Fn::FindInMap in ``node``."""
+    """Resolve Ref, Fn::Sub, Fn::GetAtt, Fn::FindInMap and Fn::If (with ``AWS::NoValue``) in ``node``."""
     if isinstance(node, list):
-        return [resolve(v, ctx) for v in node]
+        return [v for v in (resolve(v, ctx) for v in node) if v is not _NO_VALUE]
     if not isinstance(node, dict):
         return node
     if len(node) == 1:
@@ -91,12 +97,36 @@ def resolve(node: Any, ctx: Context) -> Any:
         if name == "Fn::FindInMap":
             table, key, attr = (resolve(a, ctx) for a in arg)
             return ctx.mappings[table][key][attr]
+        if name == "Fn::If":
+            return resolve(arg[1] if condition(arg[0], ctx) else arg[2], ctx)
         if name.startswith("Fn::"):
             raise UnsupportedIntrinsic(f"{name} is not resolved by the local stack")
-    return {k: resolve(v, ctx) for k, v in node.items()}
+    resolved = {k: resolve(v, ctx) for k, v in node.items()}
+    return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
 
-def _ref(name: str, ctx: Context) -> str:
+def condition(name: str, ctx: Context) -> bool:
+    """The value of the template's condition ``name`` (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)."""
+    return _truth(ctx.conditions[name], ctx)
+
+
+def _truth(node: Any, ctx: Context) -> bool:
+    (name, arg), = node.items()
+    if name == "Condition":
+        return condition(arg, ctx)
+    if name == "Fn::Equals":
+        return bool(resolve(arg[0], ctx) == resolve(arg[1], ctx))
+    if name == "Fn::Not":
+        return not _truth(arg[0], ctx)
+    if name in ("Fn::And", "Fn::Or"):
+        values = [_truth(a, ctx) for a in arg]
+        return all(values) if name == "Fn::And" else any(values)
+    raise UnsupportedIntrinsic(f"{name} in a condition is not resolved by the local stack")
+
+
+def _ref(name: str, ctx: Context) -> Any:
+    if name == "AWS::NoValue":
+        return _NO_VALUE
     if name in ctx.parameters:
         return ctx.parameters[name]
     if name in ctx.resources:

@@ -231,6 +231,9 @@ def may_manage_users(user: User) -> bool:
 NEEDS_SECOND_FACTOR = ("Admin rights need two-step sign-in: turn on an authenticator app on the Account "
                        "page, then sign out and sign in again with its code. Until then you have an "
                        "uploader's rights.")
+#: The same, for company sign-in (Hosted UI): its tokens cannot show a second factor to the portal.
+NEEDS_SECOND_FACTOR_HOSTED = ("Admin rights need the portal's own sign-in with an authenticator code; "
+                              "with company sign-in you have an uploader's rights.")
 
 
 def manage_users_refusal(user: User) -> str:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from common.settings import Settings
 from portal import access, auth, navigation, signout
 from portal.text import md_escape
 
@@ -13,7 +14,9 @@ with st.sidebar:
     st.text(user.label)
     st.caption(", ".join(md_escape(g) for g in sorted(user.groups)) or "no role yet")  # Cognito's names
     if access.needs_second_factor(user):
-        st.warning(access.NEEDS_SECOND_FACTOR, icon=":material/lock:")
+        hosted = Settings.from_env(need_stack=False).sign_in == "hosted"
+        st.warning(access.NEEDS_SECOND_FACTOR_HOSTED if hosted else access.NEEDS_SECOND_FACTOR,
+                   icon=":material/lock:")
     if st.button("Sign out", icon=":material/logout:"):
         signout.sign_out()
     if st.button("Sign out everywhere", icon=":material/devices_off:",

@@ -21,9 +21,10 @@ in the Streamlit session. Its own weak spots are replaced here:
   gets Cognito's ``SOFTWARE_TOKEN_MFA`` challenge after the password: a form
   asks for the 6-digit code and answers it (``RespondToAuthChallenge``); a
   wrong code may be typed again, an expired challenge goes back to sign-in;
-* a link opened while signed out (``/dashboard?range=90+days``) is
-  remembered on the first run and, once signed in, followed, but only to one
-  of the portal's own pages the user may open (:mod:`portal.deep_link`).
+* a link opened while signed out (``/dashboard?range=90+days``) is followed
+  once signed in, only to a page the user may open (:mod:`portal.deep_link`);
+* ``DOCPORTAL_SIGN_IN=hosted`` shows a button to the Hosted UI instead
+  (:mod:`portal.hosted_route`), and the tab resumes from the cookie it sets.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         super().__init__(pool_id=settings.user_pool_id, app_client_id=settings.client_id,
                          boto_client=client, use_cookies=False)
         self.verifier = verifier
+        self.hosted = settings.sign_in == "hosted"
 
     def _show_login_form(self, placeholder: Any) -> tuple[bool, str, str, Any]:
         return signin_forms.login_form(placeholder)
@@ -177,6 +179,9 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
             return self._choose_password(placeholder)
         if self._login_from_saved_credentials():  # the tab's own session, else the cookie's
             return True
+        if self.hosted:  # the Hosted UI signs in (portal.hosted_route); the cookie brings the tab back
+            signin_forms.hosted_signin(placeholder, st.session_state.get(_LINK))
+            return False
         submitted, username, password, status = self._show_login_form(placeholder)
         if not submitted:
             return False
@@ -399,11 +404,7 @@ def _authenticator() -> _Authenticator:
 
 
 def _remember_link() -> None:
-    """On a session's first signed-out run, the page and query its address asked for.
-
-    Only the first run counts: later runs of the sign-in forms may no longer
-    carry the address the person followed.
-    """
+    """On a session's first signed-out run (later ones may have lost it), the page and query it asked for."""
     if _LINK in st.session_state or isinstance(st.session_state.get(_USER), User):
         return
     query = [(key, st.query_params.get_all(key)) for key in st.query_params]

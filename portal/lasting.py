@@ -39,6 +39,8 @@ _STORED = "docportal_stored_session"
 _BINDING = "docportal_binding"
 #: Set when the browser's cookie is to be cleared (after signing out).
 _CLEAR = "docportal_clear_cookie"
+#: An address the browser is to open next (the Hosted UI's sign-in or sign-out), after any cookie change.
+_GO = "docportal_go"
 #: The cookie value this tab has already tried, so a dead cookie costs one read, not one per run.
 _TRIED = "docportal_cookie_tried"
 
@@ -146,14 +148,24 @@ def end_everywhere(sub: str, *, but_here: bool = False) -> None:
             logger.exception("the sessions could not be ended in the table")
 
 
-def forget_cookie() -> None:
-    """After signing out: have the browser drop the cookie, and never resume from the one this tab has."""
+def forget_cookie(then: str | None = None) -> None:
+    """After signing out: have the browser drop the cookie, and never resume from the one this tab has.
+
+    ``then``: an address to open once the cookie is gone (the Hosted UI's ``/logout``).
+    """
     st.session_state[_CLEAR] = True
     st.session_state[_TRIED] = browser_cookie()
+    if then:
+        st.session_state[_GO] = then
+
+
+def go(address: str) -> None:
+    """Have the browser open ``address`` (the whole window, not a new tab) at the end of this run."""
+    st.session_state[_GO] = address
 
 
 def emit() -> None:
-    """The page's few lines of script: present this tab's binding, or clear the cookie after signing out."""
+    """The page's few lines of script: present the tab's binding, clear the cookie, or go to an address."""
     token = st.session_state.get(_BINDING)
     ctx = get_script_run_ctx()
     if token is not None and ctx is not None:
@@ -163,8 +175,15 @@ def emit() -> None:
         body = json.dumps({"bind": token, "tab": ctx.session_id})
         _script(f"fetch({json.dumps(ROUTE)}, {{method: 'POST', credentials: 'same-origin', "
                 f"headers: {{'Content-Type': 'application/json'}}, body: {json.dumps(body)}}});")
-    elif st.session_state.pop(_CLEAR, None):
-        _script(f"fetch({json.dumps(ROUTE)}, {{method: 'DELETE', credentials: 'same-origin'}});")
+        return
+    address = st.session_state.pop(_GO, None)
+    target = json.dumps(address).replace("<", "\\u003c")  # never ends the script element
+    navigate = f"(window.top || window).location.assign({target})" if address else ""
+    if st.session_state.pop(_CLEAR, None):
+        then = f".finally(() => {navigate})" if navigate else ""
+        _script(f"fetch({json.dumps(ROUTE)}, {{method: 'DELETE', credentials: 'same-origin'}}){then};")
+    elif navigate:
+        _script(navigate + ";")
 
 
 def _script(code: str) -> None:

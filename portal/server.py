@@ -4,7 +4,8 @@
 (:class:`portal.upload_guard.UploadGuard`) is middleware, so it sees every
 request to the upload endpoint before Streamlit reads its body; the session
 route (:mod:`portal.session_route`) is the one place the session cookie is
-set or cleared. Tests that
+set or cleared; in hosted mode :mod:`portal.hosted_route` runs the Hosted
+UI's code flow. Tests that
 drive pages in-process (AppTest) use ``portal/app.py`` directly.
 """
 
@@ -13,8 +14,13 @@ from pathlib import Path
 from starlette.middleware import Middleware
 from streamlit.web.server.starlette import App
 
+from common.settings import Settings
+from portal.hosted_route import HostedRoute
 from portal.session_route import SessionRoute
 from portal.upload_guard import UploadGuard
 
-app = App(Path(__file__).with_name("app.py"), routes=SessionRoute().routes(),
+#: Refuse unusable settings (an incomplete hosted sign-in, say) when the server starts, naming the variable.
+Settings.from_env(need_stack=False)
+
+app = App(Path(__file__).with_name("app.py"), routes=SessionRoute().routes() + HostedRoute().routes(),
           middleware=[Middleware(UploadGuard)])

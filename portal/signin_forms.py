@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import streamlit as st
 
 from common import aws
+from portal import lasting
+from portal.deep_link import DeepLink
+from portal.hosted import flow
 from portal.users import passwords, recovery
 from portal.users.passwords import PasswordPolicy
 
@@ -139,3 +143,15 @@ def forgot_password(client_id: str, pool_id: str) -> None:
         if st.button("Back to sign-in"):
             st.session_state.pop(FORGOT, None)
             st.rerun()
+
+
+def hosted_signin(placeholder: Any, link: DeepLink | None) -> None:
+    """Hosted mode: one button to the company sign-in; a failed one says why (a fixed message per code)."""
+    with placeholder, st.columns([1, 2, 1])[1]:
+        st.subheader("Sign in to DocPortal")
+        message = flow.message_for(st.query_params.get(flow.ERROR_PARAM))
+        if message:
+            st.error(message)
+        st.caption("You sign in with your company account, on your company's sign-in page.")
+        if st.button("Sign in", type="primary", key="hosted_signin"):
+            lasting.go(f"{flow.SIGNIN_ROUTE}?{urlencode({'next': flow.page_address(link)})}")

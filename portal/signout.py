@@ -5,7 +5,8 @@ the access tokens issued from it stop working too) and ends the stored
 session, so every tab of this browser is signed out on its next action; the
 browser is told to drop the cookie. "Sign out everywhere" signs the user out
 of Cognito entirely (``GlobalSignOut``) and ends all of their stored
-sessions: every browser, within the check interval.
+sessions: every browser, within the check interval. In hosted mode the
+browser then goes to the Hosted UI's ``/logout``, which ends its session there.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import logging
 import streamlit as st
 from botocore.exceptions import BotoCoreError, ClientError
 
+from common.settings import Settings
 from portal import auth, lasting
+from portal.hosted import flow
 
 logger = logging.getLogger(__name__)
 
@@ -57,5 +60,13 @@ def _start_over(authenticator: auth._Authenticator, notice: str) -> None:
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state[auth._NOTICE] = notice
-    lasting.forget_cookie()
+    lasting.forget_cookie(then=_idp_logout())
     st.rerun()
+
+
+def _idp_logout() -> str | None:
+    """Hosted mode: the Hosted UI's ``/logout``, so the IdP's session ends too (else sign-in skips it)."""
+    settings = Settings.from_env(need_stack=False)
+    if settings.sign_in != "hosted":
+        return None
+    return flow.logout_url(settings.hosted_domain, settings.client_id, settings.signout_url)

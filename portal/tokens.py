@@ -9,6 +9,7 @@ portal trusts. Who may do what is :mod:`portal.access`'s to say.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -81,9 +82,16 @@ class TokenVerifier:
             raise TokenError(f"expected a {token_use} token, got {claims.get('token_use')!r}")
         return claims
 
-    def verify_id_token(self, token: str) -> User:
-        """The user an ID token proves, or :class:`TokenError`."""
+    def verify_id_token(self, token: str, nonce: str | None = None) -> User:
+        """The user an ID token proves, or :class:`TokenError`.
+
+        ``nonce``: the one this sign-in sent to the Hosted UI (OIDC Core
+        §3.1.3.7); the token must carry exactly it, so a token issued for
+        another sign-in cannot be replayed into this one.
+        """
         claims = self._decode(token, "id", audience=self.client_id)
+        if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+            raise TokenError("the ID token's nonce is not this sign-in's")
         groups = claims.get("cognito:groups") or []
         # A user can change their own e-mail against Cognito; until it is verified it is not who they are.
         verified = claims.get("email_verified") in (True, "true")

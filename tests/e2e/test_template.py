@@ -244,6 +244,34 @@ def test_the_pool_is_admin_only_strong_email_named_and_offers_authenticator_apps
     assert "SmsConfiguration" not in pool
 
 
+
+def _client_for(prefix: str) -> dict:
+    ctx = tpl.Context(tpl.parameter_values(TEMPLATE, {"HostedDomainPrefix": prefix}, {"AWS::Region": "eu-west-1"}),
+                      {"UserPool": "pool-1"}, lambda *a: "", TEMPLATE.get("Mappings", {}), TEMPLATE["Conditions"])
+    return tpl.resolve(props("UserPoolClient"), ctx)
+
+
+def test_form_sign_in_leaves_the_app_client_without_oauth_and_names_no_hosted_domain():
+    client = _client_for("")
+    assert not {k for k in client if "OAuth" in k or k.endswith("URLs") or k == "SupportedIdentityProviders"}
+    # The domain itself is always there (scripts' token endpoint); its prefix is the hosted one only then.
+    assert props("UserPoolDomain")["Domain"]["Fn::If"][:2] == ["IsHostedSignIn", {"Ref": "HostedDomainPrefix"}]
+    assert TEMPLATE["Outputs"]["HostedDomainUrl"]["Condition"] == "IsHostedSignIn"
+
+
+def test_hosted_sign_in_offers_only_the_code_flow_with_openid_scopes():
+    client = _client_for("acme-docs")
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert client["AllowedOAuthFlows"] == ["code"]  # never implicit
+    assert client["AllowedOAuthScopes"] == ["openid", "email", "profile"]
+    # CommaDelimitedList parameters (the local resolver leaves them as their text)
+    assert client["CallbackURLs"] == "http://localhost:8501/_docportal/callback"
+    assert client["LogoutURLs"] == "http://localhost:8501/"
+    assert client["SupportedIdentityProviders"] == "COGNITO"
+    assert TEMPLATE["Parameters"]["CallbackUrls"]["Type"] == "CommaDelimitedList"
+    assert client["GenerateSecret"] is False  # a public client: PKCE protects its codes
+
+
 def test_data_outlives_the_stack():
     for name in ("UploadsBucket", "FilesTable", "UserPool"):
         assert RESOURCES[name]["DeletionPolicy"] == RESOURCES[name]["UpdateReplacePolicy"] == "Retain", name

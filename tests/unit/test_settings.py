@@ -107,3 +107,38 @@ def test_every_deploy_setting_names_a_parameter_of_the_template():
     assert chosen.template_parameters() == {"ThreatProtection": "audit", "UploadsIntelligentTiering": "on"}
     for name, value in chosen.template_parameters().items():
         assert value in parameters[name]["AllowedValues"]
+
+
+HOSTED = {"DOCPORTAL_SIGN_IN": "hosted", "DOCPORTAL_HOSTED_DOMAIN": "https://sso.auth.eu-west-1.amazoncognito.com",
+          "DOCPORTAL_CALLBACK_URL": "https://portal.example/_docportal/callback",
+          "DOCPORTAL_SIGNOUT_URL": "https://portal.example/"}
+
+
+def test_sign_in_is_the_form_unless_hosted_is_asked_for():
+    assert Settings.from_env({}, need_stack=False).sign_in == "form"
+    assert Settings.from_env(HOSTED, need_stack=False).sign_in == "hosted"
+    local = {**HOSTED, "DOCPORTAL_CALLBACK_URL": "http://localhost:8501/_docportal/callback"}
+    assert Settings.from_env(local, need_stack=False).callback_url.startswith("http://localhost")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"DOCPORTAL_SIGN_IN": "saml"}, "DOCPORTAL_SIGN_IN must be one of form, hosted"),
+    ({"DOCPORTAL_HOSTED_DOMAIN": ""}, "DOCPORTAL_SIGN_IN=hosted needs DOCPORTAL_HOSTED_DOMAIN"),
+    ({"DOCPORTAL_CALLBACK_URL": "", "DOCPORTAL_SIGNOUT_URL": ""},
+     "needs DOCPORTAL_CALLBACK_URL, DOCPORTAL_SIGNOUT_URL"),
+    ({"DOCPORTAL_HOSTED_DOMAIN": "http://sso.example"}, "DOCPORTAL_HOSTED_DOMAIN must be an https:// URL"),
+    ({"DOCPORTAL_CALLBACK_URL": "https://portal.example/callback"},
+     "DOCPORTAL_CALLBACK_URL must have the path /_docportal/callback"),
+    ({"DOCPORTAL_SIGNOUT_URL": "https://portal.example/?next=x"}, "DOCPORTAL_SIGNOUT_URL must be a plain URL"),
+    ({"DOCPORTAL_HOSTED_DOMAIN": "https://sso.example/login"}, "DOCPORTAL_HOSTED_DOMAIN must have the path"),
+])
+def test_an_unusable_hosted_sign_in_is_refused_at_start(change, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env({**HOSTED, **change}, need_stack=False)
+
+
+def test_hosted_sign_in_is_deployed_from_the_same_variables_the_portal_reads():
+    chosen = Settings.from_env({**HOSTED, "DOCPORTAL_HOSTED_DOMAIN_PREFIX": "acme-docs"}, need_stack=False)
+    assert chosen.template_parameters() == {"HostedDomainPrefix": "acme-docs",
+                                            "CallbackUrls": "https://portal.example/_docportal/callback",
+                                            "SignOutUrls": "https://portal.example/"}

@@ -74,3 +74,11 @@ def test_access_tokens_must_belong_to_our_client():
         verifier().verify_access_token(access_token(client_id="someone-else"))
     with pytest.raises(TokenError):
         verifier().verify_access_token(id_token())
+
+
+def test_a_hosted_sign_ins_id_token_must_carry_its_nonce():
+    assert verifier().verify_id_token(id_token(nonce="n-1"), nonce="n-1").sub == "sub-1"
+    with pytest.raises(TokenError, match="nonce"):
+        verifier().verify_id_token(id_token(nonce="n-2"), nonce="n-1")
+    with pytest.raises(TokenError, match="nonce"):
+        verifier().verify_id_token(id_token(), nonce="n-1")
