@@ -76,4 +76,6 @@ def test_the_scopes_are_the_ones_the_handler_honours_and_only_the_machine_client
     machine = props("MachineClient")
     assert machine["AllowedOAuthFlows"] == ["client_credentials"] and machine["GenerateSecret"] is True
     assert set(machine["AllowedOAuthScopes"]) == {f"{RESOURCE_SERVER}/{s.value}" for s in Scope}
-    assert "AllowedOAuthScopes" not in props("UserPoolClient")
+    # The portal's client asks for OpenID scopes only, and only with hosted sign-in.
+    scopes = props("UserPoolClient").get("AllowedOAuthScopes", {"Fn::If": ["", [], []]})["Fn::If"][1:]
+    assert not [s for mode in scopes if isinstance(mode, list) for s in mode if s.startswith(RESOURCE_SERVER)]

@@ -373,12 +373,12 @@ def local(moto_server):
 
 
 def test_local_table_matches_the_template(local):
-    table = local.client("dynamodb").describe_table(TableName=local.settings.table)["Table"]
-    _assert_table_is(table, "FilesTable", "files")
+    _assert_table_is(local.client("dynamodb"), local.settings.table, "FilesTable", "files")
 
 
-def _assert_table_is(table: dict, logical_id: str, suffix: str) -> None:
-    """A described local table has the template's name, keys, attributes and indexes."""
+def _assert_table_is(ddb, name: str, logical_id: str, suffix: str) -> None:
+    """A local table has the template's name, keys, attributes, indexes and time to live."""
+    table = ddb.describe_table(TableName=name)["Table"]
     expected = props(logical_id)
     assert table["TableName"] == f"docportal-{PARAMETERS['Environment']}-{suffix}"
     assert table["KeySchema"] == expected["KeySchema"]
@@ -386,7 +386,7 @@ def _assert_table_is(table: dict, logical_id: str, suffix: str) -> None:
         expected["AttributeDefinitions"], key=lambda a: a["AttributeName"])
     assert [(i["IndexName"], i["KeySchema"], i["Projection"]) for i in table["GlobalSecondaryIndexes"]] == [
         (i["IndexName"], i["KeySchema"], i["Projection"]) for i in expected["GlobalSecondaryIndexes"]]
-    ttl = local.client("dynamodb").describe_time_to_live(TableName=local.settings.table)["TimeToLiveDescription"]
+    ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == (
         "ENABLED", expected["TimeToLiveSpecification"]["AttributeName"])
 
@@ -407,11 +407,7 @@ def test_sessions_expire_with_the_refresh_token_and_the_portal_may_only_use_them
 
 
 def test_local_sessions_table_matches_the_template(local):
-    ddb = local.client("dynamodb")
-    _assert_table_is(ddb.describe_table(TableName=local.settings.sessions_table)["Table"], "SessionsTable",
-                     "sessions")
-    ttl = ddb.describe_time_to_live(TableName=local.settings.sessions_table)["TimeToLiveDescription"]
-    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
+    _assert_table_is(local.client("dynamodb"), local.settings.sessions_table, "SessionsTable", "sessions")
 
 
 def test_local_queues_match_the_template(local):
