@@ -44,6 +44,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` different ports nothing listens on right now (for tests that must name them first)."""
+    found: set[int] = set()
+    while len(found) < count:
+        found.add(free_port())
+    return sorted(found)
+
+
 def start(args: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None,
           cwd: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``args`` in its own session (so Ctrl-C reaches only the supervisor)."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from devstack.processes import free_ports
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from portal.hosted.flow import STATE_COOKIE
 from portal.sessions.records import COOKIE_NAME
-from tests.helpers.hosted import free_ports
 from tests.helpers.system import System
 from tests.helpers.token_endpoint import CognitoBackedEndpoint
 from tests.helpers.users import create_user

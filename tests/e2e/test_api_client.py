@@ -13,14 +13,15 @@ import pytest
 
 from api import client
 from common.settings import Settings
+from devstack.processes import free_ports
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from tests.helpers.api import serving
 from tests.helpers.files import tiny_pdf
 
 pytestmark = pytest.mark.e2e
 
-#: In this helper's port range (8640-8649): the API, a token endpoint, and one nothing listens on.
-API_PORT, TOKEN_PORT, DEAD_PORT = 8642, 8643, 8649
+#: The API, a token endpoint, and one nothing listens on.
+API_PORT, TOKEN_PORT, DEAD_PORT = free_ports(3)
 
 
 @pytest.fixture

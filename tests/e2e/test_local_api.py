@@ -13,14 +13,13 @@ import pytest
 import requests
 
 from api import app as api_app
-from devstack import api_server
+from devstack import api_server, processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from tests.helpers.api import serving
 
 pytestmark = pytest.mark.e2e
 
-#: In this helper's port range (8640-8649).
-PORT = 8641
+PORT = processes.free_port()
 
 
 @pytest.fixture

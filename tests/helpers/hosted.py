@@ -1,7 +1,7 @@
 """The hosted sign-in routes served over real HTTP, against the local token endpoint and a sessions table.
 
 :func:`hosted_portal` serves :class:`portal.hosted_route.HostedRoute` with
-uvicorn on 127.0.0.1 (ports 8650-8659) next to a
+uvicorn on 127.0.0.1 (ports the system picks) next to a
 :class:`~tests.helpers.token_endpoint.TokenEndpoint`; a "browser" is a
 ``requests.Session`` (it keeps cookies by path, as a browser does, and
 follows no redirect on its own, so every hop can be checked).
@@ -30,7 +30,6 @@ from portal.sessions.records import COOKIE_NAME
 from portal.sessions.service import Store, cipher
 from tests.helpers.token_endpoint import TokenEndpoint
 
-PORTS = range(8650, 8660)
 CLIENT_ID = "portal-client"
 
 
@@ -79,31 +78,10 @@ def landed_on(answer: requests.Response) -> str:
     return where.path + (f"?{where.query}" if where.query else "")
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` ports of 8650-8659 that nothing holds now (not even a closing connection)."""
-    found = []
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        found.append(port)
-        if len(found) == count:
-            return found
-    raise RuntimeError("no free ports in 8650-8659")
-
-
 def _socket() -> socket.socket:
-    for port in PORTS:
-        sock = socket.socket()
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            sock.close()
-            continue
-        return sock
-    raise RuntimeError("no free port in 8650-8659")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @contextmanager
@@ -114,7 +92,7 @@ def hosted_portal(stack: Settings, client_secret: str = "",
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     store = Store(aws.client("dynamodb"), stack.sessions_table, cipher(Fernet.generate_key().decode()))
     clock = [time.time()]
-    with TokenEndpoint(CLIENT_ID, url + CALLBACK_ROUTE, client_secret=client_secret, ports=PORTS) as idp:
+    with TokenEndpoint(CLIENT_ID, url + CALLBACK_ROUTE, client_secret=client_secret) as idp:
         settings = configure(replace(stack, sign_in="hosted", client_id=CLIENT_ID, client_secret=client_secret,
                                      hosted_domain=idp.url, callback_url=url + CALLBACK_ROUTE,
                                      signout_url=url + "/"))

@@ -8,7 +8,7 @@ were issued for (``S256`` only); the token request must be a form body
 a key the :class:`~portal.tokens.TokenVerifier` it hands out trusts.
 ``/oauth2/authorize`` signs in whoever :attr:`TokenEndpoint.user` is at once
 (or answers ``error=access_denied`` when :attr:`deny` is set). It listens on
-127.0.0.1 at the first free port of ``ports``.
+127.0.0.1 at the first free port of ``ports`` (by default one the system picks).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class TokenEndpoint:
     client_id: str
     redirect_uri: str
     client_secret: str = ""
-    ports: Iterable[int] = range(8650, 8660)
+    ports: Iterable[int] = (0,)
     user: IdpUser = IdpUser(sub="sub-sso-1", email="ada@example.com", groups=("uploaders",))
     deny: bool = False
     #: HTTP status the token endpoint answers with instead of tokens (0: answer normally).
