@@ -23,8 +23,9 @@ Counters (absent means 0): ``files``, ``bytes``, ``status_processed``,
 finished time) and the histogram ``latency_le_<ms>`` / ``latency_gt_<ms>``,
 the histograms ``size_le_<bytes>`` / ``size_gt_<bytes>`` and (paged files)
 ``pages_le_<n>`` / ``pages_gt_<n>``,
-``flag_<flag>``, ``reason_<reason>`` (failures by reason) and, on AGG#DAY
-only, ``format_<format>``. AGG#DAY_PEOPLE cells hold only ``files``: one per
+``flag_<flag>``, ``tag_<tag>`` (the uploader's tags, once the item says its
+tags are counted: ``tags_counted``), ``reason_<reason>`` (failures by reason)
+and, on AGG#DAY only, ``format_<format>``. AGG#DAY_PEOPLE cells hold only ``files``: one per
 processed file whose metadata names an author (``author``, else ``artist``)
 or a producing application (``producer``, else ``creator``); ``kind`` is
 ``author`` or ``producer``. Their number grows with the distinct names, not
@@ -74,6 +75,8 @@ PAGES_BOUNDS = (1, 5, 10, 50, 100)
 PEOPLE_FIELDS: Mapping[str, tuple[str, ...]] = {"author": ("author", "artist"),
                                                 "producer": ("producer", "creator")}
 _PEOPLE_NAME_CHARS = 120
+#: Counter name prefix of a tag: ``tag_q3``.
+TAG_PREFIX = "tag_"
 
 
 def aggregate_shard(file_id: str) -> int:
@@ -111,6 +114,9 @@ def contributions(record: FileRecord) -> dict[tuple[str, str], dict[str, int]]:
         counts[histogram_counter("size", record.size, SIZE_BOUNDS)] = 1
     for flag in record.flags:
         counts[f"flag_{flag}"] = 1
+    if record.tags_counted:
+        for tag in record.tags:
+            counts[f"{TAG_PREFIX}{tag}"] = 1
     if record.status is FileStatus.FAILED and record.reason:
         counts[f"reason_{reason_key(record.reason)}"] = 1
     day = record.uploaded_at[:10]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from common.catalogue import FileStatus
-from common.schema.aggregates import LATENCY_BOUNDS_MS
+from common.catalogue import COUNTED_STATUSES, FileStatus
+from common.schema.aggregates import LATENCY_BOUNDS_MS, TAG_PREFIX, cell_counters
 from common.schema.record import FileRecord
 from portal.dashboard.analytics import Kpis
 from portal.dashboard.filters import DashboardFilters
@@ -66,3 +67,27 @@ def recount_kpis(records: list[FileRecord], f: DashboardFilters) -> Kpis:
         mean_processing_ms=(sum(r.duration_ms or 0 for r in sel) / len(sel) if sel else None) if everything else None,
         processed=processed,
     )
+
+
+def files_per_day_and_tag(records: Iterable[FileRecord]) -> dict[tuple[str, str], int]:
+    """Files per (upload day, tag) that the counters count: finished by the extractor, not deleted."""
+    counts: dict[tuple[str, str], int] = {}
+    for r in records:
+        if r.status in COUNTED_STATUSES and r.rev:
+            for tag in r.tags:
+                counts[(day_of(r), tag)] = counts.get((day_of(r), tag), 0) + 1
+    return counts
+
+
+def tag_counters(aggregate_items: Iterable[Mapping[str, Any]], grain: str = "DAY") -> dict[tuple[str, str], int]:
+    """The ``tag_`` counters of one grain's cells, per (day, tag), shards and dimensions summed, zeros left out."""
+    counts: dict[tuple[str, str], int] = {}
+    for item in aggregate_items:
+        if item["pk"]["S"] != f"AGG#{grain}":
+            continue
+        day = item["sk"]["S"][:10]
+        for name, value in cell_counters(item).items():
+            if name.startswith(TAG_PREFIX):
+                key = (day, name[len(TAG_PREFIX):])
+                counts[key] = counts.get(key, 0) + value
+    return {key: n for key, n in counts.items() if n}
