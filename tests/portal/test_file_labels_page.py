@@ -3,10 +3,14 @@ edited from the detail by the owner and admins only, bad tags explained, nothing
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from common import aws
 from portal.access import User
 from tests.helpers.files import tiny_pdf
 from tests.helpers.pages import detail_values, page_as
@@ -73,3 +77,41 @@ def test_others_get_no_form(stack, anns_file, user):
     at = files_page(user, file=anns_file.file_id)
     assert FORM not in {b.label for b in at.button}
     assert "Tags" not in {w.label for w in at.text_input}
+
+
+def names(at: AppTest) -> list[str]:
+    return sorted(n.replace("\\", "") for n in at.table[0].value["Name"]) if at.table else []
+
+
+def url(at: AppTest, name: str) -> list[str]:
+    value = at.query_params.get(name, [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_the_tag_filter_reads_and_writes_the_url_with_any_or_all(stack, anns_file):
+    stored(stack, ANN, "legal.pdf", tiny_pdf(), tags=("legal", "q3"))
+    at = files_page(ANN, tag=["Q3", "legal"], tags="all")
+    assert names(at) == ["legal.pdf"]
+    assert field(at, "text_input", "Tags").value == "legal, q3"
+    field(at, "selectbox", "Tags match").select("any").run()
+    assert names(at) == ["legal.pdf", "q3.pdf"]
+    assert url(at, "tag") == ["legal", "q3"] and url(at, "tags") == []
+    field(at, "text_input", "Tags").input("draft").run()
+    assert names(at) == ["q3.pdf"] and url(at, "tag") == ["draft"]
+    field(at, "text_input", "Tags").input("not;a tag").run()
+    assert any("may only hold letters" in e.value for e in at.error)
+
+
+def test_an_analyst_exports_the_files_of_a_tag_with_their_tags_and_notes(stack, anns_file):
+    stored(stack, BOB, "bob.pdf", tiny_pdf(), tags=("legal",), notes="-not a formula")
+    stored(stack, BOB, "untagged.pdf", tiny_pdf())
+    at = page_as(ANALYST, "export")
+    field(at, "text_input", "Tags").input("Legal, q3")
+    field(at, "multiselect", "Columns").set_value(["name", "tags", "notes"])
+    next(b for b in at.button if b.label == "Prepare export").click().run()
+    assert not at.exception, at.exception
+    s3 = aws.client("s3")
+    (obj,) = s3.list_objects_v2(Bucket=stack.bucket, Prefix="exports/")["Contents"]
+    rows = list(csv.reader(io.StringIO(s3.get_object(Bucket=stack.bucket, Key=obj["Key"])["Body"].read().decode())))
+    assert rows[0] == ["name", "tags", "notes"]
+    assert sorted(rows[1:]) == [["bob.pdf", "legal", "'-not a formula"], ["q3.pdf", "draft; q3", "first go"]]
