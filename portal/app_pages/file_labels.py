@@ -29,7 +29,8 @@ def labels_form(user: User, record: FileRecord, settings: Settings, notice_key: 
         return
     with st.expander("Edit tags and note", icon=":material/sell:"), \
             st.form(f"labels-{record.file_id}-{record.rev}", border=False):
-        tags = st.text_input("Tags", value=tags_text(record.tags), key=f"labels-tags-{record.rev}",
+        tags = st.text_input("This file's tags", value=tags_text(record.tags),
+                             key=f"labels-tags-{record.rev}",
                              help=f"Separated by commas; at most {MAX_TAGS}, each up to {MAX_TAG_CHARS} "
                                   "characters. Case does not matter.")
         notes = st.text_area("Note", value=record.notes, max_chars=MAX_NOTES_CHARS,

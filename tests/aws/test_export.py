@@ -63,7 +63,7 @@ def test_format_and_status_filters(stack):
     assert names(iter_files(ddb, stack.table, failed)) == ["=file1.docx"]
 
 
-def test_the_tag_filter_matches_any_or_all_and_tags_and_notes_are_columns(stack):
+def test_the_tag_filter_matches_any_or_all_and_tags_and_notes_are_columns(stack, tmp_path):
     ddb = aws.client("dynamodb")
     tagged = {"q3": ("q3",), "both": ("q3", "legal"), "legal": ("legal",), "none": ()}
     for i, (name, tags) in enumerate(tagged.items()):
@@ -80,6 +80,10 @@ def test_the_tag_filter_matches_any_or_all_and_tags_and_notes_are_columns(stack)
         rows = list(csv.reader(io.StringIO(b"".join(csv_chunks(ddb, stack.table, every, ANALYST)).decode())))
         assert rows == [["name", "tags", "notes"], ["both", "q3; legal", "'=HYPERLINK(1)"]]
     assert "tags" in service.projection(every)["ExpressionAttributeNames"].values()
+    out = tmp_path / "tagged.csv"
+    assert command.main(["--from", "2026-11-01", "--to", "2026-11-30", "--tag", "legal", "--tag", "Q3", "--all-tags",
+                         "--columns", "name,tags", "--out", str(out)]) == 0
+    assert out.read_bytes() == b"name,tags\r\nboth,q3; legal\r\n"
     with pytest.raises(ValueError, match="may only hold"):
         ExportRequest(start_day="2026-11-01", end_day="2026-11-30", tags=frozenset({"=cmd"}))
 

@@ -6,7 +6,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from common.catalogue import COUNTED_STATUSES, FileStatus
-from common.schema.aggregates import LATENCY_BOUNDS_MS, TAG_PREFIX, cell_counters
+from common.schema.aggregates import (
+    LATENCY_BOUNDS_MS,
+    cell_counters,
+    parse_aggregate_key,
+    parse_tag_dimension,
+)
 from common.schema.record import FileRecord
 from portal.dashboard.analytics import Kpis
 from portal.dashboard.filters import DashboardFilters
@@ -79,15 +84,18 @@ def files_per_day_and_tag(records: Iterable[FileRecord]) -> dict[tuple[str, str]
     return counts
 
 
-def tag_counters(aggregate_items: Iterable[Mapping[str, Any]], grain: str = "DAY") -> dict[tuple[str, str], int]:
-    """The ``tag_`` counters of one grain's cells, per (day, tag), shards and dimensions summed, zeros left out."""
+def tag_counters(aggregate_items: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+    """Files per (day, tag) in the AGG#DAY_TAG cells, shards, uploaders and formats summed, zeros left out.
+
+    Each cell's ``files`` must also equal the sum of its status counters.
+    """
     counts: dict[tuple[str, str], int] = {}
     for item in aggregate_items:
-        if item["pk"]["S"] != f"AGG#{grain}":
+        if item["pk"]["S"] != "AGG#DAY_TAG":
             continue
-        day = item["sk"]["S"][:10]
-        for name, value in cell_counters(item).items():
-            if name.startswith(TAG_PREFIX):
-                key = (day, name[len(TAG_PREFIX):])
-                counts[key] = counts.get(key, 0) + value
+        _, day, dimension, _ = parse_aggregate_key(item["pk"]["S"], item["sk"]["S"])
+        counters = cell_counters(item)
+        assert counters.get("files", 0) == sum(v for k, v in counters.items() if k.startswith("status_")), item
+        key = (day, parse_tag_dimension(dimension)[2])
+        counts[key] = counts.get(key, 0) + counters.get("files", 0)
     return {key: n for key, n in counts.items() if n}

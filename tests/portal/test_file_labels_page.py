@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import urllib.parse
 
 import pytest
 import streamlit as st
@@ -54,7 +55,7 @@ def test_the_list_and_the_detail_show_tags_and_note(stack, anns_file):
 @pytest.mark.parametrize("user", [ANN, ADMIN], ids=["owner", "admin"])
 def test_the_owner_and_an_admin_edit_tags_and_note_from_the_detail(stack, anns_file, user):
     at = files_page(user, file=anns_file.file_id)
-    field(at, "text_input", "Tags").input(" Board Pack, q3 ")
+    field(at, "text_input", "This file's tags").input(" Board Pack, q3 ")
     field(at, "text_area", "Note").input("for the board")
     submit(at).click().run()
     assert not at.exception, at.exception
@@ -66,7 +67,7 @@ def test_the_owner_and_an_admin_edit_tags_and_note_from_the_detail(stack, anns_f
 
 def test_bad_tags_are_explained_and_nothing_changes(stack, anns_file):
     at = files_page(ANN, file=anns_file.file_id)
-    field(at, "text_input", "Tags").input("fine, not;fine")
+    field(at, "text_input", "This file's tags").input("fine, not;fine")
     submit(at).click().run()
     assert any("may only hold letters" in e.value for e in at.error)
     assert read(stack, anns_file.file_id) == anns_file
@@ -76,7 +77,7 @@ def test_bad_tags_are_explained_and_nothing_changes(stack, anns_file):
 def test_others_get_no_form(stack, anns_file, user):
     at = files_page(user, file=anns_file.file_id)
     assert FORM not in {b.label for b in at.button}
-    assert "Tags" not in {w.label for w in at.text_input}
+    assert "This file's tags" not in {w.label for w in at.text_input} and not at.text_area
 
 
 def names(at: AppTest) -> list[str]:
@@ -115,3 +116,17 @@ def test_an_analyst_exports_the_files_of_a_tag_with_their_tags_and_notes(stack, 
     rows = list(csv.reader(io.StringIO(s3.get_object(Bucket=stack.bucket, Key=obj["Key"])["Body"].read().decode())))
     assert rows[0] == ["name", "tags", "notes"]
     assert sorted(rows[1:]) == [["bob.pdf", "legal", "'-not a formula"], ["q3.pdf", "draft; q3", "first go"]]
+
+
+def test_a_tag_on_the_dashboard_links_to_exactly_its_files(stack, anns_file):
+    stored(stack, ANN, "other.pdf", tiny_pdf(), tags=("legal",))
+    at = page_as(ANN, "dashboard")
+    assert not at.exception, at.exception
+    found = [link for e in at.expander if e.label.startswith("Open these files") for link in e.get("page_link")]
+    tagged = {link.proto.label.replace("\\", ""): urllib.parse.parse_qs(link.proto.query_string)
+              for link in found if "tag=" in link.proto.query_string}
+    day = anns_file.uploaded_at[:10]
+    assert {"draft: 1 files", "q3: 1 files", "legal: 1 files", f"q3 on {day}: 1 files"} <= set(tagged)
+    files = files_page(ANN, **tagged["q3: 1 files"])
+    assert names(files) == ["q3.pdf"]
+    assert any("1 file match" in m.value.replace("\\", "") for m in files.markdown)
