@@ -100,7 +100,8 @@ def links_for(board: Dashboard, *, everyone: bool) -> dict[str, tuple[Link, ...]
     tagged = board.tags.frame
     out["tags"] = _each(tagged, "tag", "files", (replace(shown, tags=frozenset({t})) for t in tagged["tag"]))
     over = board.tags_over_time.frame
-    out["tags_over_time"] = _each(over.assign(label=over["tag"] + " on " + over["day"]), "label", "files",
+    labels = [f"{tag} on {day}" for tag, day in zip(over["tag"], over["day"], strict=True)]
+    out["tags_over_time"] = _each(over.assign(label=labels), "label", "files",
                                   (replace(shown, tags=frozenset({t}), start_day=d, end_day=d)
                                    for t, d in zip(over["tag"], over["day"], strict=True)))
     out["size_distribution"] = _buckets(board.size_distribution.frame,

@@ -72,6 +72,14 @@ def test_tag_figures_link_with_the_tag_filter_and_the_status():
     assert every["tags_over_time"][0].params["to"] == day and every["tags_over_time"][0].label.endswith(day[0])
 
 
+def test_a_board_without_tags_has_no_tag_links():
+    board = analytics.build_dashboard(analytics.aggregate_frame(aggregate_items(make_records(20))), FILTERS[0],
+                                      ANALYST)
+    assert board.tags.empty and board.tags_over_time.empty
+    every = drill.links_for(board, everyone=True)
+    assert every["tags"] == () and every["tags_over_time"] == ()
+
+
 def test_kpi_links_name_their_tiles_and_carry_the_period():
     board = analytics.build_dashboard(FRAME, FILTERS[0], ANALYST)
     kpis = {link.label: link for link in drill.links_for(board, everyone=True)["kpis"]}
