@@ -23,7 +23,7 @@ size           bytes
 content_type   what the browser claimed at upload (never trusted)
 tags           the uploader's labels (list of short lower-case strings), kept by every transition
 notes          the uploader's free-text note (at most 1,000 characters), kept likewise
-tags_counted   true once the counters count the item's tags (``tag_<tag>``): every
+tags_counted   true once the counters count the item's tags (AGG#DAY_TAG cells): every
                transition sets it; items written before tags were counted lack it, so
                taking their contribution back takes back no tag they never added
 sha256         hex digest of the content
