@@ -10,7 +10,8 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: $(BIN)/python requirements.txt requirements-portal.txt requirements-lambda.txt requirements-local.txt constraints.txt pyproject.toml
+$(VENV)/.runtime: $(BIN)/python requirements.txt requirements-portal.txt requirements-lambda.txt requirements-api.txt \
+		requirements-local.txt constraints.txt pyproject.toml
 	$(PIP) -r requirements.txt -c constraints.txt
 	$(PIP) --no-deps -e .
 	touch $@
@@ -42,10 +43,10 @@ reset: install
 test: install-dev lint
 	$(BIN)/python -m pytest
 
-## package: the extractor's Lambda zip in build/, for the template's runtime and architecture
+## package: a Lambda zip in build/ (PART=extractor, the default, or api), for the template's runtime and architecture
 ## (override with ARCH=arm64|x86_64), with bytecode when that Python is installed (pyenv or PATH)
 package: install
-	$(BIN)/python -m devstack.package $(if $(ARCH),--arch $(ARCH))
+	$(BIN)/python -m devstack.package $(if $(ARCH),--arch $(ARCH)) $(if $(PART),--part $(PART))
 
 ## bench: benchmarks as ratios to baselines measured in the same run (build/bench.txt); installs exiftool to compare with
 bench: install-dev

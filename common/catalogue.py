@@ -16,8 +16,11 @@ from enum import StrEnum
 
 
 class FileStatus(StrEnum):
-    """Where a file is in its life; all but the first two are terminal."""
+    """Where a file is in its life; all but the first three are terminal."""
 
+    #: Registered through the API for a direct upload, its object not yet arrived: counted
+    #: nowhere, and removed by the table's TTL (``expires_at``) unless the object arrives.
+    PENDING = "pending"
     UPLOADED = "uploaded"
     PROCESSING = "processing"
     PROCESSED = "processed"
@@ -31,7 +34,7 @@ class FileStatus(StrEnum):
     @property
     def terminal(self) -> bool:
         """True once nothing more will happen to the file on its own."""
-        return self not in (FileStatus.UPLOADED, FileStatus.PROCESSING)
+        return self not in (FileStatus.PENDING, FileStatus.UPLOADED, FileStatus.PROCESSING)
 
 
 #: Statuses the aggregate counters count (``status_<status>``): every finished, not deleted file.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ ENV_NAMES: Mapping[str, str] = {
     "user_pool_id": "DOCPORTAL_USER_POOL_ID",
     "client_id": "DOCPORTAL_CLIENT_ID",
     "stack": "DOCPORTAL_STACK",
+    "sessions_table": "DOCPORTAL_SESSIONS_TABLE",
     # extraction
     "max_receive_count": "DOCPORTAL_MAX_RECEIVE_COUNT",
     "parse_memory_mb": "DOCPORTAL_PARSE_MEMORY_MB",
@@ -43,10 +44,22 @@ ENV_NAMES: Mapping[str, str] = {
     "upload_formats": "DOCPORTAL_UPLOAD_FORMATS",
     "upload_session_mb": "DOCPORTAL_UPLOAD_SESSION_MB",
     "upload_process_mb": "DOCPORTAL_UPLOAD_PROCESS_MB",
+    # the portal's lasting sessions
+    "session_key": "DOCPORTAL_SESSION_KEY",
+    "session_hours": "DOCPORTAL_SESSION_HOURS",
+    "session_check_seconds": "DOCPORTAL_SESSION_CHECK_SECONDS",
     # the local stand-in (make run)
     "state_dir": "DOCPORTAL_STATE_DIR",
     "moto_port": "DOCPORTAL_MOTO_PORT",
     "portal_port": "DOCPORTAL_PORT",
+    "api_port": "DOCPORTAL_API_PORT",
+    # the API's command-line client (python -m api.client)
+    "api_url": "DOCPORTAL_API_URL",
+    "api_token": "DOCPORTAL_API_TOKEN",
+    "api_password": "DOCPORTAL_API_PASSWORD",
+    "token_url": "DOCPORTAL_TOKEN_URL",
+    "machine_client_id": "DOCPORTAL_MACHINE_CLIENT_ID",
+    "machine_client_secret": "DOCPORTAL_MACHINE_CLIENT_SECRET",
     "compact_seconds": "DOCPORTAL_COMPACT_SECONDS",
     # template parameters for make deploy
     "environment": "DOCPORTAL_ENVIRONMENT",
@@ -58,7 +71,7 @@ ENV_NAMES: Mapping[str, str] = {
 }
 #: The fields that say where a stack's resources are (what ``stack.json`` and :meth:`Settings.to_env` hold).
 STACK_FIELDS = ("region", "bucket", "table", "endpoint_url", "queue_url", "dlq_url", "user_pool_id",
-                "client_id")
+                "client_id", "sessions_table")
 #: Settings a process that uses the stack cannot run without.
 REQUIRED = ("region", "bucket", "table")
 #: Template parameter <- setting, for ``make deploy``; empty settings leave the template's default.
@@ -89,6 +102,8 @@ class Settings:
     client_id: str = ""
     #: A deployed stack whose outputs supply the resource names when they are not set.
     stack: str = ""
+    #: The portal's sessions table (hashed session ids, encrypted refresh tokens); empty: no lasting sessions.
+    sessions_table: str = ""
     #: Deliveries before a message goes to the dead-letter queue (the last one marks the file failed).
     max_receive_count: int = 5
     #: Memory cap and time limit for parsing one file.
@@ -104,9 +119,26 @@ class Settings:
     upload_session_mb: int = 1024
     #: Such uploads all sessions together may hold: the portal process's memory budget for them.
     upload_process_mb: int = 2048
+    #: Fernet key (urlsafe base64 of 32 bytes) that encrypts stored refresh tokens; empty: one per process.
+    session_key: str = ""
+    #: A lasting session's life: the app client's RefreshTokenValidity (12 hours in the template).
+    session_hours: int = 12
+    #: How often a signed-in session is re-checked with Cognito and the sessions table.
+    session_check_seconds: float = 60.0
     state_dir: str = ""
     moto_port: int = 4566
     portal_port: int = 8501
+    #: Where the local stand-in serves the API handler (devstack/api_server.py).
+    api_port: int = 8502
+    #: The API the command-line client calls (default: the local one), and how it gets a token:
+    #: a token as it is; a script's client credentials at the pool's token endpoint; or a
+    #: person's password (for ``--user``).
+    api_url: str = ""
+    api_token: str = field(default="", repr=False)
+    api_password: str = field(default="", repr=False)
+    token_url: str = ""
+    machine_client_id: str = ""
+    machine_client_secret: str = field(default="", repr=False)
     #: Seconds between the local worker's compaction runs; 0 turns them off.
     compact_seconds: float = 600.0
     environment: str = ""
@@ -206,8 +238,9 @@ class Settings:
 
 
 _INTEGERS = {"max_receive_count": 1, "parse_memory_mb": 1, "max_parse_mb": 1, "upload_max_mb": 1,
-             "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1}
-_SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0}
+             "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1,
+             "session_hours": 1, "api_port": 1}
+_SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0, "session_check_seconds": 0.0}
 
 
 def _parse(name: str, text: str) -> Any:

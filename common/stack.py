@@ -21,12 +21,13 @@ from common.settings import Settings, SettingsError
 SETTINGS_OUTPUTS: Mapping[str, str] = {
     "region": "Region", "bucket": "BucketName", "table": "TableName", "queue_url": "QueueUrl",
     "dlq_url": "DeadLetterQueueUrl", "user_pool_id": "UserPoolId", "client_id": "UserPoolClientId",
+    "sessions_table": "SessionsTableName",
 }
 #: Output -> the resource it is ``!Ref`` of.
 OUTPUT_RESOURCES: Mapping[str, str] = {
     "BucketName": "UploadsBucket", "TableName": "FilesTable", "QueueUrl": "ExtractQueue",
     "DeadLetterQueueUrl": "ExtractDeadLetterQueue", "UserPoolId": "UserPool",
-    "UserPoolClientId": "UserPoolClient",
+    "UserPoolClientId": "UserPoolClient", "SessionsTableName": "SessionsTable",
 }
 
 

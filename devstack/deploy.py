@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 STACK_ENV = ENV_NAMES["stack"]
 DEFAULT_STACK = "docportal-dev"
 ZIP_PATH = package.ROOT / "build" / "extractor.zip"
+API_ZIP_PATH = package.ROOT / "build" / "api.zip"
 #: CloudFormation takes at most this many bytes inline; larger templates go through S3.
 TEMPLATE_BODY_LIMIT = 51_200
 POLL_SECONDS = 5
@@ -98,15 +99,18 @@ def deploy(stack_name: str, *, settings: Settings | None = None, say: Say = logg
     say(f"Building the extractor package ({arch}, Python {python})…")
     try:
         zip_path = package.build(arch, python, ZIP_PATH)
+        say(f"Building the API package ({arch}, Python {python})…")
+        api_zip = package.build(arch, python, API_ZIP_PATH, package.PARTS["api"])
     except subprocess.CalledProcessError as e:
-        raise DeployError(f"building the extractor package failed (pip exited with {e.returncode}; "
+        raise DeployError(f"building a Lambda package failed (pip exited with {e.returncode}; "
                           "its output is above)") from e
     bucket = artifacts_bucket_name(stack_name, account, region)
     _ensure_artifacts_bucket(s3, bucket, region, say)
     code_key = _upload(s3, bucket, "extractor", zip_path.read_bytes(), ".zip", say)
+    api_key = _upload(s3, bucket, "api", api_zip.read_bytes(), ".zip", say)
 
     parameters = {**settings.template_parameters(), "ExtractorCodeBucket": bucket,
-                  "ExtractorCodeKey": code_key}
+                  "ExtractorCodeKey": code_key, "ApiCodeKey": api_key}
     template = tpl.TEMPLATE_PATH.read_text()
     if len(template.encode()) <= TEMPLATE_BODY_LIMIT:
         source = {"TemplateBody": template}

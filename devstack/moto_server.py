@@ -16,7 +16,11 @@ moto's SQS checks each message it hands out against the queue's retention
 period by reading every attribute of the queue, three of which count its
 messages: receiving 10 from a queue of 8,000 walked the queue 31 times
 (about 2 s), so a backlog slowed every receive. Here the retention period is
-read on its own; the messages delivered are the same. Nothing else changes.
+read on its own; the messages delivered are the same.
+
+moto has no Cognito ``RevokeToken`` (the portal's "Sign out"); here it
+revokes the refresh token and the access tokens issued from it, as Cognito
+does. Nothing else changes.
 ``python -m devstack.moto_server -H HOST -p PORT`` takes moto's own options.
 
 With ``--state DIR`` (``make run``) the server also keeps its state in DIR:
@@ -41,7 +45,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jwt
 from moto import server
+from moto.cognitoidp import responses as cognito_responses
+from moto.core.responses import EmptyResult
 from moto.core.utils import unix_time
 from moto.dynamodb import models
 from moto.dynamodb.models.table import Table
@@ -110,6 +117,23 @@ def patch() -> None:
     backend_class.transact_write_items = transact_write_items  # type: ignore[method-assign]
     sqs_backend: Any = sqs_models.SQSBackend
     sqs_backend.is_message_valid_based_on_retention_period = _within_retention
+    cognito: Any = cognito_responses.CognitoIdpResponse
+    cognito.revoke_token = _revoke_token
+
+
+def _revoke_token(self: Any) -> Any:
+    """Cognito's ``RevokeToken``: the refresh token (issued to that client) and its access tokens end."""
+    token, client_id = self._get_param("Token"), self._get_param("ClientId")
+    for pool in self.backend.user_pools.values():
+        issued = pool.refresh_tokens.get(token)
+        if issued is None or issued[0] != client_id:
+            continue
+        pool.refresh_tokens[token] = None
+        for access_token in list(pool.access_tokens):
+            claims = jwt.decode(access_token, options={"verify_signature": False})
+            if claims.get("origin_jti") == issued[2]:
+                del pool.access_tokens[access_token]
+    return EmptyResult()
 
 
 def _within_retention(self: Any, queue_name: str, message: Any) -> bool:

@@ -1,4 +1,8 @@
-"""``make package``: the extractor's Lambda zip, built for the Lambda platform.
+"""``make package``: the Lambda zips (the extractor's, the API's), built for the Lambda platform.
+
+Each function has its own zip (:data:`PARTS`): the API runs the portal's
+services, whose pandas the extractor's zip must not carry, and the
+extractor's parsers have no place in the API's.
 
 Wheels are fetched for Lambda's platform (manylinux, the chosen architecture,
 the runtime's Python), never built from this machine's interpreter, so the
@@ -17,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +96,25 @@ def compile_bytecode(staging: Path, python: str) -> None:
         check=True)
 
 
-def build(arch: str, python: str, out: Path) -> Path:
+@dataclass(frozen=True)
+class Part:
+    """One function's zip: our packages it copies, the requirements file it installs, what it leaves out."""
+
+    packages: tuple[str, ...]
+    requirements: str
+    #: Installed folders the function never imports (globs under the zip's root), left out.
+    prune: tuple[str, ...] = ()
+
+
+PARTS = {
+    "extractor": Part(("common", "extractor"), "requirements-lambda.txt"),
+    # pandas' and numpy's own test suites are 15 of the zip's 49 MB; nothing imports them.
+    "api": Part(("common", "portal", "api"), "requirements-api.txt",
+                prune=("pandas/tests", "numpy/**/tests")),
+}
+
+
+def build(arch: str, python: str, out: Path, part: Part = PARTS["extractor"]) -> Path:
     """Build ``out`` (a zip) and return it; raises SystemExit with a clear message on failure.
 
     Without an interpreter of the runtime's version (:func:`find_python`) the
@@ -106,9 +129,12 @@ def build(arch: str, python: str, out: Path) -> Path:
          *[arg for tag in GLIBC_TAGS for arg in ("--platform", f"{tag}_{PLATFORMS[arch]}")],
          "--implementation", "cp",
          "--python-version", python, "--only-binary=:all:", "--no-compile",
-         "-r", str(ROOT / "requirements-lambda.txt"), "-c", str(ROOT / "constraints.txt")],
+         "-r", str(ROOT / part.requirements), "-c", str(ROOT / "constraints.txt")],
         check=True)
-    for package in ("common", "extractor"):
+    for pattern in part.prune:
+        for path in sorted(staging.glob(pattern), reverse=True):
+            shutil.rmtree(path, ignore_errors=True)
+    for package in part.packages:
         shutil.copytree(ROOT / package, staging / package, ignore=shutil.ignore_patterns("__pycache__"))
     interpreter = find_python(python)
     if interpreter:
@@ -140,9 +166,11 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"the function's architecture (the template's: {arch})")
     parser.add_argument("--python", default=python,
                         help=f"the Lambda runtime's Python version (the template's: {python})")
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "extractor.zip")
+    parser.add_argument("--part", choices=sorted(PARTS), default="extractor", help="which function's zip")
+    parser.add_argument("--out", type=Path, help="where to write it (default build/<part>.zip)")
     args = parser.parse_args(argv)
-    zip_path = build(args.arch, args.python, args.out)
+    out = args.out or ROOT / "build" / f"{args.part}.zip"
+    zip_path = build(args.arch, args.python, out, PARTS[args.part])
     size = zip_path.stat().st_size
     with zipfile.ZipFile(zip_path) as z:
         pycs = sum(name.endswith(".pyc") for name in z.namelist())

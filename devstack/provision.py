@@ -120,9 +120,12 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
 
     ctx = tpl.Context(params, resources, get_att, template.get("Mappings", {}))
     added = _apply_table_indexes(client("dynamodb"), template, outputs["TableName"])
+    _apply_table_ttl(client("dynamodb"), template, "FilesTable", outputs["TableName"])
     if added:
         done = upload_index.backfill(client("dynamodb"), outputs["TableName"])
         logger.info("added the indexes %s to a saved table; backfilled %s", added, done)
+    sessions_table = outputs.get("SessionsTableName") or resources["SessionsTable"]
+    _apply_table_ttl(client("dynamodb"), template, "SessionsTable", sessions_table)
     _apply_bucket_settings(client("s3"), template, ctx, outputs["BucketName"])
     pool_id, client_id = _apply_cognito(client("cognito-idp"), template, ctx, resources)
     sqs = client("sqs")
@@ -130,7 +133,7 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
         region=region, endpoint_url=endpoint_url, bucket=outputs["BucketName"], table=outputs["TableName"],
         queue_url=sqs.get_queue_url(QueueName=outputs["QueueUrl"].rsplit("/", 1)[-1])["QueueUrl"],
         dlq_url=sqs.get_queue_url(QueueName=outputs["DeadLetterQueueUrl"].rsplit("/", 1)[-1])["QueueUrl"],
-        user_pool_id=pool_id, client_id=client_id,
+        user_pool_id=pool_id, client_id=client_id, sessions_table=sessions_table,
     )
 
 
@@ -139,7 +142,7 @@ def _apply_table_indexes(ddb: Any, template: Mapping[str, Any], table: str) -> l
 
     One index per update, as DynamoDB allows; the attribute definitions are the template's.
     """
-    (props,) = [r["Properties"] for r in tpl.resources_of_type(template, "AWS::DynamoDB::Table").values()]
+    props = tpl.resources_of_type(template, "AWS::DynamoDB::Table")["FilesTable"]["Properties"]
     described = ddb.describe_table(TableName=table)["Table"]
     have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
     added = []
@@ -151,6 +154,19 @@ def _apply_table_indexes(ddb: Any, template: Mapping[str, Any], table: str) -> l
                              k: index[k] for k in ("IndexName", "KeySchema", "Projection")}}])
         added.append(index["IndexName"])
     return added
+
+
+def _apply_table_ttl(ddb: Any, template: Mapping[str, Any], logical: str, table: str) -> None:
+    """The time to live the template gives table ``logical``, which moto's CloudFormation skips."""
+    spec = tpl.resources_of_type(template, "AWS::DynamoDB::Table")[logical]["Properties"].get(
+        "TimeToLiveSpecification")
+    if spec is None:
+        return
+    described = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    wanted = ("ENABLED" if spec["Enabled"] else "DISABLED", spec["AttributeName"])
+    if (described.get("TimeToLiveStatus"), described.get("AttributeName")) != wanted:
+        ddb.update_time_to_live(TableName=table, TimeToLiveSpecification={
+            "AttributeName": spec["AttributeName"], "Enabled": spec["Enabled"]})
 
 
 def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Context, bucket: str) -> None:
@@ -173,13 +189,23 @@ def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Contex
             Bucket=bucket, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
 
 
+#: The portal's app client in the template (the machine client beside it is the API's).
+PORTAL_CLIENT = "UserPoolClient"
+
+
 def _apply_cognito(cognito: Any, template: Mapping[str, Any], ctx: tpl.Context,
                    resources: dict[str, str]) -> tuple[str, str]:
-    """Create the user pool, its app client and groups from the template."""
+    """Create the user pool, the portal's app client and the groups from the template.
+
+    The API's resource server and machine client are not made locally: the
+    local stand-in has no API Gateway, and moto's pool issues no
+    client-credentials tokens (README, "API").
+    """
     pools = tpl.resources_of_type(template, "AWS::Cognito::UserPool")
-    clients = tpl.resources_of_type(template, "AWS::Cognito::UserPoolClient")
+    clients = {name: client for name, client in tpl.resources_of_type(
+        template, "AWS::Cognito::UserPoolClient").items() if name == PORTAL_CLIENT}
     if len(pools) != 1 or len(clients) != 1:
-        raise ProvisioningError("the template must have exactly one user pool and one app client")
+        raise ProvisioningError(f"the template must have one user pool and the app client {PORTAL_CLIENT}")
     (pool_name, pool), = pools.items()
     pool_props = tpl.resolve(pool.get("Properties", {}), ctx)
     separate = {k: pool_props.pop(k) for k in _POOL_SEPARATE if k in pool_props}

@@ -20,6 +20,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from common import aws
 from common.settings import ENV_NAMES, Settings
 from devstack import processes, reset_codes
@@ -60,6 +62,23 @@ def local_env(endpoint_url: str) -> dict[str, str]:
     return env
 
 
+def session_key_env(state: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with the key that seals stored refresh tokens: the environment's, else one kept in ``state``.
+
+    Kept in the state folder (readable by its owner only), so sessions outlive
+    a restart of the portal, as they do on AWS where the key is a secret.
+    """
+    var = ENV_NAMES["session_key"]
+    if env.get(var):
+        return dict(env)
+    path = state / "session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_bytes(Fernet.generate_key())
+    return {**env, var: path.read_text().strip()}
+
+
 def say(text: str) -> None:
     """A line for the person running ``make run``."""
     print(text, flush=True)
@@ -71,6 +90,7 @@ class LocalStack:
     def __init__(self, chosen: Settings, password: str, stop: threading.Event) -> None:
         self.state = state_dir(chosen)
         self.moto_port, self.portal_port = chosen.moto_port, chosen.portal_port
+        self.api_port = chosen.api_port
         self.endpoint = f"http://127.0.0.1:{self.moto_port}"
         self.password = password
         self.stop = stop
@@ -85,7 +105,8 @@ class LocalStack:
                             on_death=self._worker_died)
         self._worker_log_from = 0
         self.portal = Child("portal", self.state / "portal.log", self._launch_portal, self._portal_ready)
-        self.children = (self.moto, self.worker, self.portal)
+        self.api = Child("API", self.state / "api.log", self._launch_api, self._api_ready)
+        self.children = (self.moto, self.worker, self.portal, self.api)
 
     # --- launching ------------------------------------------------------------------
 
@@ -127,11 +148,20 @@ class LocalStack:
         return processes.start(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "portal" / "server.py"),
              "--server.port", str(self.portal_port), "--server.address", "localhost"],
-            log=self.portal.log, env=self._stack_env(), cwd=ROOT)
+            log=self.portal.log, env=session_key_env(self.state, self._stack_env()), cwd=ROOT)
 
     def _portal_ready(self, proc: subprocess.Popen[bytes]) -> None:
         processes.wait_http(f"http://localhost:{self.portal_port}/_stcore/health", timeout=90, proc=proc,
                             log=self.portal.log, cancel=self.stop)
+
+    def _launch_api(self) -> subprocess.Popen[bytes]:
+        # The Lambda's handler behind a stand-in for the HTTP API's JWT authorizer (moto has no API Gateway).
+        return processes.start([sys.executable, "-m", "devstack.api_server", "--port", str(self.api_port)],
+                               log=self.api.log, env=self._stack_env(), cwd=ROOT)
+
+    def _api_ready(self, proc: subprocess.Popen[bytes]) -> None:
+        processes.wait_http(f"http://127.0.0.1:{self.api_port}/v1/openapi.json", timeout=60, proc=proc,
+                            log=self.api.log, cancel=self.stop)
 
     # --- the stack ------------------------------------------------------------------
 
@@ -158,7 +188,7 @@ class LocalStack:
             return
         say("  Its state could not be restored, so the stack was provisioned anew; "
             "restarting the worker and the portal with the new settings.")
-        for child in (self.worker, self.portal):
+        for child in (self.worker, self.portal, self.api):
             if child.proc is not None:
                 processes.stop([child.proc])
             child.start()
@@ -188,7 +218,8 @@ def main() -> int:
         pidfile.clean_stale()
         shutil.rmtree(stack.state / "inflight", ignore_errors=True)  # the moto server returns those batches
         for name, port, field in (("moto server", stack.moto_port, "moto_port"),
-                                  ("portal", stack.portal_port, "portal_port")):
+                                  ("portal", stack.portal_port, "portal_port"),
+                                  ("API", stack.api_port, "api_port")):
             if not processes.port_free(port):
                 raise processes.StartupError(
                     f"port {port} for the {name} is in use; free it or set {ENV_NAMES[field]}")
@@ -198,7 +229,7 @@ def main() -> int:
         pidfile.write(supervisor.running())
         say("Provisioning the stack from infra/cloudformation.yaml …")
         stack.provision()
-        for child in (stack.worker, stack.portal):
+        for child in (stack.worker, stack.portal, stack.api):
             child.start()
             pidfile.write(supervisor.running())
         _banner(stack)
@@ -253,7 +284,8 @@ def _banner(stack: LocalStack) -> None:
             "\n  The demo users (and everything else) were kept from the last run, as they were left;\n"
             "  `make reset` starts empty.\n")
     print(
-        f"\nDocPortal is running.\n\n  Open  http://localhost:{stack.portal_port}\n\n"
+        f"\nDocPortal is running.\n\n  Open  http://localhost:{stack.portal_port}\n"
+        f"  API   http://127.0.0.1:{stack.api_port} (document: /v1/openapi.json)\n\n"
         f"  Sign in as any of these, password {stack.password!r}:\n{users}\n{kept}\n"
         f"  Stack settings: {stack.state / 'stack.json'}\n  Saved state: {stack.state / MOTO_STATE}\n"
         f"  Logs: {stack.state}/*.log\n"

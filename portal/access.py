@@ -65,6 +65,17 @@ class User:
         return role in self.roles
 
 
+class Scope(StrEnum):
+    """What an API token may do: the scopes of DocPortal's Cognito resource server."""
+
+    READ = "data.read"
+    WRITE = "data.write"
+
+
+#: The Cognito resource server whose scopes the API honours: a token says ``docportal/data.read``.
+RESOURCE_SERVER = "docportal"
+
+
 class NotAllowed(PermissionError):
     """The user may not do this; the message says so in words for people."""
 
@@ -178,6 +189,36 @@ def may_download(user: User, record: FileRecord) -> bool:
     """The original can be fetched while its object exists."""
     return (record.status not in (FileStatus.DELETED, FileStatus.EXPIRED) and bool(record.key)
             and may_view(user, record))
+
+
+def person_scopes(user: User) -> frozenset[Scope]:
+    """A person calls the API with their groups' rights: any role reads and writes (its own space at least).
+
+    What they reach is then decided by the ``may_*`` rules, exactly as in the portal.
+    """
+    return frozenset(Scope) if has_role(user) else frozenset()
+
+
+def machine_user(client_id: str, expires_at: int) -> User:
+    """A script's app client as a user: an uploader whose space is its own client id.
+
+    So a machine client uploads into ``uploads/<client id>/`` and, by
+    :func:`may_view`, reads only what it uploaded; its scopes decide which
+    of the two it may do at all (:func:`require_scope`).
+    """
+    return User(sub=client_id, email="", groups=frozenset({Role.UPLOADERS.value}), expires_at=expires_at)
+
+
+def require_scope(scopes: frozenset[Scope], scope: Scope) -> None:
+    """Refuse a token without ``scope``.
+
+    Raises
+    ------
+    NotAllowed
+        Naming the scope the token needs.
+    """
+    require(scope in scopes, f"This token lacks the {RESOURCE_SERVER}/{scope.value} scope; ask for a token "
+                             "with it (a script's app client must be allowed that scope).")
 
 
 def may_export(user: User) -> bool:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from portal import access, auth, navigation
+from portal import access, auth, navigation, signout
 from portal.text import md_escape
 
 st.set_page_config(page_title="DocPortal", page_icon="📄", layout="wide")
@@ -15,7 +15,21 @@ with st.sidebar:
     if access.needs_second_factor(user):
         st.warning(access.NEEDS_SECOND_FACTOR, icon=":material/lock:")
     if st.button("Sign out", icon=":material/logout:"):
-        auth.sign_out()
+        signout.sign_out()
+    if st.button("Sign out everywhere", icon=":material/devices_off:",
+                 help="Ends your sessions in every browser and on every device."):
+        signout.sign_out_everywhere()
+
+
+
+@st.fragment(run_every=auth.check_interval() or None)
+def watch_session() -> None:
+    """Re-check the session every interval while the tab sits idle: an ended session signs the tab out."""
+    auth.current_user()
+
+
+with st.sidebar:
+    watch_session()
 
 menu = st.navigation(navigation.pages(user))
 link = auth.take_deep_link(user)  # the page (and filters) a link opened before sign-in asked for

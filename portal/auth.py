@@ -8,14 +8,15 @@ in the Streamlit session. Its own weak spots are replaced here:
   password or unknown user and for an unreachable Cognito, never a traceback;
 * tokens are verified by :mod:`portal.tokens` (signature against the pool's
   JWKS, issuer, audience, ``token_use``, expiry) on every run of the page;
-* no cookies: they cannot be cleared reliably, so signing out clears the
-  session and revokes the tokens in Cognito (global sign-out);
-* a session is re-checked with Cognito every :data:`REVALIDATE_SECONDS`:
-  the refresh token is exchanged for fresh tokens (so group changes take
-  effect, and expired tokens are renewed without a new sign-in) and the
+* no tokens in cookies: the package's cookie seam (``_login_from_cookies``)
+  resumes a lasting session instead (:mod:`portal.lasting`): an ``HttpOnly``
+  cookie names a stored session whose refresh token never leaves the server;
+  signing out ends it (:mod:`portal.signout`);
+* a session is re-checked with Cognito (and the sessions table) every
+  ``DOCPORTAL_SESSION_CHECK_SECONDS`` (a minute): the refresh token buys fresh
+  tokens (group changes take effect, expired tokens are renewed) and the
   access token is checked (``GetUser``). A session signed out elsewhere, a
-  disabled or deleted account, or revoked tokens end the session with a
-  clear message, within that time, in every browser;
+  disabled or deleted account, or revoked tokens end it with a clear message;
 * a user who turned on an authenticator app (TOTP, see :mod:`portal.users.mfa`)
   gets Cognito's ``SOFTWARE_TOKEN_MFA`` challenge after the password: a form
   asks for the 6-digit code and answers it (``RespondToAuthChallenge``); a
@@ -41,7 +42,7 @@ from streamlit_cognito_auth.auth import Credentials
 
 from common import aws, aws_errors
 from common.settings import Settings, SettingsError
-from portal import access, deep_link, navigation, signin_forms
+from portal import access, deep_link, lasting, navigation, signin_forms
 from portal.access import User
 from portal.tokens import KeysUnavailable, TokenError, TokenExpired, TokenVerifier, jwks_resolver
 from portal.users import passwords
@@ -59,8 +60,8 @@ _SECOND_FACTOR = "docportal_second_factor"
 #: The deep link a signed-out session was opened with (a DeepLink, or None: none to follow).
 _LINK = "docportal_deep_link"
 
-#: How often a signed-in session is re-checked with Cognito (two calls per session).
-REVALIDATE_SECONDS = 60
+#: Placeholders for the tokens a stored session does not keep: only its refresh token is used.
+_ONLY_REFRESH = {"id_token": "-", "access_token": "-", "token_type": "Bearer"}
 ENDED = "Your session has ended (signed out elsewhere, or the account was changed). Please sign in again."
 
 BAD_CREDENTIALS = "Incorrect e-mail or password."
@@ -174,7 +175,7 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         placeholder = st.empty()
         if self.session_manager.is_reset_password_session():
             return self._choose_password(placeholder)
-        if self._login_from_saved_credentials():
+        if self._login_from_saved_credentials():  # the tab's own session, else the cookie's
             return True
         submitted, username, password, status = self._show_login_form(placeholder)
         if not submitted:
@@ -276,7 +277,7 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         return logged_in
 
     def _set_state_login(self, credentials: Credentials) -> bool:
-        fresh = not self._due_for_check()
+        fresh = not _check_due()
         if not fresh:
             renewed = self._revalidate(credentials)
             if renewed is None:
@@ -303,6 +304,24 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         st.session_state[_USER] = replace(user, second_factor=bool(st.session_state.get(_SECOND_FACTOR)))
         return True
 
+    def _login_from_cookies(self) -> bool:
+        """Resume the lasting session the browser's cookie names: its refresh token, checked with Cognito."""
+        found = lasting.from_cookie()
+        if found is None:
+            return False
+        record, token = found
+        lasting.adopt(record)  # first: a session Cognito refuses is ended in the table too
+        try:
+            renewed = self._revalidate(Credentials(refresh_token=token, expires_in=0, **_ONLY_REFRESH), True)
+        except SignInUnavailable:
+            lasting.try_again()  # Cognito unreachable: the next run tries the cookie again
+            raise
+        if renewed is None:
+            return False
+        lasting.renewed(token, renewed.refresh_token)
+        st.session_state[_SECOND_FACTOR] = record.second_factor
+        return self._set_state_login(renewed)
+
     def _set_state_logout(self) -> None:
         super()._set_state_logout()
         st.session_state.pop(_USER, None)
@@ -312,18 +331,16 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
     def _issued(self, credentials: Credentials) -> bool:
         """Sign in with tokens Cognito has just issued: they need no check with Cognito yet."""
         st.session_state[_CHECKED_AT] = time.monotonic()
-        return self._set_state_login(credentials)
+        if not self._set_state_login(credentials):
+            return False
+        lasting.begin(st.session_state[_USER], credentials.refresh_token)
+        return True
 
-    def _due_for_check(self) -> bool:
-        """True when the session was not checked with Cognito in the last REVALIDATE_SECONDS."""
-        return _check_due()
+    def _revalidate(self, credentials: Credentials, resuming: bool = False) -> Credentials | None:
+        """Fresh tokens for a session Cognito and the sessions table still honour; None (ended) otherwise.
 
-    def _revalidate(self, credentials: Credentials) -> Credentials | None:
-        """Fresh tokens for a session Cognito still honours; None (session ended) otherwise.
-
-        Tokens just issued by a sign-in count as checked (see :meth:`_issued`):
-        only sessions restored from the session state get here, at most once
-        per REVALIDATE_SECONDS.
+        Restored sessions get here at most once per check interval, resumed ones once (fresh
+        sign-ins count as checked, :meth:`_issued`); a session Cognito refuses is ended in the table.
         """
         try:
             response = self.client.initiate_auth(
@@ -340,6 +357,7 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
             if code in ("NotAuthorizedException", "UserNotFoundException", "ResourceNotFoundException"):
                 logger.info("session ended by Cognito: %s", code)
                 st.session_state[_NOTICE] = ENDED
+                lasting.end()
                 self._set_state_logout()
                 return None
             logger.exception("session check failed")
@@ -347,14 +365,28 @@ class _Authenticator(CognitoAuthenticator):  # type: ignore[misc]  # the package
         except BotoCoreError as e:
             logger.exception("session check failed: Cognito unreachable")
             raise SignInUnavailable(UNAVAILABLE) from e
+        if not resuming:
+            if not lasting.alive():  # signed out in another tab, or everywhere
+                self._ended()
+                return None
+            lasting.renewed(credentials.refresh_token, renewed.refresh_token)
         st.session_state[_CHECKED_AT] = time.monotonic()
         return renewed
 
+    def _ended(self) -> None:
+        """The stored session is over: this tab signs out, saying why."""
+        st.session_state[_NOTICE] = ENDED
+        self._set_state_logout()
+
+
+def check_interval() -> float:
+    """Seconds between a session's checks with Cognito and the sessions table."""
+    return Settings.from_env(need_stack=False).session_check_seconds
+
 
 def _check_due() -> bool:
-    """True when the session was not checked with Cognito in the last REVALIDATE_SECONDS."""
     checked = st.session_state.get(_CHECKED_AT)
-    return checked is None or time.monotonic() - checked >= REVALIDATE_SECONDS
+    return checked is None or time.monotonic() - checked >= check_interval()
 
 
 class _Rejected(Exception):
@@ -396,6 +428,10 @@ def require_user() -> User:
         logger.exception("the portal's settings are unusable")
         st.error(MISCONFIGURED)
         st.stop()
+    if signed_in and not lasting.alive():  # every full run: another tab may have signed out
+        _authenticator()._ended()
+        signed_in = False
+    lasting.emit()
     if not signed_in:
         notice = st.session_state.pop(_NOTICE, None)
         if notice:
@@ -461,19 +497,3 @@ def page_user(allowed: Callable[[User], bool], refusal: str) -> User:
         st.warning(refusal)
         st.stop()
     return user
-
-
-def sign_out() -> None:
-    """Revoke the session's tokens in Cognito, forget everything, start over."""
-    authenticator = _authenticator()
-    credentials = authenticator.get_credentials()
-    if credentials is not None:
-        try:
-            authenticator.client.global_sign_out(AccessToken=credentials.access_token)
-        except (ClientError, BotoCoreError):
-            logger.warning("global sign-out failed; the session is cleared anyway", exc_info=True)
-    authenticator.logout()
-    for key in list(st.session_state.keys()):
-        del st.session_state[key]
-    st.session_state[_NOTICE] = "You have signed out."
-    st.rerun()

@@ -12,6 +12,7 @@ from common.catalogue import FileStatus
 
 STATUS_LABELS = {
     # Symbols every common font has; emoji turn into boxes without an emoji font.
+    FileStatus.PENDING: "⇡ waiting for its upload",
     FileStatus.UPLOADED: "… uploaded",
     FileStatus.PROCESSING: "↻ processing",
     FileStatus.PROCESSED: "✓ processed",

@@ -1,6 +1,7 @@
 """How a file's record changes over its life. Pure.
 
-``uploaded`` (the portal's item, before the object) → ``processing``
+``pending`` (registered through the API; expires by TTL unless its object
+arrives) or ``uploaded`` (the portal's item, before the object) → ``processing``
 (:func:`claimed`) → ``processed`` or ``failed`` (:func:`finished`); later
 ``expired`` (:func:`expired`, the retention rule removed the object) or
 ``deleted`` (:func:`deleted`, by its owner or an admin). A failed file can be

@@ -112,6 +112,9 @@ class FileRecord:
     #: Where the preview the extractor drew of this version is stored (a PNG), or "" for none.
     #: The portal shows that PNG as it is: it never decodes an upload itself.
     preview_key: str = ""
+    #: Epoch seconds after which DynamoDB's TTL removes the item: set only while ``pending``
+    #: (every later state is a new item without it), so only an unused upload link expires.
+    expires_at: int | None = None
 
 
 @dataclass(frozen=True)

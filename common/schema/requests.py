@@ -158,15 +158,17 @@ def put_new_file(table: str, record: FileRecord) -> dict[str, Any]:
 
 
 def mark_upload_failed(table: str, file_id: str, reason: str, now: str) -> dict[str, Any]:
-    """The portal could not store the object: end the item instead of leaving it waiting."""
+    """The object could not be stored (or its form signed): end the item instead of leaving it waiting."""
     return {
         "TableName": table,
         "Key": file_key(file_id),
-        "UpdateExpression": "SET #status = :failed, #reason = :reason, #updated = :now",
-        "ConditionExpression": "#status = :uploaded",
-        "ExpressionAttributeNames": {"#status": "status", "#reason": "reason", "#updated": "updated_at"},
+        "UpdateExpression": "SET #status = :failed, #reason = :reason, #updated = :now REMOVE #expires",
+        "ConditionExpression": "#status IN (:uploaded, :pending)",
+        "ExpressionAttributeNames": {"#status": "status", "#reason": "reason", "#updated": "updated_at",
+                                     "#expires": "expires_at"},
         "ExpressionAttributeValues": attributes({
-            ":failed": FileStatus.FAILED, ":uploaded": FileStatus.UPLOADED, ":reason": reason, ":now": now,
+            ":failed": FileStatus.FAILED, ":uploaded": FileStatus.UPLOADED, ":pending": FileStatus.PENDING,
+            ":reason": reason, ":now": now,
         }),
     }
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from common import aws
 from common.settings import Settings
-from portal import access, auth, signin_forms
+from portal import access, auth, lasting, signin_forms
 from portal.access import NotAllowed
 from portal.users import mfa, recovery, totp
 
@@ -52,7 +52,9 @@ with st.expander("Change password"):
             except recovery.PasswordRefused as e:
                 st.error(str(e))
             else:
-                done("Your password has been changed. Use the new one from your next sign-in.")
+                lasting.end_everywhere(user.sub, but_here=True)  # whoever knew the old one is signed out
+                done("Your password has been changed. Use the new one from your next sign-in; "
+                     "your other sessions have been signed out.")
 
 st.subheader("Two-step sign-in")
 try:

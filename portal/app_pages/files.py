@@ -6,7 +6,10 @@ everyone's ("Files"). What a user may read or change is decided in
 what this page shows or hides; a file chosen through the URL (``?file=<id>``)
 goes through the same checks. Cached reads (:mod:`portal.app_pages.reads`)
 are keyed by the user. The list and the chosen file refresh by themselves
-while any file shown is in flight.
+while any file shown is in flight, except while rows are selected: then the
+list holds still (the rows last drawn are kept), so a selected row stays the
+file that was ticked, and the bulk actions (:mod:`portal.app_pages.files_bulk`)
+act on those files.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from portal.access import NotAllowed, User
 from portal.app_pages import reads
 from portal.app_pages.file_labels import labels_form
 from portal.app_pages.files_bar import file_filter_bar, saved_views_panel
+from portal.app_pages.files_bulk import bulk_panel, last_report
 from portal.files import explorer, service, views
 from portal.files.explorer import FileFilters, Pager
-from portal.files.service import FileError
+from portal.files.service import FileError, FilePage
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,11 @@ _SHOWN_FILTERS = "files_filters_key"
 _CONFIRM = "files_confirm_delete"
 _PICK = "files_detail_pick"
 _NOTICE = "files_notice"
+#: The list's widget generation: a new one (new page, filters or files changed) starts with nothing selected.
+_GENERATION = "files_list_generation"
+#: The rows last drawn: a selection's row numbers point into these.
+_DRAWN = "files_list_drawn"
+_SINGLE = "files_list_single"
 #: What a file action may refuse with; both messages are written for people.
 _REFUSED = (FileError, NotAllowed)
 
@@ -75,17 +84,43 @@ except _REFUSED as e:
     st.error(text.md_escape(str(e)))
     st.stop()
 
+def new_list() -> None:
+    """The list is drawn as a new widget: nothing selected, rows read afresh."""
+    st.session_state[_GENERATION] = st.session_state.get(_GENERATION, 0) + 1
+    st.session_state.pop(_DRAWN, None)
+
+
 if st.session_state.get(_SHOWN_FILTERS) != (filters.key(), page_size):
     st.session_state[_SHOWN_FILTERS] = (filters.key(), page_size)
     st.session_state[_PAGER] = Pager()  # other filters: back to the first page
+    new_list()
 
 
 def go_forward(token: str) -> None:
     st.session_state[_PAGER] = st.session_state[_PAGER].forward(token)
+    new_list()
 
 
 def go_back() -> None:
     st.session_state[_PAGER] = st.session_state[_PAGER].back()
+    new_list()
+
+
+def files_changed() -> None:
+    """After a bulk change: forget every read, select nothing, draw the whole page again (totals too)."""
+    reads.forget_files()
+    new_list()
+    st.rerun()
+
+
+def list_key() -> str:
+    return f"files_list_{st.session_state.get(_GENERATION, 0)}"
+
+
+def selected_rows() -> list[int]:
+    """The row numbers selected in the list as last drawn."""
+    state = st.session_state.get(list_key())
+    return list(state["selection"]["rows"]) if state else []
 
 
 def choose(file_id: str | None) -> None:
@@ -115,18 +150,25 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
     everyone = access.sees_everyone(viewer)
     emails = reads.uploader_emails(settings.user_pool_id, reads.user_key(viewer)) if everyone else {}
     pager: Pager = st.session_state[_PAGER]
-    try:
+    drawn: FilePage | None = st.session_state.get(_DRAWN)
+    if drawn is not None and selected_rows():
+        page = drawn  # rows are selected: the list holds still, so each selected row stays the file it was
+    else:
         try:
-            page = reads.file_page(*who(viewer), filters.key(), pager.current, page_size)
-        except explorer.BadPageToken:
-            st.session_state[_PAGER] = pager = Pager()
-            st.info("The list was reset to its first page.")
-            page = reads.file_page(*who(viewer), filters.key(), None, page_size)
-    except _REFUSED as e:
-        st.error(text.md_escape(str(e)))
-        return
+            try:
+                page = reads.file_page(*who(viewer), filters.key(), pager.current, page_size)
+            except explorer.BadPageToken:
+                st.session_state[_PAGER] = pager = Pager()
+                st.info("The list was reset to its first page.")
+                page = reads.file_page(*who(viewer), filters.key(), None, page_size)
+        except _REFUSED as e:
+            st.error(text.md_escape(str(e)))
+            return
+        st.session_state[_DRAWN] = page
     records = list(page.records)
     unfiltered = filters.key() == FileFilters(sort=filters.sort).key()
+    picked: list[FileRecord] = []
+    last_report(st.session_state.get(_GENERATION, 0))
     if not records and pager.number == 1 and page.next_token is None:
         if unfiltered:
             st.info("No files yet. Upload some on the Upload page.")
@@ -136,13 +178,21 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
             st.info("No files match these filters.")
     elif records:
         pending = views.in_flight(records)
-        if pending:
+        picked = [records[i] for i in selected_rows() if 0 <= i < len(records)]
+        if picked:
+            st.caption(f"{len(picked)} selected: the list holds still until nothing is selected.")
+        elif pending:
             st.caption(f"{pending} file(s) in progress; this list refreshes by itself.")
         else:
             st.caption(f"{len(records)} file(s), all done.")
         rows = views.file_rows(records, tz, uploaders=emails if everyone else None,
                                now=dt.datetime.now(dt.UTC), deliveries=settings.max_receive_count)
-        st.table([{k: text.md_escape(v) for k, v in row.items()} for row in rows], hide_index=True)
+        frame = pd.DataFrame(rows)
+        frame["Size"] = [r.size for r in records]  # a number, so the column sorts by size
+        st.dataframe(frame, key=list_key(), on_select="rerun", selection_mode="multi-row", hide_index=True,
+                     width="stretch", column_config={"Size": st.column_config.NumberColumn(format="bytes")})
+        if picked:
+            bulk_panel(viewer, picked, settings, changed=files_changed)
     if not records and page.next_token:
         st.caption(f"No match among the {page.examined} files looked at; press Next to search further.")
     elif page.next_token and len(records) < page_size:
@@ -161,6 +211,12 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
         url_file = None  # only a file id ever becomes a choice; anything else in the URL is ignored
     if st.session_state.get(_PICK) is None:
         st.session_state[_PICK] = url_file  # None: nothing chosen yet, not the first file
+    single = picked[0].file_id if len(picked) == 1 else None
+    if single != st.session_state.get(_SINGLE):
+        st.session_state[_SINGLE] = single
+        if single:  # one row selected: its detail opens, as choosing it below would
+            st.session_state[_PICK] = single
+            choose(single)
     wanted = st.session_state.get(_PICK)
     ids = [r.file_id for r in records]
     names = {r.file_id: r.name for r in records}
@@ -170,7 +226,7 @@ def explorer_view(filters: FileFilters, page_size: int) -> None:
                               format_func=lambda i: f"{names.get(i, 'file')} ({i[:8]})",
                               on_change=lambda: choose(st.session_state[_PICK]))
     shown = detail(viewer, wanted, emails) if wanted else None
-    live = views.in_flight(records) > 0 or bool(shown and not shown.status.terminal)
+    live = (views.in_flight(records) > 0 or bool(shown and not shown.status.terminal)) and not picked
     st.session_state[_LIVE] = live
     # A new timer needs a run of the whole page. Not at the end of the page's own run, though:
     # Streamlit folds pending reruns into the latest, so this rerun would undo a navigation
@@ -244,6 +300,7 @@ def actions(user: User, record: FileRecord) -> None:
             st.error(text.md_escape(str(e)))
         else:
             st.session_state[_LIVE] = True  # it is in flight again
+            new_list()
             st.session_state[_NOTICE] = (f"{record.name} was sent back for processing; "
                                          "its status updates by itself.")
             reads.forget_files()
@@ -267,6 +324,7 @@ def actions(user: User, record: FileRecord) -> None:
             st.session_state[_NOTICE] = f"{record.name} was deleted."
             st.query_params.pop("file", None)
             st.session_state.pop(_PICK, None)
+            new_list()
             reads.forget_files()
             st.rerun()
     no.button("Cancel", key=f"cancel-{record.file_id}", on_click=st.session_state.pop, args=(_CONFIRM, None))

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -68,26 +69,9 @@ def store_upload(
         file could not be stored, or it was deleted while it was being sent;
         nothing half-done is left behind.
     """
-    access.require(access.may_upload(user), "Only uploaders, analysts and admins may upload files.")
-    access.require_current(user, time.time())
-    try:
-        clean_tags, clean_notes = upload_policy.parse_tags(tags), upload_policy.clean_notes(notes)
-    except ValueError as e:
-        raise UploadError(f"{name}: {e}.") from e
-    file_id = new_file_id()
-    now = utc_now()
-    record = FileRecord(
-        file_id=file_id, owner=user.sub, owner_email=user.email, name=name,
-        bucket=settings.bucket, key=upload_key(user.sub, file_id, name),
-        status=FileStatus.UPLOADED, uploaded_at=now, updated_at=now,
-        content_type=content_type or "", extension=safe_extension(name),
-        tags=clean_tags, notes=clean_notes,
-    )
-    try:
-        ddb.put_item(**requests.put_new_file(settings.table, record))
-    except (ClientError, BotoCoreError) as e:
-        logger.exception("could not create the item for %r", name)
-        raise UploadError(f"{name} could not be registered; please try again.") from e
+    record = _register(user=user, name=name, content_type=content_type, ddb=ddb, settings=settings,
+                       tags=tags, notes=notes)
+    file_id = record.file_id
     try:
         s3.upload_fileobj(body, settings.bucket, record.key, ExtraArgs={
             "Metadata": {ORIGINAL_NAME_META: quote(name, safe=""), FILE_ID_META: file_id},
@@ -106,6 +90,103 @@ def store_upload(
     if _deleted_meanwhile(s3, ddb, settings, record):
         raise UploadError(f"{name} was deleted while it was being uploaded.")
     return record
+
+
+def _register(*, user: User, name: str, content_type: str, ddb: Any, settings: Settings,
+              tags: Sequence[str], notes: str, expires_at: int | None = None) -> FileRecord:
+    """Check the user, tags and notes, then create the new file's item in their own space.
+
+    ``uploaded`` for an object this process sends next; ``pending`` until
+    ``expires_at`` (epoch seconds, the table's TTL) for one the caller sends.
+
+    Raises
+    ------
+    portal.access.NotAllowed, UploadError
+        As :func:`store_upload`.
+    """
+    access.require(access.may_upload(user), "Only uploaders, analysts and admins may upload files.")
+    access.require_current(user, time.time())
+    try:
+        clean_tags, clean_notes = upload_policy.parse_tags(tags), upload_policy.clean_notes(notes)
+    except ValueError as e:
+        raise UploadError(f"{name}: {e}.") from e
+    file_id = new_file_id()
+    now = utc_now()
+    record = FileRecord(
+        file_id=file_id, owner=user.sub, owner_email=user.email, name=name,
+        bucket=settings.bucket, key=upload_key(user.sub, file_id, name),
+        status=FileStatus.UPLOADED if expires_at is None else FileStatus.PENDING, uploaded_at=now,
+        updated_at=now, content_type=content_type or "", extension=safe_extension(name),
+        tags=clean_tags, notes=clean_notes, expires_at=expires_at,
+    )
+    try:
+        ddb.put_item(**requests.put_new_file(settings.table, record))
+    except (ClientError, BotoCoreError) as e:
+        logger.exception("could not create the item for %r", name)
+        raise UploadError(f"{name} could not be registered; please try again.") from e
+    return record
+
+
+#: Presigned upload links live fifteen minutes: long enough to start a large upload, short if leaked.
+PRESIGNED_SECONDS = 900
+#: A ``pending`` item outlives its link by this long, so an upload started just before the link
+#: expired still finds its item (its tags and notes) when it arrives.
+PENDING_GRACE_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    """A file registered for a direct upload, and the form that stores its object (and no other)."""
+
+    record: FileRecord
+    url: str
+    fields: Mapping[str, str]
+    expires_in: int
+
+
+def presign_upload(*, user: User, name: str, size: int, content_type: str, s3: Any, ddb: Any,
+                   settings: Settings, tags: Sequence[str] = (), notes: str = "",
+                   expires_in: int = PRESIGNED_SECONDS) -> PresignedUpload:
+    """Register a file (``pending``) and sign a POST form that stores exactly its object, from the caller.
+
+    The item is ``pending``: counted nowhere, and removed by the table's TTL
+    :data:`PENDING_GRACE_SECONDS` after the link expires unless the object
+    arrives, when the extractor claims it as it claims a portal upload.
+
+    The form's policy limits it to the file's own key, exactly ``size``
+    bytes, the declared content type and the metadata the extractor reads
+    (the original name and the id), for ``expires_in`` seconds; S3 refuses
+    any other use. The portal's own rules apply first: the user may upload,
+    and the upload policy accepts the name and size.
+
+    Raises
+    ------
+    portal.access.NotAllowed
+        As :func:`store_upload`.
+    UploadError
+        When the policy refuses the file (type, size), the tags or notes are
+        not acceptable, or the item could not be created; nothing is stored.
+    """
+    access.require(access.may_upload(user), "Only uploaders, analysts and admins may upload files.")
+    verdict = upload_policy.UploadPolicy.from_settings(settings).check(name, size)
+    if not verdict.accepted:
+        raise UploadError(verdict.message + ".")
+    record = _register(user=user, name=name, content_type=content_type, ddb=ddb, settings=settings,
+                       tags=tags, notes=notes,
+                       expires_at=int(time.time()) + expires_in + PENDING_GRACE_SECONDS)
+    meta = {f"x-amz-meta-{ORIGINAL_NAME_META}": quote(name, safe=""),
+            f"x-amz-meta-{FILE_ID_META}": record.file_id}
+    fields = {"Content-Type": content_type, **meta}
+    conditions: list[Any] = [{"Content-Type": content_type}, ["content-length-range", size, size],
+                             *({k: v} for k, v in meta.items())]
+    try:
+        post = s3.generate_presigned_post(settings.bucket, record.key, Fields=fields, Conditions=conditions,
+                                          ExpiresIn=expires_in)
+    except (ClientError, BotoCoreError) as e:
+        logger.exception("could not sign the upload of %s", record.file_id)
+        _end_upload_failed(ddb, settings, record.file_id)
+        raise UploadError(f"{name}: {UPLOAD_FAILED_REASON}.") from e
+    return PresignedUpload(record, str(post["url"]), dict(post["fields"]), expires_in)
 
 
 def _deleted_meanwhile(s3: Any, ddb: Any, settings: Settings, record: FileRecord) -> bool:

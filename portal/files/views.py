@@ -43,7 +43,8 @@ class Badge:
 
 
 _STATUS_COLOURS = {
-    FileStatus.UPLOADED: "gray", FileStatus.PROCESSING: "blue", FileStatus.PROCESSED: "green",
+    FileStatus.PENDING: "gray", FileStatus.UPLOADED: "gray", FileStatus.PROCESSING: "blue",
+    FileStatus.PROCESSED: "green",
     FileStatus.FAILED: "red", FileStatus.EXPIRED: "violet", FileStatus.DELETED: "gray",
 }
 
@@ -60,6 +61,15 @@ WAITING = Badge("⏸ waiting for a retry", "orange")
 STALLED = Badge("⚠ stalled", "red")
 
 
+def pending_note(record: FileRecord) -> str:
+    """Why a ``pending`` file shows no results yet, and when its entry goes if its file never comes."""
+    gone = ""
+    if record.expires_at:
+        gone = " after " + to_timestamp(dt.datetime.fromtimestamp(record.expires_at, dt.UTC))
+    return (f"registered for an upload through the API; its file has not arrived. Unless it arrives, "
+            f"this entry is removed by itself{gone}")
+
+
 def state(record: FileRecord, now: dt.datetime | None = None, deliveries: int = 5) -> tuple[Badge, str]:
     """The status badge and the note a person reads for ``record`` at ``now``.
 
@@ -69,6 +79,8 @@ def state(record: FileRecord, now: dt.datetime | None = None, deliveries: int = 
     "processing" for the minutes until SQS delivers it again.
     """
     note = record.reason
+    if record.status is FileStatus.PENDING:
+        return status_badge(record.status), pending_note(record)
     if record.status is not FileStatus.PROCESSING or now is None or not record.deadline \
             or record.deadline >= to_timestamp(now):
         return status_badge(record.status), note

@@ -23,7 +23,7 @@ from portal.files.upload_policy import MAX_TAGS
 from tests.helpers.files import tiny_pdf
 from tests.helpers.records import make_records, portal_item, tagged
 from tests.helpers.recount import files_per_day_and_tag, tag_counters
-from tests.helpers.stored import announce, read, stored
+from tests.helpers.stored import announce, current, upload
 from tests.helpers.tables import aggregate_table, commit, scanned_files
 from tests.helpers.users import ADMIN, ANALYST, ANN, BOB
 
@@ -42,10 +42,10 @@ def counters_match_the_files(stack) -> dict[tuple[str, str], int]:
 
 
 def test_the_owner_changes_tags_and_note_and_everything_else_is_kept(stack):
-    before = stored(stack, ANN, "q3.pdf", tiny_pdf(), tags=("Draft",), notes="first")
+    before = upload(stack, ANN, "q3.pdf", tiny_pdf(), tags=("Draft",), notes="first")
     assert (before.status, before.tags) == (FileStatus.PROCESSED, ("draft",))
     after = label(stack, ANN, before.file_id, seen=before.rev, tags=" Q3, Board  Pack ", notes=" for the board ")
-    assert read(stack, before.file_id) == after
+    assert current(stack, before.file_id) == after
     assert (after.tags, after.notes) == (("q3", "board pack"), "for the board")
     unchanged = {"tags", "notes", "updated_at", "rev"}
     assert {k: v for k, v in vars(after).items() if k not in unchanged} == \
@@ -58,27 +58,27 @@ def test_the_owner_changes_tags_and_note_and_everything_else_is_kept(stack):
 @pytest.mark.parametrize(("user", "allowed"), [(ANN, True), (BOB, False), (ANALYST, False), (ADMIN, True),
                                                (ADMIN_PASSWORD_ONLY, False)])
 def test_only_the_owner_and_an_admin_with_a_second_factor_change_labels(stack, user, allowed):
-    record = stored(stack, ANN, "a.pdf", tiny_pdf(), tags=("q3",))
+    record = upload(stack, ANN, "a.pdf", tiny_pdf(), tags=("q3",))
     if allowed:
         assert label(stack, user, record.file_id, add=["legal"]).tags == ("q3", "legal")
     else:
         with pytest.raises(NotAllowed):
             label(stack, user, record.file_id, add=["legal"])
-        assert read(stack, record.file_id) == record
+        assert current(stack, record.file_id) == record
 
 
 def test_an_edit_from_a_state_that_changed_meanwhile_is_refused_and_writes_nothing(stack):
-    record = stored(stack, ANN, "a.pdf", tiny_pdf(), tags=("q3",))
+    record = upload(stack, ANN, "a.pdf", tiny_pdf(), tags=("q3",))
     label(stack, ADMIN, record.file_id, add=["legal"])  # someone else, after the form was drawn
     with pytest.raises(FileChanged):
         label(stack, ANN, record.file_id, seen=record.rev, tags="q4")
-    assert read(stack, record.file_id).tags == ("q3", "legal")
+    assert current(stack, record.file_id).tags == ("q3", "legal")
     counters_match_the_files(stack)
 
 
 def test_an_edit_that_loses_the_race_to_the_write_reads_again(stack, monkeypatch):
     """Another edit lands between this edit's read and its write: the condition fails and it is decided again."""
-    record = stored(stack, ANN, "a.pdf", tiny_pdf(), tags=("q3",))
+    record = upload(stack, ANN, "a.pdf", tiny_pdf(), tags=("q3",))
     real = service.FileStore.write
     raced = []
 
@@ -96,10 +96,10 @@ def test_an_edit_that_loses_the_race_to_the_write_reads_again(stack, monkeypatch
 
 
 def test_files_not_finished_deleted_missing_or_never_stored_are_refused_clearly(stack):
-    waiting = stored(stack, ANN, "w.pdf", tiny_pdf(), process=False)
+    waiting = upload(stack, ANN, "w.pdf", tiny_pdf(), process=False)
     with pytest.raises(ActionRefused, match="once the file is processed"):
         label(stack, ANN, waiting.file_id, add=["q3"])
-    gone = stored(stack, ANN, "g.pdf", tiny_pdf())
+    gone = upload(stack, ANN, "g.pdf", tiny_pdf())
     service.delete_file(user=ANN, s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack,
                         file_id=gone.file_id)
     with pytest.raises(ActionRefused, match="deleted"):
@@ -116,10 +116,10 @@ def test_files_not_finished_deleted_missing_or_never_stored_are_refused_clearly(
 
 
 def test_too_many_tags_are_refused_and_nothing_changes(stack):
-    record = stored(stack, ANN, "a.pdf", tiny_pdf(), tags=[f"t{i}" for i in range(MAX_TAGS)])
+    record = upload(stack, ANN, "a.pdf", tiny_pdf(), tags=[f"t{i}" for i in range(MAX_TAGS)])
     with pytest.raises(InvalidLabels, match=f"at most {MAX_TAGS}"):
         label(stack, ANN, record.file_id, add=["one more"])
-    assert read(stack, record.file_id) == record
+    assert current(stack, record.file_id) == record
 
 
 def test_tag_counters_equal_a_recount_after_edits_retries_deletes_and_repeats(stack):
@@ -146,9 +146,9 @@ def test_tag_counters_equal_a_recount_after_edits_retries_deletes_and_repeats(st
         service.delete_file(user=ADMIN, s3=s3, ddb=aws.client("dynamodb"), settings=stack, file_id=r.file_id)
     assert sum(counters_match_the_files(stack).values()) > 20
     for r in records[:10]:
-        tags = read(stack, r.file_id).tags
+        tags = current(stack, r.file_id).tags
         assert tags.count("audit") == 1 and "q3" not in tags
-    assert all(read(stack, r.file_id).status is FileStatus.PROCESSED for r in failed if r not in records[20:26])
+    assert all(current(stack, r.file_id).status is FileStatus.PROCESSED for r in failed if r not in records[20:26])
 
 
 def test_a_file_counted_before_tags_were_counted_takes_back_no_tag_it_never_added(stack):

@@ -8,8 +8,6 @@ and duplicate markers are exactly what production writes.
 from __future__ import annotations
 
 import io
-import itertools
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,11 +17,11 @@ from botocore.exceptions import ClientError
 
 from common import aws
 from common.catalogue import FileStatus
-from common.schema.aggregates import cell_counters, contributions
-from common.schema.keys import ORIGINAL_NAME_META, RETRIED_AT_META, duplicate_key, file_key
-from common.schema.record import FileRecord, from_item, marker_files
+from common.schema.aggregates import contributions
+from common.schema.keys import ORIGINAL_NAME_META, RETRIED_AT_META, duplicate_key
+from common.schema.record import FileRecord, marker_files
 from extractor import processor
-from extractor.processor import Deps, Outcome, process_message
+from extractor.processor import Outcome, process_message
 from portal.access import NotAllowed, User
 from portal.files import explorer, service
 from portal.files.explorer import FileFilters
@@ -31,6 +29,7 @@ from portal.files.service import ActionRefused, NotFound
 from portal.files.uploads import store_upload
 from tests.helpers.events import eventbridge_body
 from tests.helpers.files import tiny_pdf, tiny_png
+from tests.helpers.stored import counters_and_recount, current, deps, event_for, fail_next_extraction, upload
 
 ANN = User(sub="aaaaaaaa-1111-4222-8333-000000000001", email="ann@example.com",
            groups=frozenset({"uploaders"}), expires_at=2**40)
@@ -42,72 +41,12 @@ ADMIN = User(sub="dddddddd-1111-4222-8333-000000000004", email="adm@example.com"
              groups=frozenset({"admins"}), expires_at=2**40, second_factor=True)
 NOBODY = User(sub="eeeeeeee-1111-4222-8333-000000000005", email="new@example.com",
               groups=frozenset(), expires_at=2**40)
-_SEQUENCERS = itertools.count(0x1000)
 
 
 def clients() -> dict[str, Any]:
     return {"s3": aws.client("s3"), "ddb": aws.client("dynamodb")}
 
 
-def deps(stack) -> Deps:
-    return Deps(s3=aws.client("s3"), ddb=aws.client("dynamodb"), table=stack.table)
-
-
-def event_for(stack, key: str, version_id: str | None = None) -> str:
-    """The Object Created event S3 would send for the key's current (or given) version."""
-    args = {"Bucket": stack.bucket, "Key": key} | ({"VersionId": version_id} if version_id else {})
-    head = aws.client("s3").head_object(**args)
-    return eventbridge_body(stack.bucket, key, sequencer=f"{next(_SEQUENCERS):X}",
-                            size=head["ContentLength"], etag=head["ETag"].strip('"'),
-                            version_id=head["VersionId"])
-
-
-def upload(stack, user: User, name: str, data: bytes, *, process: bool = True) -> FileRecord:
-    record = store_upload(user=user, name=name, body=io.BytesIO(data), content_type="", s3=aws.client("s3"),
-                                ddb=aws.client("dynamodb"), settings=stack)
-    if process:
-        process_message(event_for(stack, record.key), 1, deps(stack))
-    return current(stack, record.file_id)
-
-
-def current(stack, file_id: str) -> FileRecord:
-    item = aws.client("dynamodb").get_item(TableName=stack.table, Key=file_key(file_id),
-                                           ConsistentRead=True)["Item"]
-    return from_item(item)
-
-
-def fail_next_extraction(monkeypatch) -> None:
-    def boom(*args, **kwargs):
-        raise RecursionError("deep")
-    monkeypatch.setattr("extractor.extract.detect", boom)
-
-
-def table_items(stack) -> Iterator[dict[str, Any]]:
-    paginator = aws.client("dynamodb").get_paginator("scan")
-    for page in paginator.paginate(TableName=stack.table, ConsistentRead=True):
-        yield from page["Items"]
-
-
-def counters_and_recount(stack) -> tuple[dict, dict]:
-    """The aggregate counters as stored, and as recounted from the file items (zeros dropped)."""
-    stored: dict[tuple[str, str], dict[str, int]] = {}
-    recount: dict[tuple[str, str], dict[str, int]] = {}
-    for item in table_items(stack):
-        pk, sk = item["pk"]["S"], item["sk"]["S"]
-        if pk.startswith("AGG#"):
-            counts = {k: v for k, v in cell_counters(item).items() if v}
-            if counts:
-                stored[(pk, sk)] = counts
-        elif pk.startswith("FILE#"):
-            record = from_item(item)
-            if not record.rev and record.status is FileStatus.FAILED:
-                continue  # failed by the portal itself (upload did not complete): never counted
-            for cell, counts in contributions(record).items():
-                target = recount.setdefault(cell, {})
-                for name, value in counts.items():
-                    target[name] = target.get(name, 0) + value
-    recount = {cell: {k: v for k, v in c.items() if v} for cell, c in recount.items()}
-    return stored, {cell: c for cell, c in recount.items() if c}
 
 
 def assert_exact(stack) -> None:

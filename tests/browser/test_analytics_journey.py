@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from portal.export.csv_shape import DEFAULT_COLUMNS
-from tests.helpers.browser import sign_in
+from tests.helpers.browser import sign_in, upload_files
 from tests.helpers.files import tiny_pdf, tiny_png
 
 pytestmark = pytest.mark.browser
@@ -36,21 +36,9 @@ def metric(tab, label: str):
 
 
 def test_upload_several_watch_dashboard_then_analyst_exports_csv(page, tmp_path):
-    paths = []
-    for name, data in FILES.items():
-        path = tmp_path / name
-        path.write_bytes(data)
-        paths.append(str(path))
-
     sign_in(page, "uploader@example.com", DEFAULT_DEMO_PASSWORD)
     page.get_by_role("heading", name="My files").wait_for()
-    page.get_by_role("link", name="Upload").first.click()
-    page.get_by_role("heading", name="Upload documents").wait_for()
-    page.locator("input[type=file]").set_input_files(paths)
-    page.get_by_role("button", name=f"Upload {len(FILES)} file(s)").click()
-    page.get_by_text(f"{len(FILES)} file(s) uploaded").wait_for()
-
-    page.get_by_role("link", name="Watch them on My files").click()
+    upload_files(page, "Upload", FILES, tmp_path)
     page.get_by_text(f"{len(FILES)} file(s), all done.").wait_for()  # refreshes itself until then
     for name in FILES:
         expect(page.get_by_text(name).first).to_be_visible()

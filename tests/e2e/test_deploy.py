@@ -64,9 +64,9 @@ def on_moto(endpoint: str, fake_zip: bytes, tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(deploy, "POLL_SECONDS", 1)
     monkeypatch.setattr(deploy, "MAX_WAIT_SECONDS", 30)
 
-    def build(arch: str, python: str, out: Path) -> Path:
+    def build(arch: str, python: str, out: Path, part: package.Part = package.PARTS["extractor"]) -> Path:
         assert (arch, python) == ("arm64", "3.13")  # what the template's function runs on
-        path = tmp_path / "extractor.zip"
+        path = tmp_path / out.name
         path.write_bytes(fake_zip)
         return path
 
@@ -203,7 +203,8 @@ def test_a_stack_in_a_failed_state_is_explained_not_deployed(status, advice):
 def test_outputs_read_back_into_settings(monkeypatch: pytest.MonkeyPatch):
     """On AWS the outputs are there; they, not the resources, make the settings."""
     outputs = {"Region": "eu-west-1", "BucketName": "b", "TableName": "t", "QueueUrl": "q",
-               "DeadLetterQueueUrl": "d", "UserPoolId": "eu-west-1_x", "UserPoolClientId": "c"}
+               "DeadLetterQueueUrl": "d", "UserPoolId": "eu-west-1_x", "UserPoolClientId": "c",
+               "SessionsTableName": "s"}
 
     class Cfn:
         meta = type("Meta", (), {"region_name": "eu-west-1"})
@@ -217,8 +218,8 @@ def test_outputs_read_back_into_settings(monkeypatch: pytest.MonkeyPatch):
 
     settings = deploy.settings_from_stack("s", Cfn())
     assert (settings.region, settings.bucket, settings.table, settings.queue_url, settings.dlq_url,
-            settings.user_pool_id, settings.client_id, settings.endpoint_url) == (
-        "eu-west-1", "b", "t", "q", "d", "eu-west-1_x", "c", "")
+            settings.user_pool_id, settings.client_id, settings.sessions_table, settings.endpoint_url) == (
+        "eu-west-1", "b", "t", "q", "d", "eu-west-1_x", "c", "s", "")
 
 
 def test_each_fallback_resource_is_what_its_output_references():

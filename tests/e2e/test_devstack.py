@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from devstack import processes
 from tests.helpers.env import ROOT
@@ -24,13 +25,18 @@ def test_run_prints_how_to_sign_in_writes_settings_and_stops_cleanly(tmp_path):
         assert settings["endpoint_url"] == f"http://127.0.0.1:{system.moto_port}"
         assert settings["user_pool_id"] and settings["client_id"] and settings["queue_url"]
         children = system.children()
-        assert len(children) == 3
+        assert len(children) == 4  # the moto server, the worker, the portal and the API
+        api = f"http://127.0.0.1:{system.api_port}"
+        assert api in out
+        assert requests.get(f"{api}/v1/openapi.json", timeout=10).status_code == 200
+        assert requests.get(f"{api}/v1/files", timeout=10).status_code == 401  # no token
     finally:
         code = system.stop()
     assert code == 0
     assert not any(alive(pid) for pid in children)
     assert not (system.state / "pids.json").exists()
     assert processes.port_free(system.moto_port) and processes.port_free(system.portal_port)
+    assert processes.port_free(system.api_port)
 
 
 def test_run_after_a_crash_cleans_up_and_works(tmp_path):

@@ -143,3 +143,33 @@ def test_compaction_racing_the_extractors_transactions_loses_and_doubles_nothing
     assert final.busy == 0
     agg = [i for i in items if i["pk"]["S"].startswith("AGG#")]
     assert len(agg) == len({parse_aggregate_key(i["pk"]["S"], i["sk"]["S"])[:3] for i in agg})
+
+
+def test_revoking_a_refresh_token_ends_it_and_its_access_tokens_and_only_them(ddb):
+    cognito = server_client(ddb.meta.endpoint_url, "cognito-idp")
+    pool = cognito.create_user_pool(PoolName="revoke")["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="c",
+                                             ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH",
+                                                                "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool, Username="u@example.com", MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool, Username="u@example.com", Password="Pass-word-2026",
+                                    Permanent=True)
+
+    def tokens():
+        return cognito.initiate_auth(ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+            "USERNAME": "u@example.com", "PASSWORD": "Pass-word-2026"})["AuthenticationResult"]
+
+    def refresh(token):
+        return cognito.initiate_auth(ClientId=client, AuthFlow="REFRESH_TOKEN_AUTH",
+                                     AuthParameters={"REFRESH_TOKEN": token})
+
+    revoked, kept = tokens(), tokens()
+    cognito.revoke_token(Token=revoked["RefreshToken"], ClientId=client)
+    with pytest.raises(ClientError) as refused:
+        refresh(revoked["RefreshToken"])
+    assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+    with pytest.raises(ClientError) as refused:
+        cognito.get_user(AccessToken=revoked["AccessToken"])
+    assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+    assert refresh(kept["RefreshToken"])["AuthenticationResult"]["AccessToken"]
+    assert cognito.get_user(AccessToken=kept["AccessToken"])["Username"]

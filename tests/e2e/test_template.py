@@ -12,7 +12,7 @@ import pytest
 
 from common.schema.aggregates import AGG_GRAINS, aggregate_key
 from common.schema.keys import INDEXES, PK, SK, UPLOAD_PREFIX
-from common.settings import ENV_NAMES
+from common.settings import ENV_NAMES, Settings
 from devstack import template as tpl
 from devstack.provision import PARAMETERS
 
@@ -146,6 +146,7 @@ def test_data_is_encrypted_at_rest():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
     assert props("FilesTable")["SSESpecification"] == {"SSEEnabled": True}
     assert props("FilesTable")["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props("SessionsTable")["SSESpecification"] == {"SSEEnabled": True}
     # The topic's key is one CloudWatch alarms may use (the AWS managed aws/sns is not).
     assert props("AlarmTopic")["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlarmTopicKey", "Arn"]}
     assert props("AlarmTopicKey")["EnableKeyRotation"] is True
@@ -302,7 +303,7 @@ def test_every_alarm_notifies_the_topic():
 def test_outputs_name_everything_the_portal_and_operators_need():
     assert {"BucketName", "TableName", "QueueUrl", "DeadLetterQueueUrl", "EventsDeadLetterQueueUrl",
             "UserPoolId", "UserPoolClientId", "Region", "AlarmTopicArn", "DashboardName",
-            "FunctionName", "PortalRoleArn"} <= set(TEMPLATE["Outputs"])
+            "FunctionName", "PortalRoleArn", "SessionsTableName"} <= set(TEMPLATE["Outputs"])
     assert TEMPLATE["Outputs"]["FunctionName"]["Condition"] == "HasExtractorCode"
 
 
@@ -345,13 +346,44 @@ def local(moto_server):
 
 def test_local_table_matches_the_template(local):
     table = local.client("dynamodb").describe_table(TableName=local.settings.table)["Table"]
-    expected = props("FilesTable")
-    assert table["TableName"] == f"docportal-{PARAMETERS['Environment']}-files"
+    _assert_table_is(table, "FilesTable", "files")
+
+
+def _assert_table_is(table: dict, logical_id: str, suffix: str) -> None:
+    """A described local table has the template's name, keys, attributes and indexes."""
+    expected = props(logical_id)
+    assert table["TableName"] == f"docportal-{PARAMETERS['Environment']}-{suffix}"
     assert table["KeySchema"] == expected["KeySchema"]
     assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
         expected["AttributeDefinitions"], key=lambda a: a["AttributeName"])
     assert [(i["IndexName"], i["KeySchema"], i["Projection"]) for i in table["GlobalSecondaryIndexes"]] == [
         (i["IndexName"], i["KeySchema"], i["Projection"]) for i in expected["GlobalSecondaryIndexes"]]
+    ttl = local.client("dynamodb").describe_time_to_live(TableName=local.settings.table)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == (
+        "ENABLED", expected["TimeToLiveSpecification"]["AttributeName"])
+
+
+def test_sessions_expire_with_the_refresh_token_and_the_portal_may_only_use_them():
+    table = props("SessionsTable")
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    client = props("UserPoolClient")
+    assert client["TokenValidityUnits"]["RefreshToken"] == "hours"
+    assert client["RefreshTokenValidity"] == Settings().session_hours
+    statements = [s for s in _statements(props("PortalTaskRole")["Policies"][0]["PolicyDocument"])
+                  if "Sessions" in s["Sid"]]
+    assert {s["Sid"]: (sorted(s["Action"]), s["Resource"]) for s in statements} == {
+        "Sessions": (["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                     {"Fn::GetAtt": ["SessionsTable", "Arn"]}),
+        "SessionsByUser": (["dynamodb:Query"], {"Fn::Sub": "${SessionsTable.Arn}/index/by_user"}),
+    }
+
+
+def test_local_sessions_table_matches_the_template(local):
+    ddb = local.client("dynamodb")
+    _assert_table_is(ddb.describe_table(TableName=local.settings.sessions_table)["Table"], "SessionsTable",
+                     "sessions")
+    ttl = ddb.describe_time_to_live(TableName=local.settings.sessions_table)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
 
 
 def test_local_queues_match_the_template(local):
@@ -381,21 +413,32 @@ def test_local_rule_matches_the_template(local):
     assert target["Arn"] == queue_arn
 
 
+def _take_keys(sqs, queue_url: str, ours: set[str]) -> list[str]:
+    """Receive and delete one batch; the object keys among ``ours`` it delivered."""
+    keys = []
+    for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        key = json.loads(m["Body"]).get("detail", {}).get("object", {}).get("key")
+        if key in ours:
+            keys.append(key)
+    return keys
+
+
 def test_local_bucket_has_the_settings_moto_cloudformation_skips(local):
     s3, sqs = local.client("s3"), local.client("sqs")
     # moto does not echo EventBridgeConfiguration back, so prove it by delivery.
     s3.put_object(Bucket=local.settings.bucket, Key="elsewhere/not-an-upload.txt", Body=b"x")
     s3.put_object(Bucket=local.settings.bucket, Key="uploads/probe/eventbridge-check.txt", Body=b"x")
-    messages = []
+    # Other tests of this module share the stack and may have left deliveries of their own:
+    # only the two keys put here are this test's business.
+    ours = {"elsewhere/not-an-upload.txt", "uploads/probe/eventbridge-check.txt"}
+    delivered: list[str] = []
     for _ in range(10):
-        messages += sqs.receive_message(QueueUrl=local.settings.queue_url, MaxNumberOfMessages=10,
-                                        WaitTimeSeconds=1).get("Messages", [])
-        if messages:
+        delivered += _take_keys(sqs, local.settings.queue_url, ours)
+        if delivered:
             break
-    for m in messages:
-        sqs.delete_message(QueueUrl=local.settings.queue_url, ReceiptHandle=m["ReceiptHandle"])
-    assert [json.loads(m["Body"])["detail"]["object"]["key"] for m in messages] == [
-        "uploads/probe/eventbridge-check.txt"]
+    delivered += _take_keys(sqs, local.settings.queue_url, ours)  # a late delivery of the other key
+    assert delivered == ["uploads/probe/eventbridge-check.txt"]
     assert s3.get_bucket_versioning(Bucket=local.settings.bucket)["Status"] == "Enabled"
     block = s3.get_public_access_block(Bucket=local.settings.bucket)["PublicAccessBlockConfiguration"]
     assert block == props("UploadsBucket")["PublicAccessBlockConfiguration"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,3 +18,17 @@ def sign_in(page: Any, email: str, password: str) -> None:
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def upload_files(page: Any, link: str, files: Mapping[str, bytes], folder: Path) -> None:
+    """Follow ``link`` to Upload, upload ``files`` (written into ``folder``), then go on to the list of files."""
+    paths = []
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        paths.append(str(folder / name))
+    page.get_by_role("link", name=link).first.click()
+    page.get_by_role("heading", name="Upload documents").wait_for()
+    page.locator("input[type=file]").set_input_files(paths)
+    page.get_by_role("button", name=f"Upload {len(files)} file(s)").click()
+    page.get_by_text(f"{len(files)} file(s) uploaded").wait_for()
+    page.get_by_role("link", name="Watch them on My files").click()

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
+from api import app as api_app
 from common import aws
 from common.settings import ENV_NAMES, Settings
 from devstack import processes
@@ -32,6 +33,7 @@ def reset_clients() -> None:
     """Forget every shared client and cached setting, so the next call sees the current environment."""
     aws.reset()
     handler.reset()
+    api_app.reset()
 
 
 def server_client(endpoint: str, service: str) -> Any:
@@ -64,11 +66,12 @@ def fake_credentials(mp: pytest.MonkeyPatch) -> None:
 
 @contextmanager
 def moto_server(log: Path, extra_env: Mapping[str, str] = MappingProxyType({})) -> Iterator[Server]:
-    """A real moto server over HTTP on a free port, with the template provisioned; stopped on exit."""
+    """The local stand-in's moto server (:mod:`devstack.moto_server`, as ``make run`` runs it, with no
+    saved state) over HTTP on a free port, with the template provisioned; stopped on exit."""
     port = processes.free_port()
     env = {k: v for k, v in os.environ.items() if k not in AWS_VARS} | dict(extra_env)
-    proc = processes.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                           log=log, env=env)
+    proc = processes.start([sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                           log=log, env=env, cwd=ROOT)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         processes.wait_http(f"{endpoint}/moto-api/", timeout=60, proc=proc, log=log)

@@ -46,3 +46,10 @@ def aws_sequencers(first: int = 0x0062E99A88DC407460) -> Iterator[str]:
     across keys.
     """
     return (f"{n:018X}" for n in itertools.count(first, 0x1000))
+
+
+def object_created(s3: Any, bucket: str, key: str, sequencer: str) -> str:
+    """The SQS body S3's EventBridge event would carry for the key's current version, read from S3."""
+    head = s3.head_object(Bucket=bucket, Key=key)
+    return eventbridge_body(bucket, key, sequencer=sequencer, size=head["ContentLength"],
+                            etag=head["ETag"].strip('"'), version_id=head["VersionId"])

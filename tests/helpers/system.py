@@ -22,17 +22,23 @@ _SAVED = re.compile(r"state as of (\S+) saved")
 class System:
     """`python -m devstack run` as a subprocess with its own ports and state dir."""
 
-    def __init__(self, state: Path, moto_port: int | None = None, portal_port: int | None = None):
+    def __init__(self, state: Path, moto_port: int | None = None, portal_port: int | None = None,
+                 api_port: int | None = None, env: dict[str, str] | None = None):
         self.state = state
         self.moto_port = moto_port or processes.free_port()
         self.portal_port = portal_port or processes.free_port()
+        self.api_port = api_port or processes.free_port()
+        #: Settings of this run (DOCPORTAL_* variables), on top of the clean environment.
+        self.env = dict(env or {})
         self.output = state.parent / f"supervisor-{self.moto_port}-{time.monotonic_ns()}.out"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "System":
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DOCPORTAL_"))}
         env.update(DOCPORTAL_STATE_DIR=str(self.state), DOCPORTAL_MOTO_PORT=str(self.moto_port),
-                   DOCPORTAL_PORT=str(self.portal_port), PYTHONUNBUFFERED="1")
+                   DOCPORTAL_PORT=str(self.portal_port), DOCPORTAL_API_PORT=str(self.api_port),
+                   PYTHONUNBUFFERED="1")
+        env.update(self.env)
         with self.output.open("wb") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env,
                                          stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -47,7 +53,7 @@ class System:
 
     def again(self) -> "System":
         """Another run on the same state folder and ports, as a second `make run` would be (not started)."""
-        return System(self.state, self.moto_port, self.portal_port)
+        return System(self.state, self.moto_port, self.portal_port, self.api_port, self.env)
 
     @property
     def settings(self) -> dict:

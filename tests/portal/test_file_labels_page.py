@@ -15,7 +15,7 @@ from common import aws
 from portal.access import User
 from tests.helpers.files import tiny_pdf
 from tests.helpers.pages import detail_values, page_as
-from tests.helpers.stored import read, stored
+from tests.helpers.stored import current, upload
 from tests.helpers.users import ADMIN, ANALYST, ANN, BOB
 
 FORM = "Save tags and note"
@@ -24,7 +24,7 @@ FORM = "Save tags and note"
 @pytest.fixture
 def anns_file(stack):
     st.cache_data.clear()  # the cache is process-wide: nothing may come from an earlier test's stack
-    yield stored(stack, ANN, "q3.pdf", tiny_pdf(), tags=("Draft", "Q3"), notes="first go")
+    yield upload(stack, ANN, "q3.pdf", tiny_pdf(), tags=("Draft", "Q3"), notes="first go")
     st.cache_data.clear()
 
 
@@ -43,7 +43,7 @@ def submit(at: AppTest):
 
 
 def listed_tags(at: AppTest) -> list[str]:
-    return [t.replace("\\", "") for t in at.table[0].value["Tags"]]
+    return [t.replace("\\", "") for t in at.dataframe[0].value["Tags"]]
 
 
 def test_the_list_and_the_detail_show_tags_and_note(stack, anns_file):
@@ -59,7 +59,7 @@ def test_the_owner_and_an_admin_edit_tags_and_note_from_the_detail(stack, anns_f
     field(at, "text_area", "Note").input("for the board")
     submit(at).click().run()
     assert not at.exception, at.exception
-    saved = read(stack, anns_file.file_id)
+    saved = current(stack, anns_file.file_id)
     assert (saved.tags, saved.notes, saved.status) == (("board pack", "q3"), "for the board", anns_file.status)
     assert any("saved" in s.value for s in at.success)
     assert listed_tags(at) == ["board pack, q3"]
@@ -70,7 +70,7 @@ def test_bad_tags_are_explained_and_nothing_changes(stack, anns_file):
     field(at, "text_input", "This file's tags").input("fine, not;fine")
     submit(at).click().run()
     assert any("may only hold letters" in e.value for e in at.error)
-    assert read(stack, anns_file.file_id) == anns_file
+    assert current(stack, anns_file.file_id) == anns_file
 
 
 @pytest.mark.parametrize("user", [ANALYST, BOB], ids=["analyst", "another uploader"])
@@ -81,7 +81,7 @@ def test_others_get_no_form(stack, anns_file, user):
 
 
 def names(at: AppTest) -> list[str]:
-    return sorted(n.replace("\\", "") for n in at.table[0].value["Name"]) if at.table else []
+    return sorted(n.replace("\\", "") for n in at.dataframe[0].value["Name"]) if at.dataframe else []
 
 
 def url(at: AppTest, name: str) -> list[str]:
@@ -90,7 +90,7 @@ def url(at: AppTest, name: str) -> list[str]:
 
 
 def test_the_tag_filter_reads_and_writes_the_url_with_any_or_all(stack, anns_file):
-    stored(stack, ANN, "legal.pdf", tiny_pdf(), tags=("legal", "q3"))
+    upload(stack, ANN, "legal.pdf", tiny_pdf(), tags=("legal", "q3"))
     at = files_page(ANN, tag=["Q3", "legal"], tags="all")
     assert names(at) == ["legal.pdf"]
     assert field(at, "text_input", "Tags").value == "legal, q3"
@@ -104,8 +104,8 @@ def test_the_tag_filter_reads_and_writes_the_url_with_any_or_all(stack, anns_fil
 
 
 def test_an_analyst_exports_the_files_of_a_tag_with_their_tags_and_notes(stack, anns_file):
-    stored(stack, BOB, "bob.pdf", tiny_pdf(), tags=("legal",), notes="-not a formula")
-    stored(stack, BOB, "untagged.pdf", tiny_pdf())
+    upload(stack, BOB, "bob.pdf", tiny_pdf(), tags=("legal",), notes="-not a formula")
+    upload(stack, BOB, "untagged.pdf", tiny_pdf())
     at = page_as(ANALYST, "export")
     field(at, "text_input", "Tags").input("Legal, q3")
     field(at, "multiselect", "Columns").set_value(["name", "tags", "notes"])
@@ -119,7 +119,7 @@ def test_an_analyst_exports_the_files_of_a_tag_with_their_tags_and_notes(stack, 
 
 
 def test_a_tag_on_the_dashboard_links_to_exactly_its_files(stack, anns_file):
-    stored(stack, ANN, "other.pdf", tiny_pdf(), tags=("legal",))
+    upload(stack, ANN, "other.pdf", tiny_pdf(), tags=("legal",))
     at = page_as(ANN, "dashboard")
     assert not at.exception, at.exception
     found = [link for e in at.expander if e.label.startswith("Open these files") for link in e.get("page_link")]

@@ -98,9 +98,8 @@ def page(user: User, **params: str) -> AppTest:
 
 
 def listed(at: AppTest) -> list[str]:
-    """File names in the list (the first table), unescaped."""
-    names = at.table[0].value["Name"].tolist() if at.table else []
-    return [n.replace("\\", "") for n in names]
+    """File names in the list (the selectable table)."""
+    return at.dataframe[0].value["Name"].tolist() if at.dataframe else []
 
 
 def buttons(at: AppTest) -> set[str]:
@@ -127,8 +126,8 @@ def test_an_uploader_sees_only_their_own_files_with_badges(stack, people, world)
     assert at.title[0].value == "My files"
     assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "photo.png"]
     assert "Uploader" not in {s.label for s in at.selectbox}
-    statuses = at.table[0].value["Status"].tolist()
-    assert statuses == [text.md_escape(views.status_badge(FileStatus.PROCESSED).label)] * 2
+    statuses = at.dataframe[0].value["Status"].tolist()
+    assert statuses == [views.status_badge(FileStatus.PROCESSED).label] * 2
     assert "all done" in texts(at)
 
 
@@ -143,8 +142,7 @@ def test_an_analyst_sees_everyone_reads_any_file_but_cannot_change_others(stack,
     at = page(people["ana"])
     assert at.title[0].value == "Files"
     assert sorted(listed(at)) == ["Q3 [draft] report.pdf", "bob.pdf", "photo.png"]
-    assert set(at.table[0].value["Uploader"]) == {text.md_escape("ann@example.com"),
-                                                   text.md_escape("bob@example.com")}
+    assert set(at.dataframe[0].value["Uploader"]) == {"ann@example.com", "bob@example.com"}
     select(at, "Uploader").select(people["bob"].sub).run()
     assert listed(at) == ["bob.pdf"]
     at = page(people["ana"], file=world["ann_pdf"].file_id)
@@ -390,7 +388,7 @@ def test_a_file_whose_delivery_died_says_it_waits_for_a_retry_not_processing(sta
     with pytest.raises(_Killed):
         process_message(body, 2, Deps(s3=s3, ddb=ddb, table=stack.table), deadline="2026-01-01T00:00:00.000Z")
     at = page(people["ann"], file=record.file_id)
-    (row,) = at.table[0].value.to_dict("records")
+    (row,) = at.dataframe[0].value.to_dict("records")
     assert row["Status"].replace("\\", "") == views.WAITING.label
     assert "delivery 2 of 5" in row["Note"] and "retried automatically" in row["Note"].replace("\\", "")
     assert any("retried automatically" in w.value.replace("\\", "") for w in at.warning)
@@ -468,3 +466,106 @@ def test_opening_the_page_with_every_file_done_does_not_rerun_the_app(stack, peo
     at = page(people["ann"])
     assert "all done" in texts(at)
     assert reruns == []
+
+
+# --- selecting rows and acting on them --------------------------------------------------
+
+
+def select_rows(at: AppTest, *names: str) -> AppTest:
+    """Select the rows of ``names`` in the list, as a click on their checkboxes does, and run."""
+    shown = listed(at)
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [shown.index(n) for n in names],
+                                                          "columns": [], "cells": []}}
+    return at.run()
+
+
+def listed_ids(at: AppTest) -> dict[str, str]:
+    """Name to file id of the files listed (names are unique in these tests)."""
+    drawn = at.session_state["files_list_drawn"]
+    return {r.name: r.file_id for r in drawn.records}
+
+
+def button(at: AppTest, prefix: str):
+    return next(b for b in at.button if b.label.startswith(prefix))
+
+
+def test_one_selected_row_opens_its_detail(stack, people, world):
+    at = select_rows(page(people["ann"]), "photo.png")
+    assert not at.exception
+    assert detail_values(at)["Name"] == "photo.png"
+    assert at.query_params["file"] == world["ann_png"].file_id
+
+
+def test_an_uploader_deletes_two_selected_files_after_confirming_the_count(stack, people, world):
+    at = select_rows(page(people["ann"]), "photo.png", "Q3 [draft] report.pdf")
+    assert "2 selected" in texts(at)
+    button(at, "Delete (2)").click().run()
+    assert current(stack, world["ann_png"].file_id).status is FileStatus.PROCESSED  # nothing before confirming
+    assert "Delete 2 files?" in texts(at).replace("\\", "")
+    button(at, "Yes, delete 2").click().run()
+    assert not at.exception, at.exception
+    assert {current(stack, world[k].file_id).status for k in ("ann_png", "ann_pdf")} == {FileStatus.DELETED}
+    assert "2 files deleted." in texts(at).replace("\\", "")
+    assert listed(at) == [] and "2 selected" not in texts(at), "the list is read again, nothing selected"
+
+
+def test_an_analyst_may_zip_everyones_files_but_not_delete_or_retry(stack, people, world):
+    at = select_rows(page(people["ana"]), "bob.pdf", "photo.png")
+    assert button(at, "Delete (0)").disabled and button(at, "Retry failed (0)").disabled
+    button(at, "Download as ZIP (2)").click().run()
+    assert not at.exception, at.exception
+    (link,) = [b for b in at.get("link_button") if "Save the ZIP" in b.proto.label]
+    assert f"exports/{people['ana'].sub}/" in urllib.parse.unquote(link.proto.url)
+    assert "2 files put in the ZIP." in texts(at).replace("\\", "")
+
+
+def test_an_uploader_retries_the_failed_ones_of_a_selection_and_hears_why_not_the_rest(stack, people, monkeypatch):
+    ann = people["ann"]
+    with monkeypatch.context() as m:
+        m.setattr("extractor.extract.detect", lambda *a, **k: (_ for _ in ()).throw(RecursionError("deep")))
+        bad = upload(stack, ann, "bad.json", b"[1]")
+    upload(stack, ann, "good.txt", b"fine")
+    at = select_rows(page(ann), "bad.json", "good.txt")
+    button(at, "Retry failed (1)").click().run()
+    assert not at.exception, at.exception
+    assert current(stack, bad.file_id).status is FileStatus.UPLOADED
+    said = texts(at).replace("\\", "")
+    assert "1 file sent back for processing. 1 file not: see below." in said
+    assert f"good.txt ({listed_ids(at)['good.txt'][:8]}): only failed files can be retried" in said
+
+
+def test_an_admin_deletes_another_users_file_an_uploader_is_never_offered_it(stack, people, world):
+    adm = replace(people["adm"], second_factor=True)
+    at = select_rows(page(adm), "bob.pdf")
+    button(at, "Delete (1)").click().run()
+    button(at, "Yes, delete 1").click().run()
+    assert current(stack, world["bob_pdf"].file_id).status is FileStatus.DELETED
+    assert "bob.pdf" not in listed(page(people["ann"]))
+
+
+def test_the_selected_list_holds_still_while_files_are_in_flight(stack, people):
+    ann = people["ann"]
+    first = upload(stack, ann, "first.txt", b"1", process=False)
+    at = select_rows(page(ann), "first.txt")
+    assert "the list holds still" in texts(at)
+    upload(stack, ann, "second.txt", b"2", process=False)  # arrives on top of the list
+    st.cache_data.clear()
+    at.run()
+    assert listed(at) == ["first.txt"], "the selected row still is the file that was selected"
+    assert at.session_state["files_live"] is False, "no refresh while rows are selected"
+    assert current(stack, first.file_id).status is FileStatus.UPLOADED
+
+
+@pytest.mark.xfail(strict=True, reason="known bug, left for the drill-through's owner: Streamlit removes the URL "
+                   "values bound to the dashboard's widgets (status, format, owner) when the page changes, so a "
+                   "drill link from the dashboard lands on Files without them")
+def test_a_drill_link_keeps_the_status_the_dashboard_binds(stack, people, monkeypatch):
+    ana = people["ana"]
+    with monkeypatch.context() as m:
+        m.setattr("extractor.extract.detect", lambda *a, **k: (_ for _ in ()).throw(RecursionError("deep")))
+        upload(stack, ana, "bad.json", b"[1]")
+    upload(stack, ana, "ok.txt", b"ok")
+    at = page_as(ana, "dashboard")
+    at.query_params["status"] = "failed"  # as the Failures tile's link names it
+    at.switch_page("../../portal/app_pages/files.py").run()
+    assert listed(at) == ["bad.json"]

@@ -1,7 +1,7 @@
 """A signed-in session is re-checked with Cognito (on a moto server), in every browser.
 
-``REVALIDATE_SECONDS`` is set to 0 so that every run of the page re-checks;
-in the app it is a minute. Each test uses a user of its own: signing out
+``DOCPORTAL_SESSION_CHECK_SECONDS`` is set to 0 so that every run of the page
+re-checks; in the app it is a minute. Each test uses a user of its own: signing out
 everywhere and disabling are global.
 """
 
@@ -23,18 +23,18 @@ def user(on_server) -> str:
 
 @pytest.fixture
 def always_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "REVALIDATE_SECONDS", 0)
+    monkeypatch.setenv("DOCPORTAL_SESSION_CHECK_SECONDS", "0")
 
 
 def signed_out_with_notice(at) -> bool:
     return [t.label for t in at.text_input] == ["E-mail", "Password"] and auth.ENDED in texts(at)
 
 
-def test_signing_out_in_one_browser_ends_the_session_in_another(on_server, user, always_check):
+def test_signing_out_everywhere_in_one_browser_ends_the_session_in_another(on_server, user, always_check):
     laptop = sign_in(app(), user, PASSWORD)
     phone = sign_in(app(), user, PASSWORD)
     assert "docportal_user" in laptop.session_state and "docportal_user" in phone.session_state
-    next(b for b in phone.button if b.label == "Sign out").click()
+    next(b for b in phone.button if b.label == "Sign out everywhere").click()
     phone.run()
     laptop.run()
     assert not laptop.exception
@@ -66,6 +66,6 @@ def test_between_checks_a_session_makes_no_call_to_cognito(on_server, user, monk
     on_server.client("cognito-idp").admin_disable_user(UserPoolId=on_server.settings.user_pool_id, Username=user)
     at.run()  # inside the minute: the verified tokens are trusted as they are
     assert "docportal_user" in at.session_state
-    monkeypatch.setattr(auth, "REVALIDATE_SECONDS", 0)
+    monkeypatch.setenv("DOCPORTAL_SESSION_CHECK_SECONDS", "0")
     at.run()
     assert signed_out_with_notice(at)

@@ -17,7 +17,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from common import aws
-from portal import auth
 from portal.access import NotAllowed, User
 from portal.files import service
 from portal.files.uploads import store_upload
@@ -69,7 +68,7 @@ def test_a_revoked_analyst_gets_no_download_link_where_the_entry_check_is_skippe
     analyst = new_user(on_server, "analyst", SESSION_PASSWORD, "analysts")
     session = signed_in(analyst)
     revoke(on_server, analyst, "analysts")
-    monkeypatch.setattr(auth, "REVALIDATE_SECONDS", 0)  # a minute later: the re-check is due
+    monkeypatch.setenv("DOCPORTAL_SESSION_CHECK_SECONDS", "0")  # a minute later: the re-check is due
     page = files_page_without_the_entry(session, victims_file)
     assert not page.exception, page.exception
     assert not [b for b in page.get("link_button")], "a download link was handed out"
@@ -85,7 +84,7 @@ def test_an_ex_admin_cannot_delete_where_the_entry_check_is_skipped(on_server, v
     session = sign_in_with_code(app(), admin, SESSION_PASSWORD, secret)
     assert session.session_state["docportal_user"].second_factor, "the admin's session has its second factor"
     revoke(on_server, admin, "admins")
-    monkeypatch.setattr(auth, "REVALIDATE_SECONDS", 0)
+    monkeypatch.setenv("DOCPORTAL_SESSION_CHECK_SECONDS", "0")
     page = files_page_without_the_entry(session, victims_file)
     for label in ("Delete", "Yes, delete"):
         buttons = [b for b in page.button if b.label == label]

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.security
 def listed(name: str, user) -> list[str]:
     at = page_as(user, name)
     assert not at.exception, at.exception
-    return [str(v).replace("\\", "") for t in at.table for v in t.value.to_numpy().ravel()]
+    tables = [*at.table, *at.dataframe]
+    return [str(v).replace("\\", "") for t in tables for v in t.value.to_numpy().ravel()]
 
 
 def test_the_next_user_never_gets_the_previous_users_cached_file_list(stack):

@@ -68,3 +68,12 @@ def test_counted_statuses_are_the_finished_ones_that_still_count():
 ])
 def test_type_mismatch(extension, fmt, expected):
     assert catalogue.type_mismatch(extension, fmt) is expected
+
+
+def test_a_pending_upload_is_not_terminal_and_counted_nowhere():
+    from common.schema.lifecycle import is_counted
+    from tests.helpers.records import sample_record
+
+    assert not FileStatus.PENDING.terminal
+    assert FileStatus.PENDING not in COUNTED_STATUSES
+    assert not is_counted(sample_record(status=FileStatus.PENDING, expires_at=2**31))

@@ -99,6 +99,34 @@ def test_the_lambda_zip_installs_nothing_of_the_portal_or_the_stand_in(distribut
     assert distribution not in installed_by("requirements-lambda.txt")
 
 
+def api_imports() -> dict[str, set[str]]:
+    """Third-party distributions the API's modules import, and those of ours they import, by module."""
+    graph = grimp.build_graph("api", "portal", "common", include_external_packages=True,
+                              exclude_type_checking_imports=True)
+    used = graph.find_upstream_modules("api", as_package=True) | {m for m in graph.modules if m.startswith("api")}
+    owners = metadata.packages_distributions()
+    found: dict[str, set[str]] = {}
+    for module in used:
+        top = module.split(".")[0]
+        if top in ("api", "portal", "common") or top in sys.stdlib_module_names:
+            continue
+        for importer in graph.find_modules_that_directly_import(module) & used:
+            for distribution in owners.get(top, [top]):
+                found.setdefault(_name(distribution), set()).add(importer)
+    return found
+
+
+def test_the_api_zip_has_every_distribution_the_api_imports():
+    available = installed_by("requirements-api.txt") | LAMBDA_RUNTIME
+    missing = {d: sorted(m) for d, m in api_imports().items() if d not in available}
+    assert missing == {}
+
+
+@pytest.mark.parametrize("distribution", ["moto", "streamlit", "plotly", "pypdf", "pillow", "pytest"])
+def test_the_api_zip_installs_neither_the_portals_pages_nor_the_parsers_nor_the_stand_in(distribution):
+    assert distribution not in installed_by("requirements-api.txt")
+
+
 def test_the_image_copies_only_what_the_portal_imports():
     dockerfile = (ROOT / "Dockerfile").read_text()
     copied = re.findall(r"^COPY (\S+)", dockerfile, flags=re.M)
@@ -106,7 +134,8 @@ def test_the_image_copies_only_what_the_portal_imports():
     assert "pip install --no-cache-dir -r requirements-portal.txt -c constraints.txt" in dockerfile
 
 
-def test_everything_make_run_needs_is_the_three_parts():
+def test_everything_make_run_needs_is_the_four_parts():
     assert _requirements("requirements.txt") == (_requirements("requirements-portal.txt")
                                                  | _requirements("requirements-lambda.txt")
+                                                 | _requirements("requirements-api.txt")
                                                  | _requirements("requirements-local.txt"))

@@ -114,7 +114,7 @@ def test_content_disposition_is_safe_and_keeps_the_name(name, expected):
 
 
 def test_in_flight_counts_non_terminal_files():
-    assert views.in_flight([sample_record(status=s) for s in FileStatus]) == 2
+    assert views.in_flight([sample_record(status=s) for s in FileStatus]) == 3  # pending, uploaded, processing
 
 
 def test_preview_notes():
@@ -190,3 +190,10 @@ def test_a_views_total_says_at_least_when_counting_stopped():
     assert views.total_line(1234, True, 10_000) == "1,234 files match these filters."
     assert views.total_line(0, True, 10_000) == "0 files match these filters."
     assert views.total_line(870, False, 10_000).startswith("At least 870 files match")
+
+
+def test_a_pending_upload_says_its_file_has_not_arrived_and_when_its_entry_goes():
+    record = sample_record(status=FileStatus.PENDING, expires_at=1_800_000_000)
+    badge, note = views.state(record, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    assert badge.label == "⇡ waiting for its upload"
+    assert "has not arrived" in note and "2027-01-15T08:00:00.000Z" in note

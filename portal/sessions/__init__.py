@@ -1,0 +1,1 @@
+"""Lasting sessions: an opaque cookie naming a server-side session that holds the refresh token."""

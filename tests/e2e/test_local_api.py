@@ -1,0 +1,95 @@
+"""The API as ``make run`` serves it: over HTTP, behind a stand-in for the HTTP API's JWT authorizer.
+
+Tokens are the moto pool's own (password sign-in of the demo users); the
+handler is the Lambda's, reached only through :mod:`devstack.api_server`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from api import app as api_app
+from devstack import api_server
+from devstack.provision import DEFAULT_DEMO_PASSWORD
+from tests.helpers.api import serving
+
+pytestmark = pytest.mark.e2e
+
+#: In this helper's port range (8640-8649).
+PORT = 8641
+
+
+@pytest.fixture
+def base(on_server) -> Iterator[str]:
+    with serving(on_server.settings, PORT) as url:
+        yield url
+
+
+def tokens(server, email: str, client_id: str | None = None) -> dict:
+    result = server.client("cognito-idp").initiate_auth(
+        ClientId=client_id or server.settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": DEFAULT_DEMO_PASSWORD})
+    return result["AuthenticationResult"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_without_a_token_the_authorizer_answers_401_before_the_handler(base):
+    response = requests.get(f"{base}/v1/files", timeout=10)
+    assert (response.status_code, response.json()) == (401, api_server.UNAUTHORIZED)
+
+
+def test_the_document_needs_no_token(base):
+    response = requests.get(f"{base}/v1/openapi.json", timeout=10)
+    assert response.status_code == 200 and response.json() == json.loads(api_app.openapi_document())
+
+
+def test_an_id_token_registers_an_upload_whose_form_stores_the_file(base, on_server):
+    token = tokens(on_server, "uploader@example.com")["IdToken"]
+    body = b"%PDF-1.7\n%%EOF\n"
+    created = requests.post(f"{base}/v1/uploads", headers=bearer(token), timeout=10,
+                            json={"name": "local.pdf", "size": len(body), "content_type": "application/pdf"})
+    assert created.status_code == 201, created.text
+    form = created.json()["upload"]
+    sent = requests.post(form["url"], data=form["fields"], files={"file": ("local.pdf", body)}, timeout=10)
+    assert sent.status_code == 204
+    got = requests.get(f"{base}/v1/files/{created.json()['file_id']}", headers=bearer(token), timeout=10)
+    assert got.status_code == 200 and got.json()["status"] == "pending"
+
+
+def test_an_access_token_of_the_portals_client_is_accepted(base, on_server):
+    token = tokens(on_server, "analyst@example.com")["AccessToken"]
+    response = requests.get(f"{base}/v1/dashboard", params={"from": "2000-01-01", "to": "2999-12-31"},
+                            headers=bearer(token), timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_a_token_for_another_app_client_is_refused(base, on_server):
+    cognito = on_server.client("cognito-idp")
+    other = cognito.create_user_pool_client(UserPoolId=on_server.settings.user_pool_id, ClientName="other",
+                                            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])
+    token = tokens(on_server, "uploader@example.com", other["UserPoolClient"]["ClientId"])["IdToken"]
+    response = requests.get(f"{base}/v1/files", headers=bearer(token), timeout=10)
+    assert response.status_code == 401
+
+
+def test_a_tampered_token_is_refused(base, on_server):
+    token = tokens(on_server, "uploader@example.com")["IdToken"]
+    head, payload, signature = token.split(".")
+    response = requests.get(f"{base}/v1/files", headers=bearer(f"{head}.{payload}.{signature[::-1]}"), timeout=10)
+    assert response.status_code == 401
+
+
+def test_problems_come_through_unchanged(base, on_server):
+    token = tokens(on_server, "uploader@example.com")["IdToken"]
+    response = requests.get(f"{base}/v1/export", params={"from": "2000-01-01", "to": "2999-12-31"},
+                            headers=bearer(token), timeout=10)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:docportal:problem:forbidden"
