@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from common.catalogue import FileStatus
+from common.schema import lifecycle
 from common.schema.record import FileRecord
 
 
@@ -177,6 +178,11 @@ def may_retry(user: User, record: FileRecord) -> bool:
 def may_delete(user: User, record: FileRecord) -> bool:
     """Any file not yet deleted can be deleted by whoever may change it."""
     return record.status is not FileStatus.DELETED and may_change(user, record)
+
+
+def may_label(user: User, record: FileRecord) -> bool:
+    """Tags and note of a finished, not deleted file are changed by whoever may change it."""
+    return lifecycle.labels_editable(record) and may_change(user, record)
 
 
 def may_download(user: User, record: FileRecord) -> bool:

@@ -15,6 +15,8 @@ AGG#DAY_FORMAT  <upload day>#<format>#s<shard>      per day and format
 AGG#DAY_OWNER   <upload day>#<owner>#s<shard>       per day and uploader
 AGG#DAY_PEOPLE  <upload day>#<owner>#<kind>=<name>  per day, uploader and a name
                 #s<shard>                           the document carries
+AGG#DAY_TAG     <upload day>#<owner>#<format>#<tag> per day, uploader, format and
+                #s<shard>                           one of the file's tags
 ==============  ==================================  ============================
 
 Counters (absent means 0): ``files``, ``bytes``, ``status_processed``,
@@ -28,7 +30,10 @@ only, ``format_<format>``. AGG#DAY_PEOPLE cells hold only ``files``: one per
 processed file whose metadata names an author (``author``, else ``artist``)
 or a producing application (``producer``, else ``creator``); ``kind`` is
 ``author`` or ``producer``. Their number grows with the distinct names, not
-with the files.
+with the files. AGG#DAY_TAG cells hold ``files`` and ``status_<status>``: one
+per tag of a counted file whose item says its tags are counted
+(``tags_counted``). Tags are the uploaders' own words, so each has items of
+its own: a day's other cells never grow with them.
 
 Every cell also has ``writes``, which is not a counter: each update adds 1
 to it, so :mod:`common.schema.compaction` can merge a cell's shards into shard 0
@@ -66,7 +71,7 @@ CELL_WRITES = "writes"
 CELL_PACKED = "packed"
 #: Attributes of an aggregate item that are not counters themselves.
 CELL_META = frozenset({PK, SK, CELL_WRITES, CELL_PACKED})
-AGG_GRAINS = ("DAY", "DAY_FORMAT", "DAY_OWNER", "DAY_PEOPLE")
+AGG_GRAINS = ("DAY", "DAY_FORMAT", "DAY_OWNER", "DAY_PEOPLE", "DAY_TAG")
 LATENCY_BOUNDS_MS = (250, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000)
 SIZE_BOUNDS = (10_000, 100_000, 1_000_000, 10_000_000, 100_000_000)
 PAGES_BOUNDS = (1, 5, 10, 50, 100)
@@ -121,10 +126,33 @@ def contributions(record: FileRecord) -> dict[tuple[str, str], dict[str, int]]:
         aggregate_key("DAY_FORMAT", day, fmt, shard): dict(counts),
         aggregate_key("DAY_OWNER", day, record.owner, shard): dict(counts),
     }
+    if record.tags_counted:
+        for tag in record.tags:
+            cells[aggregate_key("DAY_TAG", day, tag_dimension(record.owner, fmt, tag), shard)] = {
+                "files": 1, f"status_{record.status.value}": 1}
     if record.status is FileStatus.PROCESSED:
         for kind, name in document_people(record.metadata).items():
             cells[aggregate_key("DAY_PEOPLE", day, f"{record.owner}#{kind}={name}", shard)] = {"files": 1}
     return cells
+
+
+def tag_dimension(owner: str, fmt: str, tag: str) -> str:
+    """The dimension of an AGG#DAY_TAG cell; the inverse of :func:`parse_tag_dimension`."""
+    return f"{owner}#{fmt}#{tag}"
+
+
+def parse_tag_dimension(dimension: str) -> tuple[str, str, str]:
+    """``(owner, format, tag)`` of an AGG#DAY_TAG cell's dimension (owners and formats hold no "#").
+
+    Raises
+    ------
+    ValueError
+        When the dimension is not one.
+    """
+    parts = dimension.split("#", 2)
+    if len(parts) != 3:
+        raise ValueError(f"not a tag cell's dimension: {dimension!r}")
+    return parts[0], parts[1], parts[2]
 
 
 def cell_counters(item: Mapping[str, Any]) -> dict[str, int]:

@@ -6,7 +6,8 @@ arrives) or ``uploaded`` (the portal's item, before the object) → ``processing
 ``expired`` (:func:`expired`, the retention rule removed the object) or
 ``deleted`` (:func:`deleted`, by its owner or an admin). A failed file can be
 sent back (:func:`queued_for_retry`), or put back when that did not start
-(:func:`retry_abandoned`).
+(:func:`retry_abandoned`). A finished file's tags and note change by
+:func:`relabelled`, which keeps its status.
 
 Each function returns the next record; writing it is one transaction
 (:func:`common.schema.requests.transition`) conditioned on the ``rev`` of the
@@ -113,6 +114,27 @@ def queued_for_retry(current: FileRecord, now: str) -> FileRecord:
 def retry_abandoned(failed: FileRecord, now: str) -> FileRecord:
     """The failed file again, when it could not be sent back after all (the copy failed)."""
     return replace(failed, updated_at=now, rev=f"{failed.sequencer}#failed")
+
+
+def labels_editable(record: FileRecord) -> bool:
+    """True when a file's tags and note may change now: finished by the extractor, not deleted.
+
+    Not while it is uploaded or processing: the extractor's next write is
+    decided from the state it claimed, and would put the old labels back. Not
+    a portal-ended upload (no ``rev``): it never moved a counter.
+    """
+    return is_counted(record) and bool(record.rev)
+
+
+def relabelled(current: FileRecord, tags: tuple[str, ...], notes: str, now: str, token: str) -> FileRecord:
+    """The file with new tags and note; status, results and everything else kept.
+
+    Its ``rev`` changes (``<sequencer>#labels.<token>``, the token unique to this
+    edit), so a concurrent edit or transition decided from the old state is
+    cancelled rather than undoing this one; the sequencer is kept, so the
+    extractor still tells older and duplicate events apart.
+    """
+    return replace(current, tags=tags, notes=notes, updated_at=now, rev=f"{current.sequencer}#labels.{token}")
 
 
 def is_counted(record: FileRecord | None) -> bool:

@@ -23,6 +23,9 @@ size           bytes
 content_type   what the browser claimed at upload (never trusted)
 tags           the uploader's labels (list of short lower-case strings), kept by every transition
 notes          the uploader's free-text note (at most 1,000 characters), kept likewise
+tags_counted   true once the counters count the item's tags (AGG#DAY_TAG cells): every
+               transition sets it; items written before tags were counted lack it, so
+               taking their contribution back takes back no tag they never added
 sha256         hex digest of the content
 mime_type      detected from content
 format         short family name (``pdf``, ``docx``, ``png``, ``text`` ...; catalogue.FORMATS)
@@ -77,6 +80,9 @@ class FileRecord:
     #: set at upload, carried over by every extractor transition.
     tags: tuple[str, ...] = ()
     notes: str = ""
+    #: Whether the counters hold this state's tags (see the item layout); set by every transition.
+    #: Bookkeeping of the store, not part of the file: records equal whatever it says.
+    tags_counted: bool = field(default=False, compare=False)
     size: int | None = None
     content_type: str = ""
     reason: str = ""
@@ -251,7 +257,7 @@ def to_item(record: FileRecord) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in fields(record):
         value = getattr(record, f.name)
-        if value in ("", None, (), {}):
+        if value in ("", None, (), {}) or value is False:
             continue
         values[f.name] = value
     values.update(owner_keys(record.owner, record.uploaded_at, record.file_id))

@@ -7,6 +7,7 @@ callers never spell attribute names, keys or conditions themselves.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from common.catalogue import FileStatus
@@ -201,12 +202,14 @@ def transition(table: str, old: FileRecord | None, new: FileRecord,
     has the revision that was read (so a cancelled first action means "the
     file changed meanwhile"); the others add the difference of the two
     states' contributions to the aggregate cells and keep the duplicate
-    markers in step (see :mod:`common.schema.lifecycle`).
+    markers in step (see :mod:`common.schema.lifecycle`). The new item counts
+    its tags (``tags_counted``); an old item that did not is taken back without them.
 
     ``marker_seen`` is how many files the new content's duplicate marker named
     when ``new`` was decided; the transaction then also requires that it still
     does, so two copies finishing at once cannot both miss each other.
     """
+    new = replace(new, tags_counted=True)  # from now on its tags are in the counters
     put: dict[str, Any] = {"TableName": table, "Item": to_item(new)}
     if old is None:
         put |= {"ConditionExpression": "attribute_not_exists(#pk)", "ExpressionAttributeNames": {"#pk": PK}}

@@ -92,6 +92,8 @@ grid += [
     ("latency", charts.latency(board.latency.frame, board.day_axis)),
     ("failures", charts.failures(board.failures.frame)),
     ("flags", charts.flags(board.flags.frame)),
+    ("tags", charts.tags(board.tags.frame)),
+    ("tags_over_time", charts.tags_over_time(board.tags_over_time.frame, board.day_axis)),
 ]
 grid += [("size_distribution", charts.size_distribution(board.size_distribution.frame)),
          ("pages_histogram", charts.pages_histogram(board.pages_histogram.frame))]

@@ -17,6 +17,7 @@ from portal import access, auth
 from portal.app_pages.filter_bar import filter_bar
 from portal.export.csv_shape import COMMON_COLUMNS, DEFAULT_COLUMNS, METADATA_COLUMNS, UnknownColumn
 from portal.export.service import KEEP_DAYS, LINK_SECONDS, ExportRequest, Progress, csv_chunks, export_to_s3
+from portal.files.explorer import tag_filter
 from portal.text import md_escape
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,11 @@ st.caption(f"Files uploaded from {filters.start} to {filters.end}"
 with st.form("export"):
     columns = st.multiselect("Columns", [*COMMON_COLUMNS, *METADATA_COLUMNS], default=list(DEFAULT_COLUMNS),
                              help="Common fields first, then the format fields the extractor reports.")
+    tag_col, match_col = st.columns([3, 1])
+    tag_text = tag_col.text_input("Tags", placeholder="q3, board pack",
+                                  help="Only files with these tags, separated by commas (any case).")
+    match = match_col.selectbox("Tags match", ["any", "all"],
+                                format_func=lambda m: "Any of them" if m == "any" else "All of them")
     bom = st.checkbox("Start with a byte-order mark (for Excel)", value=False)
     submitted = st.form_submit_button("Prepare export", type="primary")
 
@@ -43,7 +49,7 @@ if submitted:
     try:
         request = ExportRequest(start_day=filters.start, end_day=filters.end, owner=filters.owner,
                                 status=filters.status, formats=filters.formats, columns=tuple(columns),
-                                bom=bom)
+                                bom=bom, tags=tag_filter(tag_text), all_tags=match == "all")
     except (ValueError, UnknownColumn) as e:
         st.error(f"Please check the form: {md_escape(str(e))}")
         st.stop()

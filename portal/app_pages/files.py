@@ -29,6 +29,7 @@ from common.settings import Settings
 from portal import access, auth, text
 from portal.access import NotAllowed, User
 from portal.app_pages import reads
+from portal.app_pages.file_labels import labels_form
 from portal.app_pages.files_bar import file_filter_bar, saved_views_panel
 from portal.app_pages.files_bulk import bulk_panel, last_report
 from portal.files import explorer, service, views
@@ -252,6 +253,7 @@ def detail(viewer: User, file_id: str, emails: dict[str, str]) -> FileRecord | N
         if note:
             st.warning(text.md_escape(f"Reason: {note}"))
         actions(viewer, record)
+        labels_form(viewer, record, settings, _NOTICE)
         picture, location = st.columns(2)
         with picture:
             note = views.preview_note(record)

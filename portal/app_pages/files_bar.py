@@ -45,6 +45,7 @@ def _seed(f: FileFilters) -> None:
         "owner": f.owner or _ALL, "from": dt.date.fromisoformat(f.start_day) if f.start_day else None,
         "to": dt.date.fromisoformat(f.end_day) if f.end_day else None, "sort": f.sort, "reason": f.reason,
         "size": f.size_bucket, "pages": f.pages_bucket, "counted": f.counted,
+        "tag": ", ".join(sorted(f.tags)), "tags": "all" if f.all_tags else "any",
     }
     for name, value in values.items():
         st.session_state[_W + name] = value
@@ -104,13 +105,19 @@ def file_filter_bar(everyone: bool, emails: Mapping[str, str]) -> tuple[FileFilt
         counted = e4.checkbox("Only files the dashboard counts", key=_W + "counted",
                               help="Finished by the extractor and not deleted: what the dashboard's "
                                    "figures count. An upload the portal could not store is left out.")
+        f1, f2 = st.columns([3, 1])
+        tag_text = f1.text_input("Tags", key=_W + "tag", placeholder="q3, board pack",
+                                 help="Separated by commas; case does not matter.")
+        match = f2.selectbox("Tags match", ["any", "all"], key=_W + "tags",
+                             format_func=lambda m: "Any of them" if m == "any" else "All of them")
     try:
         filters = FileFilters(statuses=frozenset(statuses), formats=frozenset(formats),
                               flags=frozenset(flags),
                               start_day=start.isoformat() if isinstance(start, dt.date) else None,
                               end_day=end.isoformat() if isinstance(end, dt.date) else None, owner=owner,
                               text=search, sort=sort or SortKey.NEWEST, reason=reason, size_bucket=size or "",
-                              pages_bucket=pages or "", counted=counted)
+                              pages_bucket=pages or "", counted=counted, tags=explorer.tag_filter(tag_text),
+                              all_tags=match == "all")
     except InvalidFilter as e:
         st.error(text.md_escape(f"Please check the filters: {e}."))
         st.stop()

@@ -17,6 +17,7 @@ What the counters allow, and so what the filters can do:
 * **Names**: AGG#DAY_PEOPLE cells count processed files per day, uploader
   and author (or producing application); they are not split by format or
   status, so those filters do not apply to the top-names charts.
+* **Tags**: AGG#DAY_TAG cells (per day, uploader, format, tag; by status): exact.
 * **Status**: each cell counts ``status_processed``, ``status_failed`` and
   ``status_expired`` (a finished file whose object the retention rule removed;
   it stays counted in ``files``, its earlier status is gone), so file counts,
@@ -43,12 +44,15 @@ from common.schema.aggregates import (
     latency_buckets,
     pages_buckets,
     parse_aggregate_key,
+    parse_tag_dimension,
     size_buckets,
 )
 from common.schema.keys import PK, SK
 from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.dashboard.labels import pages_bucket_label, size_bucket_label
 
+#: Tags in the top-tags chart, and the tags the files-per-tag-over-time chart follows.
+TOP_TAGS, TAGS_OVER_TIME = 10, 5
 #: Longest range whose days are all drawn on a time axis; longer ones start at the first data.
 _FULL_AXIS_DAYS = 366
 #: What a series shows instead of formats when its cells are not split by format.
@@ -321,6 +325,31 @@ def risk_flags(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
     return Series(_prefixed_counts(cells, "flag_", "flag", "files"), (*notes, *_status_notes(filters)))
 
 
+def _tag_cells(frame: pd.DataFrame, filters: DashboardFilters) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The filtered files' AGG#DAY_TAG cells, a ``tag`` column added; the uploader wins over formats."""
+    cells, owner, wanted = _cells(frame, "DAY_TAG", filters), filters.owner, filters.formats
+    parts = [parse_tag_dimension(d) for d in cells["dimension"]]
+    keep = [o == owner if owner is not None else f in wanted or not wanted for o, f, _ in parts]
+    notes = (NOTE_FORMAT_IGNORED,) if owner is not None and wanted else ()
+    return cells.assign(tag=[tag for _, _, tag in parts]).loc[keep], notes
+
+
+def top_tags(frame: pd.DataFrame, filters: DashboardFilters, limit: int = TOP_TAGS) -> Series:
+    """The tags on most files (columns tag, files); exact under every filter."""
+    cells, notes = _tag_cells(frame, filters)
+    out = _sum_by(cells, ["tag"], {_files_column(filters): "files"})
+    return Series(_order(out[out["files"] > 0], "files", "tag").head(limit).reset_index(drop=True), notes)
+
+
+def tags_over_time(frame: pd.DataFrame, filters: DashboardFilters, limit: int = TAGS_OVER_TIME) -> Series:
+    """Files per day of the ``limit`` top tags (columns day, tag, files), top tag first; exact."""
+    cells, notes = _tag_cells(frame, filters)
+    top = top_tags(frame, filters, limit).frame["tag"].tolist()
+    out = _sum_by(cells[cells["tag"].isin(top)], ["tag", "day"], {_files_column(filters): "files"})
+    out = out[out["files"] > 0].assign(rank=out["tag"].map(top.index)).sort_values(["rank", "day"])
+    return Series(out[["day", "tag", "files"]].reset_index(drop=True), notes)
+
+
 def top_uploaders(frame: pd.DataFrame, filters: DashboardFilters, limit: int = 10) -> Series:
     """The uploaders with most files (columns owner, files, failures), from AGG#DAY_OWNER.
 
@@ -412,6 +441,8 @@ class Dashboard:
     latency: Series
     failures: Series
     flags: Series
+    tags: Series
+    tags_over_time: Series
     sizes: Series
     size_distribution: Series
     pages_histogram: Series
@@ -453,6 +484,7 @@ def build_dashboard(frame: pd.DataFrame, filters: DashboardFilters, viewer: View
         "uploads": uploads_over_time(frame, filters), "formats": format_mix(frame, filters),
         "pages": pages_distribution(frame, filters), "latency": latency_trend(frame, filters),
         "failures": failures_by_reason(frame, filters), "flags": risk_flags(frame, filters),
+        "tags": top_tags(frame, filters), "tags_over_time": tags_over_time(frame, filters),
         "sizes": size_per_format(frame, filters), "size_distribution": size_distribution(frame, filters),
         "pages_histogram": pages_histogram(frame, filters),
         "authors": top_names(frame, filters, "author"), "producers": top_names(frame, filters, "producer"),

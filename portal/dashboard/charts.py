@@ -6,7 +6,7 @@ when there is nothing to draw. A format has the same colour in every chart
 and every session, so people learn to read the colours.
 
 Plotly draws a subset of HTML in labels, ticks, legends and hover text, and
-formats, failure reasons, flags, authors, producers and e-mails are stored
+formats, failure reasons, flags, tags, authors, producers and e-mails are stored
 values that users and their files chose: every one goes through
 :func:`portal.text.plot_escape` on its way into a figure (:func:`_shown`),
 and none is ever part of a hover template, which is plotly's markup and
@@ -32,6 +32,8 @@ EMPTY_MESSAGE = "No files in this period"
 EMPTY_MESSAGES: Mapping[str, str] = {
     "failures": "No failures in this period",
     "flags": "No flagged files in this period",
+    "tags": "No tagged files in this period",
+    "tags_over_time": "No tagged files in this period",
     "pages": "No paged documents in this period",
     "pages_histogram": "No paged documents in this period",
     "authors": "No document in this period names its author",
@@ -49,6 +51,8 @@ TITLES: Mapping[str, str] = {
     "latency": "Latency, upload to finished",
     "failures": "Failures by reason",
     "flags": "Risk flags",
+    "tags": "Top tags",
+    "tags_over_time": "Files per tag over time",
     "uploaders": "Top uploaders",
     "sizes": "Mean file size per format",
     "size_distribution": "File sizes",
@@ -203,6 +207,26 @@ def flags(frame: pd.DataFrame) -> go.Figure:
     frame = frame.assign(flag=frame["flag"].map(flag_label))
     return _horizontal(frame, "flag", "files", TITLES["flags"], "Files", "", "#ff7f0e",
                        empty=EMPTY_MESSAGES["flags"])
+
+
+def tags(frame: pd.DataFrame) -> go.Figure:
+    """Files per tag, most first (series: top_tags)."""
+    return _horizontal(frame, "tag", "files", TITLES["tags"], "Files", "", "#72b7b2",
+                       empty=EMPTY_MESSAGES["tags"])
+
+
+def tags_over_time(frame: pd.DataFrame, days: Sequence[str] | None = None) -> go.Figure:
+    """Files per upload day, a line per top tag (series: tags_over_time); a tag's colour follows its name."""
+    if frame.empty:
+        return empty_figure(TITLES["tags_over_time"], EMPTY_MESSAGES["tags_over_time"])
+    fig = go.Figure()
+    for tag in dict.fromkeys(frame["tag"]):
+        rows = frame[frame["tag"] == tag]
+        fig.add_scatter(x=rows["day"], y=rows["files"], name=plot_escape(tag), mode="lines+markers",
+                        line_color=format_colour(f"tag:{tag}"),
+                        hovertemplate="%{x|%d %b %Y}: %{y:,} files<extra>%{fullData.name}</extra>")
+    _day_range(fig, days)
+    return _layout(fig, TITLES["tags_over_time"], "Upload day", "Files", legend=True)
 
 
 def uploaders(frame: pd.DataFrame, names: Mapping[str, str] | None = None) -> go.Figure:

@@ -25,6 +25,9 @@ from portal.dashboard.filters import Viewer
 
 logger = logging.getLogger(__name__)
 
+#: Grains whose dimension starts with the uploader (``<owner>#...``), read whole and kept per viewer.
+OWNER_KEYED = ("DAY_PEOPLE", "DAY_TAG")
+
 
 @dataclass
 class CallCounter:
@@ -98,13 +101,13 @@ def load(ddb: Any, table: str, viewer: Viewer, start_day: str, end_day: str, *,
     for grain, dimension in reads:
         items += read_aggregates(ddb, table, grain, start_day, end_day, dimension,
                                  page_size=page_size, counter=counter)
-    # Names are keyed <owner>#<kind>=<name>: anyone but an analyst or admin keeps only their own.
-    people = read_aggregates(ddb, table, "DAY_PEOPLE", start_day, end_day, page_size=page_size,
-                             counter=counter)
-    if not viewer.sees_everyone:
-        own = f"{viewer.sub}#"
-        people = [item for item in people
-                  if parse_aggregate_key(item[PK]["S"], item[SK]["S"])[2].startswith(own)]
-    items += people
-    grains = (*(g for g, _ in reads), "DAY_PEOPLE")
+    # Names and tags are keyed <owner>#...: anyone but an analyst or admin keeps only their own.
+    for grain in OWNER_KEYED:
+        cells = read_aggregates(ddb, table, grain, start_day, end_day, page_size=page_size, counter=counter)
+        if not viewer.sees_everyone:
+            own = f"{viewer.sub}#"
+            cells = [item for item in cells
+                     if parse_aggregate_key(item[PK]["S"], item[SK]["S"])[2].startswith(own)]
+        items += cells
+    grains = (*(g for g, _ in reads), *OWNER_KEYED)
     return Loaded(analytics.aggregate_frame(items), counter.calls, grains)

@@ -7,7 +7,8 @@ finished by the extractor and not deleted (a file the portal itself marked
 failed never moved a counter, so its link leaves it out too). The status
 filter goes along where the figure honours it; figures the counters do not
 split by status (flags, size and page buckets, mean size) link to every
-counted file of their cut, as they count them.
+counted file of their cut, as they count them. A tag's figure links with the
+Files view's tag filter (on its day, for files per tag over time).
 
 Not linked, because no Files filter selects exactly their files: latency
 per day (files with a finish time), pages per format (files with a page
@@ -96,6 +97,13 @@ def links_for(board: Dashboard, *, everyone: bool) -> dict[str, tuple[Link, ...]
         out["failures"] = ()
     out["flags"] = _each(board.flags.frame, "flag", "files",
                          (replace(base, flags=frozenset({f})) for f in board.flags.frame["flag"]))
+    tagged = board.tags.frame
+    out["tags"] = _each(tagged, "tag", "files", (replace(shown, tags=frozenset({t})) for t in tagged["tag"]))
+    over = board.tags_over_time.frame
+    labels = [f"{tag} on {day}" for tag, day in zip(over["tag"], over["day"], strict=True)]
+    out["tags_over_time"] = _each(over.assign(label=labels), "label", "files",
+                                  (replace(shown, tags=frozenset({t}), start_day=d, end_day=d)
+                                   for t, d in zip(over["tag"], over["day"], strict=True)))
     out["size_distribution"] = _buckets(board.size_distribution.frame,
                                         (replace(base, size_bucket=b) for b in SIZE_BUCKETS))
     out["pages_histogram"] = _buckets(board.pages_histogram.frame,

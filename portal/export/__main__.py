@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", dest="formats", action="append", default=[],
                         help="only this format (repeatable)")
     parser.add_argument("--status", choices=STATUSES, default="all")
+    parser.add_argument("--tag", dest="tags", action="append", default=[],
+                        help="only files with this tag (repeatable: any of them)")
+    parser.add_argument("--all-tags", action="store_true", help="only files with every --tag")
     parser.add_argument("--columns", default=",".join(DEFAULT_COLUMNS), help="comma-separated column names")
     parser.add_argument("--bom", action="store_true", help="start with a UTF-8 BOM (for Excel)")
     parser.add_argument("--out", default="-", help="file to write (default: standard output)")
@@ -35,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         request = ExportRequest(
             start_day=args.start or str(today - dt.timedelta(days=30)), end_day=args.end or str(today),
             owner=args.owner, formats=frozenset(args.formats), status=args.status,
-            columns=tuple(c.strip() for c in args.columns.split(",") if c.strip()), bom=args.bom)
+            columns=tuple(c.strip() for c in args.columns.split(",") if c.strip()), bom=args.bom,
+            tags=frozenset(args.tags), all_tags=args.all_tags)
         settings = Settings.from_env()
     except (ValueError, SettingsError) as e:
         parser.error(str(e))

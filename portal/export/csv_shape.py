@@ -40,7 +40,7 @@ from common.schema.record import FileRecord, plain_value
 #: Columns every export can have, in this order.
 COMMON_COLUMNS: tuple[str, ...] = (
     "file_id", "name", "owner_email", "status", "reason", "uploaded_at", "processed_at", "size",
-    "sha256", "mime_type", "format", "extension", "flags", "duration_ms",
+    "sha256", "mime_type", "format", "extension", "flags", "tags", "notes", "duration_ms",
 )
 
 #: Format fields the parsers report (common.catalogue.METADATA_FIELDS), exported under these names.

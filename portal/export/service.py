@@ -28,6 +28,7 @@ from common.schema.keys import UPLOAD_INDEX, UPLOAD_SHARDS
 from portal import access
 from portal.access import User
 from portal.export.csv_shape import DEFAULT_COLUMNS, RowShaper, encode_pages, item_paths, validate_columns
+from portal.files.explorer import has_tags, tag_filter
 
 STATUSES: tuple[str, ...] = ("all", *COUNTED_STATUSES)
 T = TypeVar("T")
@@ -39,7 +40,10 @@ KEEP_DAYS = 1
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """What to export: which files (by upload day, owner, format, status) and which columns."""
+    """What to export: which files (by upload day, owner, format, status, tags) and which columns.
+
+    ``tags`` keeps files with any of them (all of them with ``all_tags``), as the Files filter does.
+    """
 
     start_day: str
     end_day: str
@@ -49,6 +53,8 @@ class ExportRequest:
     columns: tuple[str, ...] = DEFAULT_COLUMNS
     bom: bool = False
     page_size: int = 500
+    tags: frozenset[str] = frozenset()
+    all_tags: bool = False
 
     def __post_init__(self) -> None:
         for day in (self.start_day, self.end_day):
@@ -58,14 +64,15 @@ class ExportRequest:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}")
         object.__setattr__(self, "columns", validate_columns(self.columns))
+        object.__setattr__(self, "tags", tag_filter(self.tags))  # an InvalidFilter is a ValueError
 
 
 def projection(request: ExportRequest, keep: tuple[str, ...] = ()) -> dict[str, Any]:
     """The ``ProjectionExpression`` (and its names) for the request's columns and filters.
 
     The columns' attribute paths, plus ``status`` (deleted files are always
-    left out, and the status filter reads it) and, with a format filter,
-    ``format``. Every name goes through a placeholder: many columns
+    left out, and the status filter reads it) and, with a format or tag
+    filter, ``format`` or ``tags``. Every name goes through a placeholder: many columns
     (``name``, ``status``, ``size``, ``format``, ``from``…) are DynamoDB
     reserved words. Keys are not needed: paging uses ``LastEvaluatedKey``,
     which DynamoDB returns whatever is projected; ``keep`` names attributes
@@ -74,6 +81,8 @@ def projection(request: ExportRequest, keep: tuple[str, ...] = ()) -> dict[str, 
     paths = [*item_paths(request.columns), ("status",), *((name,) for name in keep)]
     if request.formats:
         paths.append(("format",))
+    if request.tags:
+        paths.append(("tags",))
     placeholders: dict[str, str] = {}
     expressions = []
     for path in dict.fromkeys(paths):
@@ -115,7 +124,8 @@ def iter_pages(ddb: Any, table: str, request: ExportRequest,
         stream = timeline.merged(upload_index.fetcher(ddb, table, extra), whole, first=share, most=2 * share)
         pages = cast(Iterable[list[dict[str, Any]]], timeline.chunks(stream, request.page_size))
     deleted, formats, status = FileStatus.DELETED.value, request.formats, request.status
-    empty: dict[str, str] = {}
+    tags, all_tags = request.tags, request.all_tags
+    empty: dict[str, Any] = {}
     for page in pages:
         kept = []
         for item in page:
@@ -123,6 +133,9 @@ def iter_pages(ddb: Any, table: str, request: ExportRequest,
             if item_status == deleted or (status != "all" and item_status != status):
                 continue
             if formats and item.get("format", empty).get("S", "") not in formats:
+                continue
+            if tags and not has_tags((t.get("S", "") for t in item.get("tags", empty).get("L", ())),
+                                     tags, all_tags):
                 continue
             kept.append(item)
         yield kept

@@ -33,6 +33,7 @@ from common.schema.aggregates import (
 from common.schema.keys import INDEXES, PK, SK, is_day
 from common.schema.lifecycle import is_counted
 from common.schema.record import FileRecord
+from portal.files.upload_policy import parse_tags
 
 PAGE_SIZES: tuple[int, ...] = (25, 50, 100)
 MAX_PAGE_SIZE = max(PAGE_SIZES)
@@ -94,6 +95,9 @@ class FileFilters:
     pages_bucket: str = ""
     #: Only files the counters count: finished by the extractor and not deleted.
     counted: bool = False
+    #: Tags (as the upload's rules write them); a file matches with any of them, or all with ``all_tags``.
+    tags: frozenset[str] = frozenset()
+    all_tags: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -117,6 +121,8 @@ class FileFilters:
         if self.pages_bucket and self.pages_bucket not in PAGES_BUCKETS:
             raise InvalidFilter(f"unknown page range {self.pages_bucket!r}")
         object.__setattr__(self, "counted", bool(self.counted))
+        object.__setattr__(self, "tags", tag_filter(self.tags))
+        object.__setattr__(self, "all_tags", bool(self.all_tags) and bool(self.tags))
         for day in (self.start_day, self.end_day):
             if day is not None and not is_day(day):
                 raise InvalidFilter(f"{day!r} is not a date (YYYY-MM-DD)")
@@ -137,14 +143,37 @@ class FileFilters:
         """A hashable, stable form (for caches and token fingerprints)."""
         return (tuple(sorted(s.value for s in self.statuses)), tuple(sorted(self.formats)),
                 tuple(sorted(self.flags)), self.start_day, self.end_day, self.owner, self.text,
-                self.sort.value, self.reason, self.size_bucket, self.pages_bucket, self.counted)
+                self.sort.value, self.reason, self.size_bucket, self.pages_bucket, self.counted,
+                tuple(sorted(self.tags)), self.all_tags)
 
     @classmethod
     def from_key(cls, key: Sequence[Any]) -> FileFilters:
         """The filters :meth:`key` was made from."""
-        statuses, formats, flags, start, end, owner, text, sort, reason, size, pages, counted = key
+        statuses, formats, flags, start, end, owner, text, sort, reason, size, pages, counted, *tagged = key
+        tags, all_tags = tagged
         return cls(frozenset(statuses), frozenset(formats), frozenset(flags), start, end, owner, text,
-                   SortKey(sort), reason, size, pages, counted)
+                   SortKey(sort), reason, size, pages, counted, frozenset(tags), all_tags)
+
+
+def tag_filter(tags: str | Iterable[str]) -> frozenset[str]:
+    """Tags to filter by, typed (comma-separated) or listed, normalised as the upload normalises them.
+
+    Raises
+    ------
+    InvalidFilter
+        For a tag the upload would refuse, or more tags than a file may hold.
+    """
+    try:
+        return frozenset(parse_tags(tags if isinstance(tags, str) else sorted(tags)))
+    except ValueError as e:
+        raise InvalidFilter(str(e)) from e
+
+
+def has_tags(held: Iterable[str], tags: frozenset[str], every: bool) -> bool:
+    """True when a file's tags (``held``) hold any of ``tags`` (all of them with ``every``); no tags: True."""
+    if not tags:
+        return True
+    return tags <= set(held) if every else not tags.isdisjoint(held)
 
 
 # --- matching and ordering --------------------------------------------------------
@@ -204,6 +233,8 @@ def matches(record: FileRecord, filters: FileFilters) -> bool:
     if filters.formats and (record.format or "unknown") not in filters.formats:
         return False
     if filters.flags and not filters.flags & set(record.flags):
+        return False
+    if not has_tags(record.tags, filters.tags, filters.all_tags):
         return False
     day = record.uploaded_at[:10]
     if (filters.start_day and day < filters.start_day) or (filters.end_day and day > filters.end_day):

@@ -1,7 +1,8 @@
 """The Files view's filters as URL query parameters, so a view can be shared and bookmarked. Pure.
 
 Anyone can write a URL, so :func:`parse` trusts nothing in it: a value that
-is not a known status, format, flag, bucket, sort order, uploader or day is
+is not a known status, format, flag, bucket, sort order, uploader or day (or
+a tag the upload would refuse) is
 dropped with a note for the page to show (escaped), never raised, and never
 becomes a choice it was not. :func:`to_params` writes the canonical form
 (sorted, defaults left out) that the dashboard's drill-through links use too.
@@ -23,11 +24,13 @@ from portal.files.explorer import (
     FileFilters,
     InvalidFilter,
     SortKey,
+    tag_filter,
 )
+from portal.files.upload_policy import MAX_TAGS
 
 #: The URL names of the Files view's filters, in the order the page shows them.
-PARAMS = ("q", "status", "format", "flag", "owner", "from", "to", "sort", "reason", "size", "pages",
-          "counted")
+PARAMS = ("q", "status", "format", "flag", "tag", "tags", "owner", "from", "to", "sort", "reason", "size",
+          "pages", "counted")
 _FLAGS = frozenset(f.value for f in Flag)
 _STATUSES = frozenset(s.value for s in FileStatus)
 #: How much of a refused value a note repeats.
@@ -55,6 +58,7 @@ def to_params(filters: FileFilters) -> dict[str, list[str]]:
         "sort": [filters.sort.value if filters.sort is not SortKey.NEWEST else ""],
         "reason": [filters.reason], "size": [filters.size_bucket], "pages": [filters.pages_bucket],
         "counted": ["1" if filters.counted else ""],
+        "tag": sorted(filters.tags), "tags": ["all" if filters.all_tags else ""],
     }
     return {name: kept for name in PARAMS if (kept := [v for v in values[name] if v])}
 
@@ -88,6 +92,15 @@ def parse(params: Mapping[str, Sequence[str]], *, owners: Collection[str] | None
             notes.append("You see only your own files: the uploader in the link was left out.")
         else:
             owner = single("owner", lambda v: v in owners, "uploader")
+    tags: set[str] = set()
+    for value in (v for v in params.get("tag", ()) if v):
+        try:
+            tags |= tag_filter([value])
+        except InvalidFilter:
+            notes.append(f"Not a valid tag, left out: {_shown(value)}.")
+    if len(tags) > MAX_TAGS:
+        notes.append(f"More than {MAX_TAGS} tags: the tags in the link were left out.")
+        tags = set()
     values: dict[str, Any] = dict(
         statuses=chosen("status", _STATUSES, "status"),
         formats=chosen("format", FORMAT_NAMES, "format"),
@@ -102,6 +115,8 @@ def parse(params: Mapping[str, Sequence[str]], *, owners: Collection[str] | None
         size_bucket=single("size", SIZE_BUCKETS.__contains__, "size range"),
         pages_bucket=single("pages", PAGES_BUCKETS.__contains__, "page range"),
         counted=single("counted", lambda v: v == "1", "choice of counted files") == "1",
+        tags=frozenset(tags),
+        all_tags=single("tags", lambda v: v in ("all", "any"), "tag match (all or any)") == "all",
     )
     if values["start_day"] and values["end_day"] and values["start_day"] > values["end_day"]:
         notes.append("The period in the link starts after it ends: its days were left out.")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from common import aws_errors, upload_index
 from common.catalogue import PNG_SIGNATURE, FileStatus
-from common.filestore import Cancelled, Contention, FileStore
+from common.filestore import Cancelled, Change, Contention, FileStore
 from common.schema import lifecycle, requests, timeline
 from common.schema.keys import OWNER_INDEX, PK, SK, THUMBNAIL_PREFIX, UPLOAD_INDEX, UPLOAD_SHARDS, is_file_id
 from common.schema.record import FileRecord, from_item, utc_now
@@ -31,6 +33,7 @@ from portal import access
 from portal.access import User
 from portal.files import explorer
 from portal.files.explorer import FileFilters
+from portal.files.labels import LabelEdit
 from portal.files.views import content_disposition, preview_note
 
 logger = logging.getLogger(__name__)
@@ -46,6 +49,10 @@ PREVIEW_READ_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 100
 
 
+#: Chooses a file's next state from the state read (:meth:`common.filestore.FileStore.change`).
+Decide = Callable[[FileRecord | None], FileRecord | None]
+
+
 class FileError(RuntimeError):
     """A file action that cannot be done; the message is for the user."""
 
@@ -56,6 +63,10 @@ class NotFound(FileError):
 
 class ActionRefused(FileError):
     """The action does not apply to the file as it is (e.g. retrying a processed file)."""
+
+
+class FileChanged(FileError):
+    """The file changed since the user looked at it; they should look again before changing it."""
 
 
 class FilesUnavailable(FileError):
@@ -388,6 +399,17 @@ def _abandon_retry(store: FileStore, queued: FileRecord, failed: FileRecord) -> 
         logger.error("could not put %s back to failed after a retry that did not start", failed.file_id)
 
 
+def _change(ddb: Any, settings: Settings, file_id: str, decide: Decide, *, action: str,
+            contention: FileError) -> Change:
+    """:meth:`FileStore.change`, its failures told as the user's: ``contention`` when it kept changing."""
+    try:
+        return FileStore(ddb, settings.table).change(file_id, decide)
+    except Contention as e:
+        raise contention from e
+    except (ClientError, BotoCoreError) as e:
+        raise _unavailable(action, e) from e
+
+
 def delete_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: str) -> FileRecord:
     """Delete a file: the item becomes ``deleted`` (aggregates corrected), then the object and its preview go.
 
@@ -415,12 +437,8 @@ def delete_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: s
         access.require(access.may_change(user, record), "Only the file's owner or an admin can delete it.")
         return None if record.status is FileStatus.DELETED else lifecycle.deleted(record, utc_now())
 
-    try:
-        change = FileStore(ddb, settings.table).change(file_id, decide)
-    except Contention as e:
-        raise FilesUnavailable("The file kept changing while it was being deleted; please try again.") from e
-    except (ClientError, BotoCoreError) as e:
-        raise _unavailable("deleted", e) from e
+    busy = FilesUnavailable("The file kept changing while it was being deleted; please try again.")
+    change = _change(ddb, settings, file_id, decide, action="deleted", contention=busy)
     record = change.after or _visible(user, change.before)
     if record.bucket == settings.bucket and record.key:
         try:
@@ -432,3 +450,51 @@ def delete_file(*, user: User, s3: Any, ddb: Any, settings: Settings, file_id: s
     logger.info("file %s deleted by %s", file_id, user.sub)
     return record
 
+
+
+def set_labels(*, user: User, ddb: Any, settings: Settings, file_id: str, edit: LabelEdit,
+               seen: str | None = None) -> FileRecord:
+    """Change a finished file's tags and note (:class:`LabelEdit`: replace, add, remove); returns it.
+
+    One transaction (:func:`common.schema.lifecycle.relabelled`) writes the item, all else
+    kept, and moves the tag counters, conditioned on the revision read. ``seen`` is the
+    ``rev`` the user edited (the detail's form): if the file changed since, nothing is
+    written (:class:`FileChanged`). Without it (a bulk add or remove) the edit applies to
+    the file as it is, read again if it changes under the write. No change, no write.
+
+    Raises
+    ------
+    NotFound, portal.access.NotAllowed, FilesUnavailable
+        As :func:`get_file`; NotAllowed too for an analyst and another's file.
+    ActionRefused
+        When the file is not finished (uploaded, processing), was deleted, or its upload never completed.
+    FileChanged
+        When the file's revision is no longer ``seen``.
+    portal.files.labels.InvalidLabels
+        When the file would hold more tags than the limit.
+    """
+    access.require_current(user, time.time())
+    if not is_file_id(file_id):
+        raise NotFound("There is no such file.")
+
+    def decide(current: FileRecord | None) -> FileRecord | None:
+        record = _visible(user, current)
+        access.require(access.may_change(user, record),
+                       "Only the file's owner or an admin can change its tags and note.")
+        if record.status is FileStatus.DELETED:
+            raise ActionRefused("This file was deleted; its tags and note can no longer change.")
+        if not lifecycle.labels_editable(record):
+            raise ActionRefused("This upload never completed; please upload the file again."
+                                if record.status.terminal else
+                                "Tags and notes can change once the file is processed; please wait a moment.")
+        if seen is not None and record.rev != seen:
+            raise FileChanged("The file changed while you were editing it; please look at it again.")
+        tags, notes = edit.apply(record.tags, record.notes)
+        if (tags, notes) == (record.tags, record.notes):
+            return None
+        return lifecycle.relabelled(record, tags, notes, utc_now(), uuid.uuid4().hex[:12])
+
+    busy = FileChanged("The file kept changing while its tags were changed; please try again.")
+    change = _change(ddb, settings, file_id, decide, action="changed", contention=busy)
+    logger.info("file %s labelled by %s", file_id, user.sub)
+    return change.after or _visible(user, change.before)

@@ -118,6 +118,7 @@ def file_rows(records: Iterable[FileRecord], tz: dt.tzinfo, *,
             "Name": r.name,
             "Status": badge.label,
             "Flags": "  ".join(b.label for b in flag_badges(r.flags)) or "—",
+            "Tags": tags_text(r.tags) or "—",
             "Type": r.format or "—",
             "Size": human_size(r.size),
             "Uploaded": local_time(r.uploaded_at, tz),
@@ -129,6 +130,11 @@ def file_rows(records: Iterable[FileRecord], tz: dt.tzinfo, *,
         row["Note"] = note or "—"
         rows.append({column: plain(value) for column, value in row.items()})  # no control or bidi character
     return rows
+
+
+def tags_text(tags: Iterable[str]) -> str:
+    """A file's tags as one line, in the order they were given."""
+    return ", ".join(tags)
 
 
 def in_flight(records: Iterable[FileRecord]) -> int:
@@ -228,6 +234,7 @@ def detail_groups(record: FileRecord, tz: dt.tzinfo, uploader: str = "") -> tupl
         ("Detected type", record.mime_type or "—"), ("Extension", record.extension or "—"),
         ("Type claimed at upload", record.content_type or "—"), ("SHA-256", record.sha256 or "—"),
         ("Flags", ", ".join(b.label for b in flag_badges(record.flags)) or "none"),
+        ("Tags", tags_text(record.tags) or "none"), ("Note", " ".join(record.notes.split()) or "—"),
         ("Uploader", uploader or record.owner_email or record.owner), ("File id", record.file_id),
     ]
     processing = [("Uploaded", local_time(record.uploaded_at, tz))]

@@ -21,8 +21,9 @@ from portal.dashboard import analytics, data, drill
 from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.files import links, service
 from portal.files.explorer import FileFilters
+from portal.files.labels import LabelEdit
 from portal.files.uploads import UPLOAD_FAILED_REASON
-from tests.helpers.records import DAYS, OWNERS, make_records, portal_item
+from tests.helpers.records import DAYS, OWNERS, make_records, portal_item, tagged
 from tests.helpers.tables import commit
 
 ANALYST = User(sub="cccccccc-9999-4222-8333-000000000003", email="ana@example.com",
@@ -34,10 +35,11 @@ UPLOADER = User(sub=OWNERS[1], email="bob@example.com", groups=frozenset({"uploa
 
 @pytest.fixture
 def files(stack) -> list[FileRecord]:
-    """60 finished files; then 4 failed ones retried, 6 deleted, 5 uploads ended failed by the portal."""
+    """60 finished, tagged files; then 4 failed ones retried, 6 deleted, 8 retagged, 5 uploads ended
+    failed by the portal."""
     s3, ddb = aws.client("s3"), aws.client("dynamodb")
     records = [replace(r, bucket=stack.bucket, sequencer=f"{i:016X}", rev=f"{i:016X}#finished")
-               for i, r in enumerate(make_records(60, seed=1616))]
+               for i, r in enumerate(tagged(make_records(60, seed=1616)))]
     commit(stack.table, records)
     for r in records:
         s3.put_object(Bucket=stack.bucket, Key=r.key, Body=b"x")
@@ -46,6 +48,9 @@ def files(stack) -> list[FileRecord]:
         service.retry_file(user=ADMIN, s3=s3, ddb=ddb, settings=stack, file_id=r.file_id)
     for r in [r for r in records if r not in failed][:6]:
         service.delete_file(user=ADMIN, s3=s3, ddb=ddb, settings=stack, file_id=r.file_id)
+    for r in [r for r in records if r not in failed][6:14]:
+        service.set_labels(user=ADMIN, ddb=ddb, settings=stack, file_id=r.file_id,
+                           edit=LabelEdit.of(add=["retagged"], remove=["q3"]))
     for i in range(5):
         item = replace(portal_item(f"{0xabc00 + i:032x}", owner=OWNERS[i % 2]),
                        uploaded_at=f"{DAYS[i % 3]}T12:00:00.000Z", format="pdf")
@@ -83,8 +88,8 @@ def test_every_figure_equals_the_files_views_total_for_its_link(stack, files):
                 for link in found:
                     assert link.figure == view_total(stack, user, link), (user.email, filters, chart, link.label)
                     charts.add(chart)
-    assert charts == {"kpis", "uploads", "formats", "sizes", "failures", "flags", "size_distribution",
-                      "pages_histogram", "uploaders"}
+    assert charts == {"kpis", "uploads", "formats", "sizes", "failures", "flags", "tags", "tags_over_time",
+                      "size_distribution", "pages_histogram", "uploaders"}
 
 
 def test_the_portals_own_failures_are_listed_but_not_drilled_to_and_a_capped_count_says_so(stack, files):

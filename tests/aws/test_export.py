@@ -63,6 +63,31 @@ def test_format_and_status_filters(stack):
     assert names(iter_files(ddb, stack.table, failed)) == ["=file1.docx"]
 
 
+def test_the_tag_filter_matches_any_or_all_and_tags_and_notes_are_columns(stack, tmp_path):
+    ddb = aws.client("dynamodb")
+    tagged = {"q3": ("q3",), "both": ("q3", "legal"), "legal": ("legal",), "none": ()}
+    for i, (name, tags) in enumerate(tagged.items()):
+        ddb.put_item(TableName=stack.table, Item=to_item(FileRecord(
+            file_id=f"{0xfeed0 + i:032x}", owner="owner-a", name=name, bucket="b", key="k",
+            status=FileStatus.PROCESSED, uploaded_at="2026-11-20T12:00:00.000Z", updated_at="2026-11-20T12:00:00.000Z",
+            tags=tags, notes="=HYPERLINK(1)" if tags else "")))
+    for owner in (None, "owner-a"):
+        anyof = ExportRequest(start_day="2026-11-01", end_day="2026-11-30", owner=owner, tags=frozenset({" Q3", "legal"}),
+                              columns=("name", "tags", "notes"))
+        assert names(iter_files(ddb, stack.table, anyof)) == ["both", "legal", "q3"]
+        every = ExportRequest(start_day="2026-11-01", end_day="2026-11-30", owner=owner, all_tags=True,
+                              tags=frozenset({"q3", "legal"}), columns=("name", "tags", "notes"))
+        rows = list(csv.reader(io.StringIO(b"".join(csv_chunks(ddb, stack.table, every, ANALYST)).decode())))
+        assert rows == [["name", "tags", "notes"], ["both", "q3; legal", "'=HYPERLINK(1)"]]
+    assert "tags" in service.projection(every)["ExpressionAttributeNames"].values()
+    out = tmp_path / "tagged.csv"
+    assert command.main(["--from", "2026-11-01", "--to", "2026-11-30", "--tag", "legal", "--tag", "Q3", "--all-tags",
+                         "--columns", "name,tags", "--out", str(out)]) == 0
+    assert out.read_bytes() == b"name,tags\r\nboth,q3; legal\r\n"
+    with pytest.raises(ValueError, match="may only hold"):
+        ExportRequest(start_day="2026-11-01", end_day="2026-11-30", tags=frozenset({"=cmd"}))
+
+
 def test_every_page_is_read(stack):
     put_files(stack, [("owner-a", "2026-11-02", "pdf", FileStatus.PROCESSED)] * 23)
     request = ExportRequest(start_day="2026-11-01", end_day="2026-11-30", page_size=5)

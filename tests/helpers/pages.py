@@ -30,3 +30,12 @@ def page_as(user: User, name: str, *, timeout: float = 60, run: bool = True,
     if run:
         at.run()
     return at
+
+
+def detail_values(at: AppTest) -> dict[str, str]:
+    """Field to value across the Files page's detail tables (the list is a dataframe), unescaped."""
+    out: dict[str, str] = {}
+    for table in at.table:
+        frame = table.value
+        out |= {k.replace("\\", ""): v.replace("\\", "") for k, v in zip(frame["Field"], frame["Value"], strict=True)}
+    return out

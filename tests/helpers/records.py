@@ -136,3 +136,14 @@ def extraction(**changes: object) -> Extracted:
                                      extension="pdf", flags=("scanned",), metadata={"pages": 4}, duration_ms=30)
     values.update(changes)
     return Extracted(**values)  # type: ignore[arg-type]
+
+
+#: Tags files carry in the tag tests: spaces and symbols the rules allow, and one on almost every file.
+TAGS = ("q3", "board pack", "legal", "r&d", "hr/payroll", "2026")
+
+
+def tagged(records: Iterable[FileRecord], seed: int = 16) -> list[FileRecord]:
+    """``records`` with zero to three tags each (from :data:`TAGS`) and a note on some."""
+    rng = random.Random(seed)
+    return [replace(r, tags=tuple(rng.sample(TAGS, rng.randrange(0, 4))),
+                    notes="see the minutes" if rng.random() < 0.3 else "") for r in records]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from common.catalogue import FileStatus
-from common.schema.aggregates import LATENCY_BOUNDS_MS
+from common.catalogue import COUNTED_STATUSES, FileStatus
+from common.schema.aggregates import (
+    LATENCY_BOUNDS_MS,
+    cell_counters,
+    parse_aggregate_key,
+    parse_tag_dimension,
+)
 from common.schema.record import FileRecord
 from portal.dashboard.analytics import Kpis
 from portal.dashboard.filters import DashboardFilters
@@ -66,3 +72,30 @@ def recount_kpis(records: list[FileRecord], f: DashboardFilters) -> Kpis:
         mean_processing_ms=(sum(r.duration_ms or 0 for r in sel) / len(sel) if sel else None) if everything else None,
         processed=processed,
     )
+
+
+def files_per_day_and_tag(records: Iterable[FileRecord]) -> dict[tuple[str, str], int]:
+    """Files per (upload day, tag) that the counters count: finished by the extractor, not deleted."""
+    counts: dict[tuple[str, str], int] = {}
+    for r in records:
+        if r.status in COUNTED_STATUSES and r.rev:
+            for tag in r.tags:
+                counts[(day_of(r), tag)] = counts.get((day_of(r), tag), 0) + 1
+    return counts
+
+
+def tag_counters(aggregate_items: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+    """Files per (day, tag) in the AGG#DAY_TAG cells, shards, uploaders and formats summed, zeros left out.
+
+    Each cell's ``files`` must also equal the sum of its status counters.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    for item in aggregate_items:
+        if item["pk"]["S"] != "AGG#DAY_TAG":
+            continue
+        _, day, dimension, _ = parse_aggregate_key(item["pk"]["S"], item["sk"]["S"])
+        counters = cell_counters(item)
+        assert counters.get("files", 0) == sum(v for k, v in counters.items() if k.startswith("status_")), item
+        key = (day, parse_tag_dimension(dimension)[2])
+        counts[key] = counts.get(key, 0) + counters.get("files", 0)
+    return {key: n for key, n in counts.items() if n}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from common import aws
@@ -37,13 +37,20 @@ def event_for(stack, key: str, version_id: str | None = None) -> str:
                             version_id=head["VersionId"])
 
 
-def upload(stack, user: User, name: str, data: bytes, *, process: bool = True) -> FileRecord:
-    """``data`` stored for ``user`` by the portal's upload, then (unless not ``process``) extracted."""
+def upload(stack, user: User, name: str, data: bytes, *, process: bool = True, tags: Sequence[str] = (),
+           notes: str = "") -> FileRecord:
+    """``data`` stored for ``user`` (with ``tags`` and ``notes``) by the portal's upload, then (unless not
+    ``process``) extracted."""
     record = store_upload(user=user, name=name, body=io.BytesIO(data), content_type="", s3=aws.client("s3"),
-                          ddb=aws.client("dynamodb"), settings=stack)
+                          ddb=aws.client("dynamodb"), settings=stack, tags=tags, notes=notes)
     if process:
-        process_message(event_for(stack, record.key), 1, deps(stack))
+        announce(stack, record.key)
     return current(stack, record.file_id)
+
+
+def announce(stack, key: str) -> None:
+    """The extractor handles the Object Created event of the key's current version."""
+    process_message(event_for(stack, key), 1, deps(stack))
 
 
 def current(stack, file_id: str) -> FileRecord:

@@ -34,7 +34,7 @@ from portal.files.uploads import store_upload
 from tests.helpers.env import ROOT
 from tests.helpers.events import eventbridge_body
 from tests.helpers.files import tiny_pdf, tiny_png
-from tests.helpers.pages import page_as, signed_in_as
+from tests.helpers.pages import detail_values, page_as, signed_in_as
 
 PAGE = str(ROOT / "portal" / "app_pages" / "files.py")
 _SEQUENCERS = itertools.count(0x5000)
@@ -113,15 +113,6 @@ def select(at: AppTest, label: str):
 def texts(at: AppTest) -> str:
     return "\n".join(str(e.value) for kind in ("error", "warning", "info", "success", "caption", "markdown")
                      for e in getattr(at, kind))
-
-
-def detail_values(at: AppTest) -> dict[str, str]:
-    """Field to value across the detail tables."""
-    out: dict[str, str] = {}
-    for table in at.table:
-        frame = table.value
-        out |= {k.replace("\\", ""): v.replace("\\", "") for k, v in zip(frame["Field"], frame["Value"], strict=True)}
-    return out
 
 
 def test_a_new_uploader_sees_the_empty_state(stack, people):

@@ -25,6 +25,16 @@ def test_the_role_matrix():
     assert access.sees_everyone(ANALYST) and access.sees_everyone(ADMIN) and not access.sees_everyone(ANN)
 
 
+def test_tags_and_note_change_by_the_owner_or_an_admin_once_the_file_is_finished():
+    done = sample_record(rev="0A#finished")
+    assert [access.may_label(u, done) for u in (ANN, BOB, ANALYST, ADMIN, NOBODY)] == [True, False, False, True, False]
+    for status in (FileStatus.FAILED, FileStatus.EXPIRED):
+        assert access.may_label(ANN, sample_record(status=status, rev="0A#finished"))
+    for status in (FileStatus.UPLOADED, FileStatus.PROCESSING, FileStatus.DELETED):
+        assert not access.may_label(ADMIN, sample_record(status=status, rev="0A#claimed"))
+    assert not access.may_label(ANN, sample_record(status=FileStatus.FAILED))  # the portal's own failure: no rev
+
+
 def test_an_admin_without_the_second_factor_has_an_uploaders_rights():
     mine, theirs = sample_record(owner="adm"), sample_record(owner="ann", status=FileStatus.FAILED)
     password_only = User(sub="adm", email="adm@example.com", groups=frozenset({"admins"}), expires_at=2**40)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -38,6 +39,7 @@ from tests.helpers.records import (
     format_of,
     latency_of,
     make_records,
+    tagged,
 )
 from tests.helpers.recount import bucket_name, recount_kpis, selected, status_ok
 
@@ -206,6 +208,27 @@ def test_failures_by_reason_equal_a_recount(f):
     want = Counter(reason_key(r.reason) for r in selected(RECORDS, f)
                    if r.status is FileStatus.FAILED and status_ok(r, f))
     assert rows(analytics.failures_by_reason(FRAME, f).frame) == ranked(want, "reason", "failures")
+
+
+TAGGED = [replace(r, tags_counted=True) for r in tagged(make_records())]  # as the transactions store them
+TAG_FRAME = analytics.aggregate_frame(aggregate_items(TAGGED))
+
+
+@CASES
+def test_top_tags_and_files_per_tag_over_time_equal_a_recount(f):
+    shown = [r for r in selected(TAGGED, f) if status_ok(r, f)]
+    want = ranked(Counter(tag for r in shown for tag in r.tags), "tag", "files")
+    assert rows(analytics.top_tags(TAG_FRAME, f).frame) == want[:analytics.TOP_TAGS]
+    top = [row["tag"] for row in want[:analytics.TAGS_OVER_TIME]]
+    per_day = Counter((tag, day_of(r)) for r in shown for tag in r.tags if tag in top)
+    over_time = [{"day": day, "tag": tag, "files": n} for (tag, day), n in
+                 sorted(per_day.items(), key=lambda kv: (top.index(kv[0][0]), kv[0][1]))]
+    assert rows(analytics.tags_over_time(TAG_FRAME, f).frame) == over_time
+    assert analytics.NOTE_STATUS_PARTIAL not in analytics.top_tags(TAG_FRAME, f).notes  # split by status
+
+
+def test_tags_uncounted_by_the_store_are_not_in_the_figures():
+    assert analytics.top_tags(analytics.aggregate_frame(aggregate_items(tagged(make_records()))), FULL).empty
 
 
 @CASES

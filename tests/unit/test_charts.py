@@ -210,6 +210,8 @@ def hostile_figures(value: str) -> dict[str, go.Figure]:
                                             "files": [3]})),
         "failures": charts.failures(pd.DataFrame({"reason": [value], "failures": [2]})),
         "flags": charts.flags(pd.DataFrame({"flag": [value], "files": [2]})),
+        "tags": charts.tags(pd.DataFrame({"tag": [value], "files": [2]})),
+        "tags_over_time": charts.tags_over_time(pd.DataFrame({"day": ["2026-11-30"], "tag": [value], "files": [2]})),
         "uploaders": charts.uploaders(pd.DataFrame({"owner": ["sub-1", value], "files": [2, 1]}),
                                       {"sub-1": value}),
         "authors": charts.names(pd.DataFrame({"name": [value], "files": [2]}), "authors"),
@@ -229,6 +231,17 @@ def test_stored_values_stay_out_of_hover_templates():
     for name, fig in hostile_figures("%{x}<b>fmt</b>").items():
         for trace in fig.data:
             assert "fmt" not in (trace.hovertemplate or ""), name
+
+
+def test_tag_charts_draw_their_series_and_say_when_nothing_is_tagged():
+    top = pd.DataFrame({"tag": ["q3", "legal"], "files": [5, 2]})
+    assert title(charts.tags(top)) == "Top tags" and list(charts.tags(top).data[0].y) == ["legal", "q3"]
+    over = pd.DataFrame({"day": ["2026-11-29", "2026-11-30", "2026-11-30"], "tag": ["q3", "q3", "legal"],
+                         "files": [1, 4, 2]})
+    fig = charts.tags_over_time(over, ("2026-11-01", "2026-11-30"))
+    assert [(t.name, list(t.y)) for t in fig.data] == [("q3", [1, 4]), ("legal", [2])]
+    for empty in (charts.tags(top.iloc[0:0]), charts.tags_over_time(over.iloc[0:0])):
+        assert empty.layout.annotations[0].text == "No tagged files in this period"
 
 
 def test_plain_values_are_shown_as_they_are():

@@ -28,9 +28,9 @@ def parse(chunks) -> list[list[str]]:
 @pytest.mark.parametrize("payload", ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd",
                                      "=cmd|' /C calc'!A0"])
 def test_formula_triggers_are_neutralised_in_every_text_column(payload):
-    hostile = record(name=payload, reason=payload, owner_email=payload, flags=(payload,),
-                     metadata={"title": payload, "author": payload, "header": [payload, "x"]})
-    columns = ["name", "reason", "owner_email", "flags", "title", "author", "header"]
+    hostile = record(name=payload, reason=payload, owner_email=payload, flags=(payload,), tags=(payload, "q3"),
+                     notes=payload, metadata={"title": payload, "author": payload, "header": [payload, "x"]})
+    columns = ["name", "reason", "owner_email", "flags", "tags", "notes", "title", "author", "header"]
     (_, cells) = parse(encode([hostile], columns))
     assert all(c.startswith("'") for c in cells), cells
     assert cells[0] == "'" + payload
@@ -45,6 +45,13 @@ def test_safe_text_and_numbers_are_left_alone():
 def test_lists_are_joined_and_structures_are_json():
     (_, cells) = parse(encode([record()], ["flags", "header", "sheets"]))
     assert cells == ["gps; scanned", "date; amount", '[{"dimension": "A1:B2", "name": "A"}]']
+
+
+def test_tags_are_joined_and_a_note_keeps_its_lines_in_one_quoted_cell():
+    noted = record(tags=("q3", "r&d", "hr/payroll"), notes="line one, and\nline two; -not a formula")
+    (_, cells) = parse(encode([noted], ["tags", "notes"]))
+    assert cells == ["q3; r&d; hr/payroll", "'line one, and\nline two;' -not a formula"]
+    assert parse(encode([record()], ["tags", "notes"]))[1] == ["", ""]
 
 
 def test_absent_fields_are_empty_cells():
@@ -89,6 +96,7 @@ def test_cells_from_items_are_the_cells_from_records():
     from portal.export.csv_shape import COMMON_COLUMNS, METADATA_COLUMNS, RowShaper
 
     records = [record(), record(metadata={}), record(name="+cmd|' /C calc'!A0", flags=(), size=None),
+               record(tags=("q3", "board pack"), notes="=1+1\nsecond line"),
                record(metadata={"title": "=1+1", "pages": 3, "header": ["a", "=b"], "sheets": [{"n": 1}],
                                 "gps_latitude": 1.5, "encrypted": True})]
     shaper = RowShaper([*COMMON_COLUMNS, *METADATA_COLUMNS])

@@ -16,13 +16,14 @@ from common.catalogue import FileStatus
 from portal.dashboard import analytics, drill
 from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.files import explorer, links
-from tests.helpers.records import DAYS, OWNERS, aggregate_items, make_records
+from tests.helpers.records import DAYS, OWNERS, aggregate_items, make_records, tagged
 
-COUNTED = [replace(r, rev=f"00{i:04X}#finished") for i, r in enumerate(make_records(400, seed=16))]
+COUNTED = [replace(r, rev=f"00{i:04X}#finished", tags_counted=True)
+           for i, r in enumerate(tagged(make_records(400, seed=16)))]
 #: Files the counters leave out: the portal's own failures (no ``rev``: no transaction counted them),
 #: deleted, waiting and retried files. The Files view holds them; the links must not count them.
-UNCOUNTED = [replace(r, rev="") for r in make_records(30, seed=17) if r.status is FileStatus.FAILED] + [
-    replace(r, rev="00FF#x", status=s) for r, s in zip(make_records(30, seed=18), [
+UNCOUNTED = [replace(r, rev="") for r in tagged(make_records(30, seed=17)) if r.status is FileStatus.FAILED] + [
+    replace(r, rev="00FF#x", status=s) for r, s in zip(tagged(make_records(30, seed=18)), [
         FileStatus.DELETED, FileStatus.UPLOADED, FileStatus.PROCESSING] * 10, strict=True)]
 RECORDS = COUNTED + UNCOUNTED
 FRAME = analytics.aggregate_frame(aggregate_items(COUNTED))
@@ -50,7 +51,8 @@ FILTERS = [
 def test_every_figure_equals_the_files_its_link_shows(filters, viewer):
     board = analytics.build_dashboard(FRAME, filters, viewer)
     every = drill.links_for(board, everyone=viewer.sees_everyone)
-    assert {"kpis", "uploads", "failures", "flags", "size_distribution", "pages_histogram"} <= set(every)
+    assert {"kpis", "uploads", "failures", "flags", "tags", "tags_over_time", "size_distribution",
+            "pages_histogram"} <= set(every)
     assert ("uploaders" in every) is viewer.sees_everyone
     checked = 0
     for chart, found in every.items():
@@ -58,6 +60,24 @@ def test_every_figure_equals_the_files_its_link_shows(filters, viewer):
             assert link.figure == files_behind(link, viewer), (chart, link)
             checked += 1
     assert checked > 10
+
+
+def test_tag_figures_link_with_the_tag_filter_and_the_status():
+    board = analytics.build_dashboard(FRAME, FILTERS[1], ANALYST)
+    every = drill.links_for(board, everyone=True)
+    assert every["tags"] and every["tags_over_time"]
+    (tag,) = every["tags"][0].params["tag"]
+    assert every["tags"][0].params["status"] == ["failed"] and every["tags"][0].label == tag
+    day = every["tags_over_time"][0].params["from"]
+    assert every["tags_over_time"][0].params["to"] == day and every["tags_over_time"][0].label.endswith(day[0])
+
+
+def test_a_board_without_tags_has_no_tag_links():
+    board = analytics.build_dashboard(analytics.aggregate_frame(aggregate_items(make_records(20))), FILTERS[0],
+                                      ANALYST)
+    assert board.tags.empty and board.tags_over_time.empty
+    every = drill.links_for(board, everyone=True)
+    assert every["tags"] == () and every["tags_over_time"] == ()
 
 
 def test_kpi_links_name_their_tiles_and_carry_the_period():

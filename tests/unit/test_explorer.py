@@ -150,3 +150,26 @@ def test_the_new_filters_survive_their_key():
     assert f.reason == "boom"
     assert FileFilters.from_key(f.key()) == f
     assert explorer.fingerprint("x", f) != explorer.fingerprint("x", FileFilters())
+
+
+@pytest.mark.parametrize(("filters", "expected"), [
+    (FileFilters(tags=frozenset({"Q3 "})), True),                                   # normalised as at upload
+    (FileFilters(tags=frozenset({"q3", "legal"})), True),                           # any
+    (FileFilters(tags=frozenset({"q3", "legal"}), all_tags=True), False),           # all
+    (FileFilters(tags=frozenset({"q3", "board pack"}), all_tags=True), True),
+    (FileFilters(tags=frozenset({"legal"})), False),
+    (FileFilters(all_tags=True), True),                                             # no tags: no cut
+])
+def test_tags_match_any_or_all(filters, expected):
+    assert explorer.matches(sample_record(tags=("q3", "board pack")), filters) is expected
+    assert not explorer.matches(sample_record(), filters) or not filters.tags
+
+
+def test_the_tag_filter_survives_its_key_and_bad_tags_are_refused():
+    f = FileFilters(tags=explorer.tag_filter(" Board Pack, q3"), all_tags=True)
+    assert f.tags == {"board pack", "q3"} and FileFilters.from_key(f.key()) == f
+    assert not FileFilters(all_tags=True).all_tags  # "all" of no tags is no filter
+    assert explorer.fingerprint("x", f) != explorer.fingerprint("x", FileFilters(tags=f.tags))
+    for bad in ("semi;colon", "x" * 40, ",".join(f"t{i}" for i in range(11))):
+        with pytest.raises(InvalidFilter):
+            explorer.tag_filter(bad)

@@ -15,7 +15,7 @@ def test_every_filter_round_trips_through_the_url():
     f = FileFilters(statuses=frozenset({FileStatus.FAILED, FileStatus.PROCESSED}), formats=frozenset({"pdf", "png"}),
                     flags=frozenset({"macros"}), start_day="2026-11-01", end_day="2026-11-30", owner="sub-ann",
                     text="q3 report", sort=SortKey.NAME, reason="encrypted PDF", size_bucket="size_le_10000",
-                    pages_bucket="pages_le_5", counted=True)
+                    pages_bucket="pages_le_5", counted=True, tags=frozenset({"q3", "board pack"}), all_tags=True)
     params = links.to_params(f)
     assert all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in params.values())
     parsed = links.parse(params, owners=OWNERS)
@@ -38,6 +38,9 @@ def test_defaults_leave_the_url_empty():
     ({"pages": ["DROP TABLE"]}, FileFilters()),
     ({"sort": ["random"]}, FileFilters()),
     ({"q": ["x" * 500]}, FileFilters()),
+    ({"tag": ["Q3", "semi;colon", "x" * 40]}, FileFilters(tags=frozenset({"q3"}))),
+    ({"tag": [f"t{i}" for i in range(11)]}, FileFilters()),
+    ({"tag": ["q3"], "tags": ["every<b>"]}, FileFilters(tags=frozenset({"q3"}))),
     ({"reason": ["y" * 500]}, FileFilters()),
     ({"counted": ["maybe"]}, FileFilters()),
 ])

@@ -31,7 +31,19 @@ def test_rows_carry_status_and_flag_badges_and_local_times():
     assert "Uploader" not in row
     (with_owner,) = views.file_rows([sample_record(owner_email="")], dt.UTC, uploaders={"ann": "ann@example.com"})
     assert with_owner["Uploader"] == "ann@example.com"
-    assert list(with_owner) == ["Name", "Status", "Flags", "Type", "Size", "Uploaded", "Uploader", "SHA-256", "Note"]
+    assert list(with_owner) == ["Name", "Status", "Flags", "Tags", "Type", "Size", "Uploaded", "Uploader",
+                              "SHA-256", "Note"]
+
+
+def test_tags_show_in_the_list_and_tags_and_note_in_the_detail():
+    tagged = sample_record(tags=("q3", "board pack"), notes="for the\nboard")
+    (row,) = views.file_rows([tagged], dt.UTC)
+    assert row["Tags"] == "q3, board pack"
+    assert views.file_rows([sample_record()], dt.UTC)[0]["Tags"] == "—"
+    file_group = dict(views.detail_groups(tagged, dt.UTC)[0].rows)
+    assert (file_group["Tags"], file_group["Note"]) == ("q3, board pack", "for the board")  # one line in the table
+    untagged = dict(views.detail_groups(sample_record(), dt.UTC)[0].rows)
+    assert (untagged["Tags"], untagged["Note"]) == ("none", "—")
 
 
 def test_every_status_has_a_badge():
