@@ -50,7 +50,7 @@ from portal.access import NotAllowed, Scope
 from portal.dashboard import analytics, data
 from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.export import service as export
-from portal.files import explorer, service, uploads
+from portal.files import actions, explorer, service, uploads
 from portal.files.explorer import FileFilters
 
 logger = logging.getLogger(__name__)
@@ -178,14 +178,14 @@ def download(file_id: FILE_ID) -> Link:
             responses=answers(FileSummary, 404, 503))
 def delete(file_id: FILE_ID) -> FileSummary:
     """Delete the file, as its owner or an admin."""
-    return _changed(service.delete_file, file_id)
+    return _changed(actions.delete_file, file_id)
 
 
 @app.post("/v1/files/<file_id>/retry", summary="Send a failed file back for processing",
           responses=answers(FileSummary, 404, 409, 503))
 def retry(file_id: FILE_ID) -> FileSummary:
     """Retry a failed file, as its owner or an admin."""
-    return _changed(service.retry_file, file_id)
+    return _changed(actions.retry_file, file_id)
 
 
 def _changed(change: Callable[..., FileRecord], file_id: str) -> FileSummary:

@@ -16,7 +16,7 @@ from common.settings import Settings
 from portal import access, text
 from portal.access import NotAllowed, User
 from portal.app_pages import reads
-from portal.files import service
+from portal.files import actions
 from portal.files.labels import InvalidLabels, LabelEdit
 from portal.files.service import FileError
 from portal.files.upload_policy import MAX_NOTES_CHARS, MAX_TAG_CHARS, MAX_TAGS
@@ -38,7 +38,7 @@ def labels_form(user: User, record: FileRecord, settings: Settings, notice_key: 
         if not st.form_submit_button("Save tags and note", icon=":material/save:"):
             return
     try:
-        saved = service.set_labels(user=user, ddb=aws.client("dynamodb"), settings=settings,
+        saved = actions.set_labels(user=user, ddb=aws.client("dynamodb"), settings=settings,
                                    file_id=record.file_id, edit=LabelEdit.of(tags=tags, notes=notes),
                                    seen=record.rev)
     except InvalidLabels as e:

@@ -32,7 +32,7 @@ from portal.app_pages import reads
 from portal.app_pages.file_labels import labels_form
 from portal.app_pages.files_bar import file_filter_bar, saved_views_panel
 from portal.app_pages.files_bulk import bulk_panel, last_report
-from portal.files import explorer, service, views
+from portal.files import actions, explorer, service, views
 from portal.files.explorer import FileFilters, Pager
 from portal.files.service import FileError, FilePage
 
@@ -252,7 +252,7 @@ def detail(viewer: User, file_id: str, emails: dict[str, str]) -> FileRecord | N
                 st.badge(text.md_escape(badge.label), color=badge.color)  # type: ignore[arg-type]
         if note:
             st.warning(text.md_escape(f"Reason: {note}"))
-        actions(viewer, record)
+        action_buttons(viewer, record)
         labels_form(viewer, record, settings, _NOTICE)
         picture, location = st.columns(2)
         with picture:
@@ -281,7 +281,7 @@ def detail(viewer: User, file_id: str, emails: dict[str, str]) -> FileRecord | N
     return record
 
 
-def actions(user: User, record: FileRecord) -> None:
+def action_buttons(user: User, record: FileRecord) -> None:
     """Download, retry and delete, each shown only when this user may do it (the service checks again)."""
     s3, ddb = aws.client("s3"), aws.client("dynamodb")
     download, retry, delete = st.columns(3)
@@ -295,7 +295,7 @@ def actions(user: User, record: FileRecord) -> None:
     if access.may_retry(user, record) and retry.button("Retry processing", icon=":material/refresh:",
                                                          key=f"retry-{record.file_id}"):
         try:
-            service.retry_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=record.file_id)
+            actions.retry_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=record.file_id)
         except _REFUSED as e:
             st.error(text.md_escape(str(e)))
         else:
@@ -317,7 +317,7 @@ def actions(user: User, record: FileRecord) -> None:
     if yes.button("Yes, delete", type="primary", key=f"confirm-{record.file_id}"):
         st.session_state.pop(_CONFIRM, None)
         try:
-            service.delete_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=record.file_id)
+            actions.delete_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=record.file_id)
         except _REFUSED as e:
             st.error(text.md_escape(str(e)))
         else:

@@ -32,7 +32,7 @@ from common.settings import Settings
 from portal import access
 from portal.access import NotAllowed, User
 from portal.export.service import EXPORT_PREFIX, LINK_SECONDS
-from portal.files import bulk, service
+from portal.files import actions, bulk, service
 from portal.files.bulk import BulkAction, ManifestRow, Outcome, Report
 from portal.files.service import FileError, FilesUnavailable
 
@@ -61,14 +61,14 @@ def _each(plan: bulk.Plan, act: Callable[[str], Any]) -> list[Outcome]:
 
 
 def retry_many(*, user: User, s3: Any, ddb: Any, settings: Settings, plan: bulk.Plan) -> Report:
-    """Send each planned failed file back for processing (:func:`service.retry_file`); report every file."""
-    tried = _each(plan, lambda file_id: service.retry_file(
+    """Send each planned failed file back for processing (:func:`actions.retry_file`); report every file."""
+    tried = _each(plan, lambda file_id: actions.retry_file(
         user=user, s3=s3, ddb=ddb, settings=settings, file_id=file_id))
     return bulk.report(plan, tried)
 
 
 def delete_many(*, user: User, s3: Any, ddb: Any, settings: Settings, plan: bulk.Plan) -> Report:
-    """Delete each planned file (:func:`service.delete_file`, counters corrected); report every file.
+    """Delete each planned file (:func:`actions.delete_file`, counters corrected); report every file.
 
     A file deleted meanwhile by someone else is reported as such, not as deleted by this action.
     """
@@ -76,7 +76,7 @@ def delete_many(*, user: User, s3: Any, ddb: Any, settings: Settings, plan: bulk
         current = service.get_file(user=user, ddb=ddb, settings=settings, file_id=file_id)
         if current.status is FileStatus.DELETED:
             raise service.ActionRefused("It was deleted meanwhile.")
-        return service.delete_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=file_id)
+        return actions.delete_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=file_id)
 
     return bulk.report(plan, _each(plan, delete))
 

@@ -192,7 +192,7 @@ def presign_upload(*, user: User, name: str, size: int, content_type: str, s3: A
 def _deleted_meanwhile(s3: Any, ddb: Any, settings: Settings, record: FileRecord) -> bool:
     """True when the file was deleted while its object was sent; that object is then removed.
 
-    Removed as :func:`portal.files.service.delete_file` removes one (a delete
+    Removed as :func:`portal.files.actions.delete_file` removes one (a delete
     marker; the version expires with the bucket's rule). When the item cannot
     be read or the object not removed, the extractor still removes the object
     on its event.

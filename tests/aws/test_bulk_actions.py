@@ -13,7 +13,7 @@ import pytest
 from common import aws
 from common.catalogue import FileStatus
 from portal.access import NotAllowed, User
-from portal.files import bulk, bulk_service, service
+from portal.files import actions, bulk, bulk_service
 from portal.files.bulk import BulkAction
 from portal.files.bulk_service import ZipRefused
 from tests.helpers.files import tiny_pdf
@@ -44,7 +44,7 @@ def test_retry_of_a_selection_retries_the_failed_ones_and_reports_a_file_deleted
     one, two, three = (failed(stack, monkeypatch, ANN, f"bad{i}.json") for i in range(3))
     done = upload(stack, ANN, "fine.txt", b"fine")
     plan = bulk.plan(BulkAction.RETRY, ANN, [one, two, three, done])
-    service.delete_file(user=ANN, **io_args(stack), file_id=three.file_id)  # after the plan, before the action
+    actions.delete_file(user=ANN, **io_args(stack), file_id=three.file_id)  # after the plan, before the action
     report = bulk_service.retry_many(user=ANN, **io_args(stack), plan=plan)
     assert [o.name for o in report.done] == ["bad0.json", "bad1.json"]
     assert {o.name: o.why for o in report.not_done} == {"bad2.json": "Only failed files can be retried.",
@@ -70,7 +70,7 @@ def test_an_admin_deletes_a_selection_counters_corrected_and_a_file_deleted_mean
              for owner in (ANN, BOB) for i in range(2)]
     plan = bulk.plan(BulkAction.DELETE, ADMIN, files)
     assert len(plan.chosen) == 4
-    service.delete_file(user=BOB, **io_args(stack), file_id=files[3].file_id)
+    actions.delete_file(user=BOB, **io_args(stack), file_id=files[3].file_id)
     report = bulk_service.delete_many(user=ADMIN, **io_args(stack), plan=plan)
     assert [o.name for o in report.done] == ["ann0.pdf", "ann1.pdf", "bob0.pdf"]
     assert [(o.name, o.why) for o in report.not_done] == [("bob1.pdf", "It was deleted meanwhile.")]
@@ -96,10 +96,10 @@ def test_the_zip_holds_each_file_under_a_safe_unique_name_and_a_manifest_of_ever
     b = upload(stack, BOB, "REPORT.pdf", tiny_pdf("b"))
     c = upload(stack, BOB, "..\\evil.txt", b"evil")
     gone = upload(stack, ANN, "gone.txt", b"gone")
-    service.delete_file(user=ANN, **io_args(stack), file_id=gone.file_id)
+    actions.delete_file(user=ANN, **io_args(stack), file_id=gone.file_id)
     moved_away = upload(stack, BOB, "late.txt", b"late")
     plan = bulk.plan(BulkAction.DOWNLOAD, ANALYST, [a, b, c, current(stack, gone.file_id), moved_away])
-    service.delete_file(user=BOB, **io_args(stack), file_id=moved_away.file_id)  # after the plan
+    actions.delete_file(user=BOB, **io_args(stack), file_id=moved_away.file_id)  # after the plan
     result = bulk_service.zip_to_s3(user=ANALYST, **io_args(stack), plan=plan)
     archive = zip_of(stack, result)
     assert archive.namelist() == ["report.pdf", "REPORT (2).pdf", "evil.txt", "manifest.csv"]

@@ -19,7 +19,7 @@ from common.schema.record import FileRecord
 from portal.access import User
 from portal.dashboard import analytics, data, drill
 from portal.dashboard.filters import DashboardFilters, Viewer
-from portal.files import links, service
+from portal.files import actions, links, service
 from portal.files.explorer import FileFilters
 from portal.files.labels import LabelEdit
 from portal.files.uploads import UPLOAD_FAILED_REASON
@@ -45,11 +45,11 @@ def files(stack) -> list[FileRecord]:
         s3.put_object(Bucket=stack.bucket, Key=r.key, Body=b"x")
     failed = [r for r in records if r.status is FileStatus.FAILED][:4]
     for r in failed:
-        service.retry_file(user=ADMIN, s3=s3, ddb=ddb, settings=stack, file_id=r.file_id)
+        actions.retry_file(user=ADMIN, s3=s3, ddb=ddb, settings=stack, file_id=r.file_id)
     for r in [r for r in records if r not in failed][:6]:
-        service.delete_file(user=ADMIN, s3=s3, ddb=ddb, settings=stack, file_id=r.file_id)
+        actions.delete_file(user=ADMIN, s3=s3, ddb=ddb, settings=stack, file_id=r.file_id)
     for r in [r for r in records if r not in failed][6:14]:
-        service.set_labels(user=ADMIN, ddb=ddb, settings=stack, file_id=r.file_id,
+        actions.set_labels(user=ADMIN, ddb=ddb, settings=stack, file_id=r.file_id,
                            edit=LabelEdit.of(add=["retagged"], remove=["q3"]))
     for i in range(5):
         item = replace(portal_item(f"{0xabc00 + i:032x}", owner=OWNERS[i % 2]),

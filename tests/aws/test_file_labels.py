@@ -16,7 +16,7 @@ from common.catalogue import FileStatus
 from common.schema import requests
 from common.schema.keys import file_key, sequencer_order
 from portal.access import NotAllowed, User
-from portal.files import service
+from portal.files import actions, service
 from portal.files.labels import InvalidLabels, LabelEdit
 from portal.files.service import ActionRefused, FileChanged, NotFound
 from portal.files.upload_policy import MAX_TAGS
@@ -31,7 +31,7 @@ ADMIN_PASSWORD_ONLY = replace(ADMIN, second_factor=False)
 
 
 def label(stack, user: User, file_id: str, seen: str | None = None, **edit: object):
-    return service.set_labels(user=user, ddb=aws.client("dynamodb"), settings=stack, file_id=file_id,
+    return actions.set_labels(user=user, ddb=aws.client("dynamodb"), settings=stack, file_id=file_id,
                               edit=LabelEdit.of(**edit), seen=seen)  # type: ignore[arg-type]
 
 
@@ -100,7 +100,7 @@ def test_files_not_finished_deleted_missing_or_never_stored_are_refused_clearly(
     with pytest.raises(ActionRefused, match="once the file is processed"):
         label(stack, ANN, waiting.file_id, add=["q3"])
     gone = upload(stack, ANN, "g.pdf", tiny_pdf())
-    service.delete_file(user=ANN, s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack,
+    actions.delete_file(user=ANN, s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack,
                         file_id=gone.file_id)
     with pytest.raises(ActionRefused, match="deleted"):
         label(stack, ANN, gone.file_id, add=["q3"])
@@ -139,11 +139,11 @@ def test_tag_counters_equal_a_recount_after_edits_retries_deletes_and_repeats(st
     counters_match_the_files(stack)
     failed = [r for r in records if r.status is FileStatus.FAILED][:3]
     for r in failed:
-        service.retry_file(user=ADMIN, s3=s3, ddb=aws.client("dynamodb"), settings=stack, file_id=r.file_id)
+        actions.retry_file(user=ADMIN, s3=s3, ddb=aws.client("dynamodb"), settings=stack, file_id=r.file_id)
         announce(stack, r.key)  # the extractor processes the new version; the tags ride along
         announce(stack, r.key)  # a newer event again: taken back once, counted once
     for r in records[20:26]:
-        service.delete_file(user=ADMIN, s3=s3, ddb=aws.client("dynamodb"), settings=stack, file_id=r.file_id)
+        actions.delete_file(user=ADMIN, s3=s3, ddb=aws.client("dynamodb"), settings=stack, file_id=r.file_id)
     assert sum(counters_match_the_files(stack).values()) > 20
     for r in records[:10]:
         tags = current(stack, r.file_id).tags
@@ -162,7 +162,7 @@ def test_a_file_counted_before_tags_were_counted_takes_back_no_tag_it_never_adde
                         UpdateExpression="SET tags = :t REMOVE tags_counted",
                         ExpressionAttributeValues={":t": {"L": [{"S": "legacy"}]}})
     assert tag_counters(aggregate_table(stack.table).values()) == {}
-    service.delete_file(user=ADMIN, s3=aws.client("s3"), ddb=ddb, settings=stack, file_id=old[0].file_id)
+    actions.delete_file(user=ADMIN, s3=aws.client("s3"), ddb=ddb, settings=stack, file_id=old[0].file_id)
     label(stack, ADMIN, old[1].file_id, add=["new"])
     assert tag_counters(aggregate_table(stack.table).values()) == {(old[1].uploaded_at[:10], "legacy"): 1,
                                                                           (old[1].uploaded_at[:10], "new"): 1}

@@ -23,7 +23,7 @@ from common.schema.record import FileRecord, marker_files
 from extractor import processor
 from extractor.processor import Outcome, process_message
 from portal.access import NotAllowed, User
-from portal.files import explorer, service
+from portal.files import actions, explorer, service
 from portal.files.explorer import FileFilters
 from portal.files.service import ActionRefused, NotFound
 from portal.files.uploads import store_upload
@@ -215,10 +215,10 @@ def test_only_the_owner_or_an_admin_deletes(stack, world):
     ann_pdf = world["ann_pdf"]
     for user in (BOB, ANALYST, NOBODY):
         with pytest.raises(NotAllowed):
-            service.delete_file(user=user, settings=stack, file_id=ann_pdf.file_id, **clients())
+            actions.delete_file(user=user, settings=stack, file_id=ann_pdf.file_id, **clients())
     assert current(stack, ann_pdf.file_id) == ann_pdf
     assert object_exists(stack, ann_pdf.key)
-    deleted = service.delete_file(user=ANALYST, settings=stack, file_id=world["ana_txt"].file_id, **clients())
+    deleted = actions.delete_file(user=ANALYST, settings=stack, file_id=world["ana_txt"].file_id, **clients())
     assert deleted.status is FileStatus.DELETED  # an analyst deletes their own file
     assert_exact(stack)
 
@@ -227,7 +227,7 @@ def test_an_admin_deletes_a_file_the_object_goes_and_the_counters_follow(stack, 
     record = world["bob_pdf"]
     assert marker_of(stack, record) == {record.file_id}
     stored_before, _ = counters_and_recount(stack)
-    service.delete_file(user=ADMIN, settings=stack, file_id=record.file_id, **clients())
+    actions.delete_file(user=ADMIN, settings=stack, file_id=record.file_id, **clients())
     after = current(stack, record.file_id)
     assert after.status is FileStatus.DELETED
     assert after.name == record.name and after.sha256 == record.sha256  # the tombstone keeps its metadata
@@ -246,14 +246,14 @@ def test_an_admin_deletes_a_file_the_object_goes_and_the_counters_follow(stack, 
     with pytest.raises(NotFound):
         service.download_url(user=BOB, settings=stack, file_id=record.file_id, **clients())
     with pytest.raises(ActionRefused):
-        service.retry_file(user=BOB, settings=stack, file_id=record.file_id, **clients())
-    assert service.delete_file(user=BOB, settings=stack, file_id=record.file_id, **clients()) == after  # idempotent
+        actions.retry_file(user=BOB, settings=stack, file_id=record.file_id, **clients())
+    assert actions.delete_file(user=BOB, settings=stack, file_id=record.file_id, **clients()) == after  # idempotent
     assert_exact(stack)
 
 
 def test_a_late_object_created_event_never_brings_a_deleted_file_back(stack, world):
     record = world["ann_pdf"]
-    service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+    actions.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
     before = current(stack, record.file_id)
     late = event_for(stack, record.key, version_id=record.version_id)  # the old version still exists
     assert process_message(late, 1, deps(stack)) == [Outcome.SKIPPED]
@@ -268,7 +268,7 @@ def test_deleting_a_file_while_it_is_being_extracted_drops_the_result(stack, mon
     real = processor.extract_file
 
     def delete_meanwhile(*args, **kwargs):
-        service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+        actions.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
         return real(*args, **kwargs)
 
     monkeypatch.setattr(processor, "extract_file", delete_meanwhile)
@@ -294,8 +294,8 @@ def test_deleting_a_file_whose_upload_failed_moves_no_counters(stack, world):
     assert not object_exists(stack, record.key)
     stored_before, _ = counters_and_recount(stack)
     with pytest.raises(ActionRefused):  # nothing to process again: the original was never stored
-        service.retry_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
-    service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+        actions.retry_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+    actions.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
     assert current(stack, record.file_id).status is FileStatus.DELETED
     assert counters_and_recount(stack)[0] == stored_before
     assert_exact(stack)
@@ -312,17 +312,17 @@ def test_a_failed_file_is_retried_by_its_owner_and_counted_exactly_once(stack, w
     assert_exact(stack)
     for user in (BOB, ANALYST):
         with pytest.raises(NotAllowed):
-            service.retry_file(user=user, settings=stack, file_id=failed.file_id, **clients())
+            actions.retry_file(user=user, settings=stack, file_id=failed.file_id, **clients())
     with pytest.raises(ActionRefused):
-        service.retry_file(user=ANN, settings=stack, file_id=world["ann_pdf"].file_id, **clients())
+        actions.retry_file(user=ANN, settings=stack, file_id=world["ann_pdf"].file_id, **clients())
     versions_before = aws.client("s3").list_object_versions(Bucket=stack.bucket, Prefix=failed.key)["Versions"]
 
-    queued = service.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
+    queued = actions.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
     assert current(stack, failed.file_id) == queued
     assert (queued.status, queued.reason) == (FileStatus.UPLOADED, "")  # in flight again: the page refreshes
     assert_exact(stack)  # the failed contribution is already taken back
     with pytest.raises(ActionRefused):  # a second press finds it no longer failed
-        service.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
+        actions.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
     versions = aws.client("s3").list_object_versions(Bucket=stack.bucket, Prefix=failed.key)["Versions"]
     assert len(versions) == len(versions_before) + 1
     head = aws.client("s3").head_object(Bucket=stack.bucket, Key=failed.key)
@@ -342,7 +342,7 @@ def test_an_admin_retries_anyones_failed_file(stack, monkeypatch):
     with monkeypatch.context() as m:
         fail_next_extraction(m)
         failed = upload(stack, BOB, "x.txt", b"text")
-    service.retry_file(user=ADMIN, settings=stack, file_id=failed.file_id, **clients())
+    actions.retry_file(user=ADMIN, settings=stack, file_id=failed.file_id, **clients())
     assert process_message(event_for(stack, failed.key), 1, deps(stack)) == [Outcome.PROCESSED]
     assert current(stack, failed.file_id).status is FileStatus.PROCESSED
     assert_exact(stack)
@@ -353,7 +353,7 @@ def test_a_retry_works_even_when_the_new_event_repeats_the_old_sequencer(stack, 
     with monkeypatch.context() as m:
         fail_next_extraction(m)
         failed = upload(stack, ANN, "same.txt", b"text")
-    service.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
+    actions.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())
     head = aws.client("s3").head_object(Bucket=stack.bucket, Key=failed.key)
     same = eventbridge_body(stack.bucket, failed.key, sequencer=failed.sequencer.lstrip("0"),
                             size=head["ContentLength"], etag=head["ETag"].strip('"'), version_id=head["VersionId"])
@@ -382,12 +382,12 @@ def test_a_retry_whose_copy_fails_leaves_the_file_failed_and_the_counters_exact(
         failed = upload(stack, ANN, "stuck.txt", b"text")
     stored_before, _ = counters_and_recount(stack)
     with pytest.raises(service.FilesUnavailable):
-        service.retry_file(user=ANN, s3=_CopyFails(aws.client("s3")), ddb=aws.client("dynamodb"), settings=stack,
+        actions.retry_file(user=ANN, s3=_CopyFails(aws.client("s3")), ddb=aws.client("dynamodb"), settings=stack,
                          file_id=failed.file_id)
     after = current(stack, failed.file_id)
     assert (after.status, after.reason) == (FileStatus.FAILED, failed.reason)
     assert counters_and_recount(stack)[0] == stored_before
     assert_exact(stack)
-    service.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())  # and it can be retried later
+    actions.retry_file(user=ANN, settings=stack, file_id=failed.file_id, **clients())  # and it can be retried later
     assert process_message(event_for(stack, failed.key), 1, deps(stack)) == [Outcome.PROCESSED]
     assert_exact(stack)

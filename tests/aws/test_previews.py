@@ -21,7 +21,7 @@ from common.schema.record import FileRecord, from_item
 from extractor import processor
 from extractor.processor import Deps, Outcome, process_message
 from portal.access import User
-from portal.files import service
+from portal.files import actions, service
 from portal.files.uploads import store_upload
 from tests.helpers.events import eventbridge_body
 from tests.helpers.files import tiny_pdf, tiny_png
@@ -108,11 +108,11 @@ def test_the_portal_serves_the_stored_png_only_while_the_file_is_stored(stack):
 def test_deleting_a_file_deletes_its_preview(stack):
     record = upload(stack, "photo.png", tiny_png(40, 30))
     assert previews(stack) == {record.preview_key}
-    service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+    actions.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
     assert previews(stack) == set()
     assert service.preview_bytes(user=ANN, settings=stack, file_id=record.file_id, **clients()) is None
     # Deleting again deletes again, and changes nothing else.
-    service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+    actions.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
     assert current(stack, record.file_id).status is FileStatus.DELETED
 
 
@@ -122,7 +122,7 @@ def test_a_file_deleted_while_its_preview_was_drawn_leaves_no_preview(stack, mon
 
     def draw_then_delete(*args, **kwargs):
         png = draw(*args, **kwargs)
-        service.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+        actions.delete_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
         return png
 
     monkeypatch.setattr(processor, "draw_preview", draw_then_delete)
@@ -192,7 +192,7 @@ def test_a_failed_file_retried_gets_its_preview(stack, monkeypatch):
         record = stored(stack, "photo.png", tiny_png(40, 30))
         assert process_message(event_for(stack, record.key), 1, deps(stack)) == [Outcome.FAILED]
     assert current(stack, record.file_id).preview_key == "" and previews(stack) == set()
-    service.retry_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
+    actions.retry_file(user=ANN, settings=stack, file_id=record.file_id, **clients())
     assert process_message(event_for(stack, record.key), 1, deps(stack)) == [Outcome.PROCESSED]
     again = current(stack, record.file_id)
     assert again.preview_key and previews(stack) == {again.preview_key}

@@ -15,7 +15,7 @@ from common.schema.record import from_item
 from devstack.worker import Worker
 from extractor.handler import lambda_handler
 from portal.access import NotAllowed, User
-from portal.files.service import delete_file
+from portal.files.actions import delete_file
 from portal.files.uploads import UploadError, store_upload
 from tests.helpers.files import tiny_pdf
 from tests.helpers.tables import files_of

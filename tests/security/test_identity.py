@@ -8,6 +8,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from portal.files import actions
 from portal.tokens import TokenVerifier
 
 pytestmark = pytest.mark.security
@@ -71,7 +72,6 @@ def test_an_admin_signed_in_with_a_password_alone_cannot_delete_anyones_files(st
 
     from common import aws
     from portal.access import NotAllowed, User
-    from portal.files import service
     from portal.files.uploads import store_upload
     from tests.helpers.files import tiny_pdf
     from tests.helpers.users import ANN
@@ -80,7 +80,7 @@ def test_an_admin_signed_in_with_a_password_alone_cannot_delete_anyones_files(st
                           s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack)
     password_only = User(sub="adm", email="adm@example.com", groups=frozenset({"admins"}), expires_at=2**40)
     with pytest.raises(NotAllowed):
-        service.delete_file(user=password_only, s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack,
+        actions.delete_file(user=password_only, s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=stack,
                             file_id=record.file_id)
 
 
