@@ -17,11 +17,18 @@ from devstack.processes import free_ports
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from tests.helpers.api import serving
 from tests.helpers.files import tiny_pdf
+from tests.helpers.users import new_uploader
 
 pytestmark = pytest.mark.e2e
 
 #: The API, a token endpoint, and one nothing listens on.
 API_PORT, TOKEN_PORT, DEAD_PORT = free_ports(3)
+
+
+@pytest.fixture(scope="module")
+def uploader(moto_server) -> str:
+    """An uploader of this module's own: the stand-in is shared, and the demo uploader's files are others'."""
+    return new_uploader(moto_server, "cli", DEFAULT_DEMO_PASSWORD)
 
 
 @pytest.fixture
@@ -37,33 +44,33 @@ def run(*argv: str) -> tuple[int, str]:
     return client.main(list(argv), out=out), out.getvalue()
 
 
-def test_a_person_uploads_lists_and_reads_their_files(api_url, tmp_path, capsys):
+def test_a_person_uploads_lists_and_reads_their_files(api_url, uploader, tmp_path, capsys):
     pdf = tmp_path / "cli.pdf"
     pdf.write_bytes(tiny_pdf("cli"))
-    code, out = run("--user", "uploader@example.com", "upload", str(pdf), "--tag", "q3")
+    code, out = run("--user", uploader, "upload", str(pdf), "--tag", "q3")
     assert code == 0, capsys.readouterr().err
     file_id = out.split()[0]
     assert out.strip().endswith("stored (pending)")
-    code, out = run("--user", "uploader@example.com", "list", "--json")
+    code, out = run("--user", uploader, "list", "--json")
     assert code == 0 and file_id in {f["file_id"] for f in json.loads(out)["files"]}
-    code, out = run("--user", "uploader@example.com", "get", file_id)
+    code, out = run("--user", uploader, "get", file_id)
     assert code == 0 and json.loads(out)["tags"] == ["q3"]
 
 
-def test_a_refusal_prints_the_problems_detail_and_exits_1(api_url, capsys):
-    code, _ = run("--user", "uploader@example.com", "get", "0" * 32)
+def test_a_refusal_prints_the_problems_detail_and_exits_1(api_url, uploader, capsys):
+    code, _ = run("--user", uploader, "get", "0" * 32)
     assert code == 1
     assert "There is no such file." in capsys.readouterr().err
 
 
-def test_a_wrong_password_exits_2(api_url, monkeypatch, capsys):
+def test_a_wrong_password_exits_2(api_url, uploader, monkeypatch, capsys):
     monkeypatch.setenv("DOCPORTAL_API_PASSWORD", "not-the-password-1A!")
-    assert run("--user", "uploader@example.com", "list")[0] == 2
+    assert run("--user", uploader, "list")[0] == 2
     assert "wrong e-mail or password" in capsys.readouterr().err
 
 
-def test_a_file_that_is_not_there_exits_2_before_anything_is_sent(api_url, tmp_path, capsys):
-    assert run("--user", "uploader@example.com", "upload", str(tmp_path / "missing.pdf"))[0] == 2
+def test_a_file_that_is_not_there_exits_2_before_anything_is_sent(api_url, uploader, tmp_path, capsys):
+    assert run("--user", uploader, "upload", str(tmp_path / "missing.pdf"))[0] == 2
     assert "no such file" in capsys.readouterr().err
 
 

@@ -16,10 +16,17 @@ from api import app as api_app
 from devstack import api_server, processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from tests.helpers.api import serving
+from tests.helpers.users import new_uploader
 
 pytestmark = pytest.mark.e2e
 
 PORT = processes.free_port()
+
+
+@pytest.fixture(scope="module")
+def uploader(moto_server) -> str:
+    """An uploader of this module's own: the stand-in is shared, and the demo uploader's files are others'."""
+    return new_uploader(moto_server, "api", DEFAULT_DEMO_PASSWORD)
 
 
 @pytest.fixture
@@ -49,8 +56,8 @@ def test_the_document_needs_no_token(base):
     assert response.status_code == 200 and response.json() == json.loads(api_app.openapi_document())
 
 
-def test_an_id_token_registers_an_upload_whose_form_stores_the_file(base, on_server):
-    token = tokens(on_server, "uploader@example.com")["IdToken"]
+def test_an_id_token_registers_an_upload_whose_form_stores_the_file(base, on_server, uploader):
+    token = tokens(on_server, uploader)["IdToken"]
     body = b"%PDF-1.7\n%%EOF\n"
     created = requests.post(f"{base}/v1/uploads", headers=bearer(token), timeout=10,
                             json={"name": "local.pdf", "size": len(body), "content_type": "application/pdf"})
@@ -69,24 +76,24 @@ def test_an_access_token_of_the_portals_client_is_accepted(base, on_server):
     assert response.status_code == 200, response.text
 
 
-def test_a_token_for_another_app_client_is_refused(base, on_server):
+def test_a_token_for_another_app_client_is_refused(base, on_server, uploader):
     cognito = on_server.client("cognito-idp")
     other = cognito.create_user_pool_client(UserPoolId=on_server.settings.user_pool_id, ClientName="other",
                                             ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])
-    token = tokens(on_server, "uploader@example.com", other["UserPoolClient"]["ClientId"])["IdToken"]
+    token = tokens(on_server, uploader, other["UserPoolClient"]["ClientId"])["IdToken"]
     response = requests.get(f"{base}/v1/files", headers=bearer(token), timeout=10)
     assert response.status_code == 401
 
 
-def test_a_tampered_token_is_refused(base, on_server):
-    token = tokens(on_server, "uploader@example.com")["IdToken"]
+def test_a_tampered_token_is_refused(base, on_server, uploader):
+    token = tokens(on_server, uploader)["IdToken"]
     head, payload, signature = token.split(".")
     response = requests.get(f"{base}/v1/files", headers=bearer(f"{head}.{payload}.{signature[::-1]}"), timeout=10)
     assert response.status_code == 401
 
 
-def test_problems_come_through_unchanged(base, on_server):
-    token = tokens(on_server, "uploader@example.com")["IdToken"]
+def test_problems_come_through_unchanged(base, on_server, uploader):
+    token = tokens(on_server, uploader)["IdToken"]
     response = requests.get(f"{base}/v1/export", params={"from": "2000-01-01", "to": "2999-12-31"},
                             headers=bearer(token), timeout=10)
     assert response.status_code == 403

@@ -32,3 +32,21 @@ def upload_files(page: Any, link: str, files: Mapping[str, bytes], folder: Path)
     page.get_by_role("button", name=f"Upload {len(files)} file(s)").click()
     page.get_by_text(f"{len(files)} file(s) uploaded").wait_for()
     page.get_by_role("link", name="Watch them on My files").click()
+
+
+def choose(page: Any, box: Any, option: str, tries: int = 3) -> None:
+    """Open the select box ``box`` and pick ``option``; open it again when a rerun closed it meanwhile.
+
+    A list that just stopped refreshing itself redraws the page once more, and
+    a redraw closes an open drop-down: the pick waits for a quiet page.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(tries):
+        box.click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
