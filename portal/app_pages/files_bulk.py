@@ -1,4 +1,4 @@
-"""The Files page's actions on selected rows: download as a ZIP, retry the failed ones, delete. Not a page.
+"""The Files page's actions on selected rows: ZIP download, retry the failed ones, delete, tags. Not a page.
 
 Each button says how many of the selected files it applies to (planned by
 :mod:`portal.files.bulk` from the access rules) and is disabled, with the
@@ -19,6 +19,7 @@ from portal import text
 from portal.access import NotAllowed, User
 from portal.files import bulk, bulk_service
 from portal.files.bulk import BulkAction, Report
+from portal.files.labels import InvalidLabels, LabelEdit
 from portal.files.service import FileError
 
 _CONFIRM = "files_bulk_confirm"
@@ -86,19 +87,42 @@ def bulk_panel(user: User, picked: Sequence[FileRecord], settings: Settings, *,
                 st.caption("The link works for 15 minutes; manifest.csv inside lists every selected file.")
                 show_report(made.report)
         if retrying:
-            _change(bulk_service.retry_many, user, plans[BulkAction.RETRY], settings, changed)
+            _change(lambda: bulk_service.retry_many(user=user, s3=s3, ddb=ddb, settings=settings,
+                                                    plan=plans[BulkAction.RETRY]), changed)
         if st.session_state.get(_CONFIRM) == ids and removable:
             st.warning(text.md_escape(bulk.confirmation(len(removable))))
             yes, no, _ = st.columns([1, 1, 2])
             if yes.button(f"Yes, delete {len(removable)}", type="primary", key="files_bulk_confirm_yes"):
                 st.session_state.pop(_CONFIRM, None)
-                _change(bulk_service.delete_many, user, plans[BulkAction.DELETE], settings, changed)
+                _change(lambda: bulk_service.delete_many(user=user, s3=s3, ddb=ddb, settings=settings,
+                                                         plan=plans[BulkAction.DELETE]), changed)
             no.button("Cancel", key="files_bulk_cancel", on_click=st.session_state.pop, args=(_CONFIRM, None))
+        _tags_row(user, plans[BulkAction.LABEL], settings, changed)
 
 
-def _change(act: Callable[..., Report], user: User, plan: bulk.Plan, settings: Settings,
-            changed: Callable[[], None]) -> None:
+def _tags_row(user: User, plan: bulk.Plan, settings: Settings, changed: Callable[[], None]) -> None:
+    """Add and remove tags on the selected files the user may change; each file's other tags and note stay."""
+    with st.form("files_bulk_tags", border=False):
+        add_col, remove_col, go_col = st.columns([2, 2, 1], vertical_alignment="bottom")
+        add = add_col.text_input("Add tags", placeholder="q3, legal", key="files_bulk_add")
+        remove = remove_col.text_input("Remove tags", placeholder="draft", key="files_bulk_remove")
+        tagging = go_col.form_submit_button(f"Change tags ({len(plan.chosen)})", icon=":material/sell:",
+                                            disabled=not plan.chosen, help=_help(plan))
+    if not tagging:
+        return
+    try:
+        edit = LabelEdit.of(add=add, remove=remove)
+    except InvalidLabels as e:
+        st.error(text.md_escape(f"Nothing was changed: {e}."))
+        return
+    if not edit.add and not edit.remove:
+        st.info("Type the tags to add or remove first (separate them with commas).")
+        return
+    _change(lambda: bulk_service.label_many(user=user, ddb=aws.client("dynamodb"), settings=settings,
+                                            plan=plan, edit=edit), changed)
+
+
+def _change(act: Callable[[], Report], changed: Callable[[], None]) -> None:
     """Run a bulk change, keep its report for the next drawing, and redraw."""
-    st.session_state[_REPORT] = act(user=user, s3=aws.client("s3"), ddb=aws.client("dynamodb"),
-                                    settings=settings, plan=plan)
+    st.session_state[_REPORT] = act()
     changed()

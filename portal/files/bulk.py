@@ -7,8 +7,8 @@ The service (:mod:`portal.files.bulk_service`) then acts file by file, each
 through the single-file service, and reports every file: done, or not and
 why. Nothing is changed that the report does not name.
 
-A new action (say, adding or removing tags) is one more :class:`BulkAction`
-and one more entry in :data:`ACTIONS`: its label, its rule and its refusals.
+A new action is one more :class:`BulkAction` and one more entry in
+:data:`ACTIONS`: its label, its rule and its refusals.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class BulkAction(StrEnum):
     DOWNLOAD = "download"
     RETRY = "retry"
     DELETE = "delete"
+    LABEL = "label"
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,17 @@ def _delete_state(record: FileRecord) -> str:
     return "it is already deleted"
 
 
+def _label_state(record: FileRecord) -> str:
+    return "its tags can change once it is processed or failed"
+
+
 ACTIONS: Mapping[BulkAction, ActionSpec] = {
     BulkAction.DOWNLOAD: ActionSpec("Download as ZIP", "put in the ZIP", access.may_download, False,
                                     _download_state),
     BulkAction.RETRY: ActionSpec("Retry failed", "sent back for processing", access.may_retry, True,
                                  _retry_state),
     BulkAction.DELETE: ActionSpec("Delete", "deleted", access.may_delete, True, _delete_state),
+    BulkAction.LABEL: ActionSpec("Change tags", "retagged", access.may_label, True, _label_state),
 }
 
 

@@ -1,6 +1,6 @@
-"""Bulk actions' I/O: retry, delete, and download many files as one ZIP streamed to S3.
+"""Bulk actions' I/O: retry, delete, add or remove tags, and download many files as one ZIP streamed to S3.
 
-Each file goes through the single-file service (:mod:`portal.files.service`),
+Each file goes through the single-file action (:mod:`portal.files.actions`),
 which re-reads it and checks the verified user against it, so a bulk action
 can do nothing a file's own buttons could not. A file that cannot be done is
 reported with the service's reason and left as it was; the others go on.
@@ -34,6 +34,7 @@ from portal.access import NotAllowed, User
 from portal.export.service import EXPORT_PREFIX, LINK_SECONDS
 from portal.files import actions, bulk, service
 from portal.files.bulk import BulkAction, ManifestRow, Outcome, Report
+from portal.files.labels import InvalidLabels, LabelEdit
 from portal.files.service import FileError, FilesUnavailable
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def _each(plan: bulk.Plan, act: Callable[[str], Any]) -> list[Outcome]:
     for planned in plan.chosen:
         try:
             record = act(planned.file_id)
-        except (FileError, NotAllowed) as e:
+        except (FileError, NotAllowed, InvalidLabels) as e:
             outcomes.append(Outcome(planned.file_id, planned.name, False, str(e)))
         else:
             outcomes.append(Outcome(planned.file_id, record.name, True))
@@ -79,6 +80,16 @@ def delete_many(*, user: User, s3: Any, ddb: Any, settings: Settings, plan: bulk
         return actions.delete_file(user=user, s3=s3, ddb=ddb, settings=settings, file_id=file_id)
 
     return bulk.report(plan, _each(plan, delete))
+
+
+def label_many(*, user: User, ddb: Any, settings: Settings, plan: bulk.Plan, edit: LabelEdit) -> Report:
+    """Add and remove tags on each planned file (:func:`actions.set_labels`, tag counters moved); report each.
+
+    Each file's other tags and its note stay; a file the edit would take over
+    the tag limit is reported with the rule's words and left as it was.
+    """
+    return bulk.report(plan, _each(plan, lambda file_id: actions.set_labels(
+        user=user, ddb=ddb, settings=settings, file_id=file_id, edit=edit)))
 
 
 # --- the ZIP --------------------------------------------------------------------------

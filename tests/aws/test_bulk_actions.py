@@ -170,3 +170,25 @@ def test_an_expired_session_makes_no_zip(stack):
     expired = User(sub=ANN.sub, email=ANN.email, groups=ANN.groups, expires_at=1)
     with pytest.raises(NotAllowed):
         bulk_service.zip_to_s3(user=expired, **io_args(stack), plan=bulk.Plan(BulkAction.DOWNLOAD, (record,), ()))
+
+
+def test_tags_added_and_removed_on_a_selection_move_the_tag_counters_and_report_a_file_over_the_limit(stack):
+    from portal.files.labels import LabelEdit
+    from portal.files.upload_policy import MAX_TAGS
+
+    plain = upload(stack, ANN, "a.txt", b"a")
+    tagged = upload(stack, ANN, "b.txt", b"b", tags=("old",))
+    full = upload(stack, ANN, "c.txt", b"c", tags=tuple(f"t{i}" for i in range(MAX_TAGS)))
+    bobs = upload(stack, BOB, "bob.txt", b"bob")
+    plan = bulk.plan(BulkAction.LABEL, ANN, [current(stack, r.file_id) for r in (plain, tagged, full, bobs)])
+    report = bulk_service.label_many(user=ANN, ddb=aws.client("dynamodb"), settings=stack, plan=plan,
+                                     edit=LabelEdit.of(add="q3", remove="old"))
+    assert [o.name for o in report.done] == ["a.txt", "b.txt"]
+    why = {o.name: o.why for o in report.not_done}
+    assert set(why) == {"c.txt", "bob.txt"}
+    assert why["bob.txt"] == "you may not see this file"
+    assert f"at most {MAX_TAGS} tags" in why["c.txt"]  # the upload rule's own words
+    assert [current(stack, r.file_id).tags for r in (plain, tagged, full, bobs)] == [
+        ("q3",), ("q3",), full.tags, ()]
+    stored, recount = counters_and_recount(stack)
+    assert stored == recount

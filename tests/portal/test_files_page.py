@@ -567,3 +567,17 @@ def test_a_drill_link_keeps_the_status_the_dashboard_binds(stack, people, monkey
     at.query_params["status"] = "failed"  # as the Failures tile's link names it
     at.switch_page("../../portal/app_pages/files.py").run()
     assert listed(at) == ["bad.json"]
+
+
+def test_an_uploader_tags_two_selected_files_at_once_and_bad_tags_change_nothing(stack, people, world):
+    at = select_rows(page(people["ann"]), "photo.png", "Q3 [draft] report.pdf")
+    next(t for t in at.text_input if t.label == "Add tags").input("Q3, legal")
+    button(at, "Change tags (2)").click().run()
+    assert not at.exception, at.exception
+    assert {current(stack, world[k].file_id).tags for k in ("ann_png", "ann_pdf")} == {("q3", "legal")}
+    assert "2 files retagged." in texts(at).replace("\\", "")
+    at = select_rows(at, "photo.png")
+    next(t for t in at.text_input if t.label == "Add tags").input("x" * 200)
+    button(at, "Change tags (1)").click().run()
+    assert "Nothing was changed" in next(e.value for e in at.error)
+    assert current(stack, world["ann_png"].file_id).tags == ("q3", "legal")

@@ -102,3 +102,17 @@ def test_the_manifest_lists_every_file_and_neutralises_formulas():
     assert parsed[1] == ["01" * 16, "'=HYPERLINK(1).pdf", "'=HYPERLINK(1).pdf", "processed", "1500", "ab" * 32,
                          "yes", ""]
     assert parsed[2] == ["02" * 16, "gone.pdf", "", "deleted", "", "", "no", "its original is no longer stored"]
+
+
+def test_tags_change_on_finished_files_the_user_may_change_and_not_while_one_is_processing():
+    finished = sample_record(file_id="05" * 16, name="done.pdf", rev="00A#finished")
+    busy = sample_record(file_id="06" * 16, name="busy.pdf", status=FileStatus.PROCESSING, rev="00B#claimed")
+    bobs = sample_record(file_id="07" * 16, owner="bob", name="bob.pdf", rev="00C#finished")
+    p = bulk.plan(BulkAction.LABEL, ANN, (finished, busy, bobs, MINE_DELETED))
+    assert [r.name for r in p.chosen] == ["done.pdf"]
+    assert why(p) == {"busy.pdf": "its tags can change once it is processed or failed",
+                      "bob.pdf": "you may not see this file",
+                      "gone.pdf": "its tags can change once it is processed or failed"}
+    assert why(bulk.plan(BulkAction.LABEL, ANALYST, (bobs,))) == {
+        "bob.pdf": "only the file's owner or an admin can change it"}
+    assert [r.name for r in bulk.plan(BulkAction.LABEL, ADMIN, (bobs,)).chosen] == ["bob.pdf"]
