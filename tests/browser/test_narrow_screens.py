@@ -3,6 +3,7 @@
 On a phone-sized screen (390 x 844) the Files list fits: the page never
 scrolls sideways, the table stays inside the screen and scrolls inside
 itself, and no two of the page's buttons overlap or leave the screen. The
+dashboard's charts are stacked, each within the screen. The
 sidebar is folded away on a phone, so the journey follows links in the pages.
 """
 
@@ -46,7 +47,7 @@ def page_width(page) -> int:
                              " document.querySelector('[data-testid=stMain]').scrollWidth)"))
 
 
-def test_the_files_list_fits_a_phone_screen(page, tmp_path):
+def test_the_files_list_and_the_dashboard_fit_a_phone_screen(page, tmp_path):
     page.set_viewport_size(PHONE)
     sign_in(page, "uploader@example.com", DEFAULT_DEMO_PASSWORD)
     page.get_by_role("heading", name="My files").wait_for()
@@ -64,3 +65,18 @@ def test_the_files_list_fits_a_phone_screen(page, tmp_path):
     assert len(shown) >= 3 and all(b["x"] >= 0 and b["x"] + b["width"] <= PHONE["width"] + 1 for b in shown)
     clashes = [(a, b) for i, a in enumerate(shown) for b in shown[i + 1:] if overlap(a, b)]
     assert not clashes, "no two buttons overlap"
+
+    # The dashboard of the same files: charts stacked, each within the screen.
+    origin = "/".join(page.url.split("/")[:3])
+    page.goto(f"{origin}/dashboard")  # the sidebar is folded away on a phone; the session lasts
+    page.get_by_role("heading", name="Dashboard").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.wait_for_timeout(1000)  # plotly sizes its charts to their columns after drawing
+
+    assert page_width(page) <= PHONE["width"], "the page does not scroll sideways"
+    charts = boxes(page, ".js-plotly-plot")
+    assert len(charts) >= 2
+    assert all(c["x"] >= 0 and c["x"] + c["width"] <= PHONE["width"] + 1 for c in charts), "charts fit the screen"
+    beside = [(a, b) for i, a in enumerate(charts) for b in charts[i + 1:]
+              if a["y"] < b["y"] + b["height"] - 1 and b["y"] < a["y"] + a["height"] - 1]
+    assert not beside, "the charts are stacked, not side by side"
