@@ -4,7 +4,7 @@ Machines here are noisy, so every figure is the median of several runs and is
 reported as a ratio to a baseline measured alongside it, never as a bare time
 to be compared across runs. The table is printed and written to
 ``build/bench.txt``. Sections: extraction, the Lambda zip's cold start
-(:mod:`bench.coldstart`), CSV export, dashboard load and the
+(:mod:`bench.coldstart`), CSV export, dashboard load, the API (:mod:`bench.api`) and the
 local pipeline (:mod:`bench.pipeline`: latency, a 2,000-upload burst,
 throughput per worker count); ``--only SECTION`` runs some, ``--quick`` runs
 smaller versions of all. docs/PERFORMANCE.md says how to read each figure.
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import coldstart, dashboard, pipeline, upload_index, worstcase
+from bench import api, coldstart, dashboard, pipeline, upload_index, worstcase
 from bench.corpus import generate
 from bench.export import rows as export_rows
 from extractor.extract import file_digest
@@ -132,7 +132,7 @@ def extraction(corpus: Path, files: int, repeats: int) -> list[tuple[str, str, s
     return rows
 
 
-SECTIONS = ("extraction", "coldstart", "export", "dashboard", "pipeline")
+SECTIONS = ("extraction", "coldstart", "export", "dashboard", "api", "pipeline")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += upload_index.rows(200_000 if quick else 1_000_000)
         elif section == "dashboard":
             rows += dashboard.rows(args.dashboard_files or (10_000 if quick else 100_000))
+        elif section == "api":
+            rows += api.latency_rows(40 if quick else 200)
         else:
             sizes = pipeline.QUICK if quick else pipeline.FULL
             if args.uploads:
