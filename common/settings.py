@@ -62,7 +62,7 @@ ENV_NAMES: Mapping[str, str] = {
     "moto_port": "DOCPORTAL_MOTO_PORT",
     "portal_port": "DOCPORTAL_PORT",
     "api_port": "DOCPORTAL_API_PORT",
-    # the API's command-line client (python -m api.client)
+    # the API's command-line client (docportal, python -m api.cli)
     "api_url": "DOCPORTAL_API_URL",
     "api_token": "DOCPORTAL_API_TOKEN",
     "api_password": "DOCPORTAL_API_PASSWORD",

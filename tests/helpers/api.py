@@ -21,6 +21,8 @@ import requests
 from api import app as api_app
 from common import aws
 from common.settings import Settings
+from devstack.worker import Worker
+from extractor.handler import lambda_handler
 from extractor.processor import Deps, process_message
 from portal.access import RESOURCE_SERVER
 from tests.helpers.events import object_created
@@ -127,6 +129,22 @@ def id_token(server: Any, email: str, password: str) -> str:
         ClientId=server.settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": email, "PASSWORD": password})
     return str(result["AuthenticationResult"]["IdToken"])
+
+
+@contextmanager
+def worker_running(settings: Settings) -> Iterator[Worker]:
+    """The local worker polling ``settings``' queue in a thread (make run's, in miniature), stopped after."""
+    stop = threading.Event()
+    worker = Worker(aws.client("sqs"), settings.queue_url, lambda_handler, region=settings.region,
+                    wait_seconds=1)
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
 
 
 @contextmanager
