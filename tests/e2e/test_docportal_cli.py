@@ -143,3 +143,15 @@ def test_a_file_over_the_limit_is_refused_by_the_api_before_its_bytes_are_sent(s
     refusal = summary.split("Refused:")[1]
     assert str(large) in refusal and "1 MB" in refusal
     assert stored_ids(summary) and str(large) not in summary.split("Refused:")[0]
+
+
+def test_a_large_export_is_fetched_through_its_link_without_the_token(stack, people, tmp_path, monkeypatch):
+    monkeypatch.setattr(api_app, "INLINE_EXPORT_BYTES", 16)  # every export is "large": a 303 to S3
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "analyst"))
+    assert run("login", "--user", people["analyst"])[0] == 0
+    today = datetime.now(UTC).date().isoformat()
+    code, printed = run("export", "--from", today, "--to", today)
+    assert code == 0 and printed.lstrip("\ufeff").startswith("name,owner_email,status")
+    target = tmp_path / "export.csv"
+    assert run("export", "--from", today, "--to", today, "-o", str(target))[0] == 0
+    assert target.read_bytes().decode("utf-8") == printed

@@ -153,3 +153,38 @@ def test_refusals_carry_the_problems_detail_and_a_401_asks_to_sign_in_again():
     assert forbidden.code == REFUSED and "Only analysts and admins may export." in str(forbidden)
     expired = refused(Reply(401, "application/json", b'{"message": "Unauthorized"}'))
     assert expired.code == USAGE and "docportal login" in str(expired)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_progress_is_one_line_redrawn_and_elsewhere_a_line_per_file(tmp_path):
+    from api.cli.transfer import Outcome, Progress
+
+    screen = Terminal()
+    bar = Progress(2_000_000, 2, screen)
+    bar.add(1_000_000)
+    bar.finished(Outcome(tmp_path / "a.pdf", 1_000_000, file_id="f1"))
+    assert screen.getvalue().startswith("\r[###############               ]  50% 1.0/2.0 MB 0/2 files")
+    assert "\n" not in screen.getvalue()
+    log = io.StringIO()
+    lines = Progress(10, 2, log)
+    lines.add(10)
+    lines.finished(Outcome(tmp_path / "a.pdf", 10, file_id="f1"))
+    lines.finished(Outcome(tmp_path / "b.pdf", 0, error="too large"))
+    assert log.getvalue() == "[1/2] a.pdf: stored f1\n[2/2] b.pdf: refused: too large\n"
+
+
+def test_a_person_signs_in_at_make_runs_pool_from_its_stack_file(env, tmp_path, capsys):
+    from common.settings import Settings
+
+    Settings(region="us-east-1", endpoint_url=f"http://127.0.0.1:{free_port()}", client_id="portal",
+             user_pool_id="us-east-1_x").dump(tmp_path / "state" / "stack.json")
+    code, _ = run({**env, "DOCPORTAL_STATE_DIR": str(tmp_path / "state"), "DOCPORTAL_API_PASSWORD": "p"},
+                  "login", "--user", "a@example.com")
+    assert code == UNREACHABLE  # it went to the stack file's pool (no one listens there)
+    assert run({**env, "DOCPORTAL_STATE_DIR": str(tmp_path / "none")}, "login", "--user", "a@example.com")[0] \
+        == USAGE
+    assert "DOCPORTAL_CLIENT_ID" in capsys.readouterr().err
