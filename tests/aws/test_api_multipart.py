@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import pytest
 
+from api import app as api_app
 from common import aws
 from common.catalogue import FileStatus
 from common.filestore import FileStore
+from portal.files import multipart
 from portal.files.upload_policy import MiB
+from portal.files.uploads import UploadError
 from tests.helpers.api import api, person, problem_type, process_object, send_parts
 from tests.helpers.tables import every_item
+from tests.helpers.users import person as user
 
 ANN = "aaaaaaaa-1111-4222-8333-000000000001"
 BOB = "bbbbbbbb-1111-4222-8333-000000000002"
@@ -25,8 +29,6 @@ BODY = (b"A large plain text file, line after line.\n" * (10 * MiB // 42 + 1))[:
 def large(stack, monkeypatch):
     """The stack, with uploads above 5 MiB sent in parts."""
     monkeypatch.setenv("DOCPORTAL_UPLOAD_MULTIPART_MB", "5")
-    from api import app as api_app
-
     api_app.reset()
     yield stack
     api_app.reset()
@@ -135,3 +137,40 @@ def test_a_file_that_arrived_cannot_be_cancelled(large):
     process_object(large, created["key"])
     status, _, body = api("DELETE", created["multipart"]["cancel"], person(ANN, "uploaders"))
     assert (status, problem_type(body)) == (409, "conflict")
+
+
+class ListsTooMuch:
+    """The stack's S3 client, but ListParts reports every part 1 MiB larger than S3 holds it."""
+
+    def __init__(self, s3):
+        self._s3 = s3
+
+    def __getattr__(self, name):
+        return getattr(self._s3, name)
+
+    def get_paginator(self, operation):
+        real = self._s3.get_paginator(operation)
+        if operation != "list_parts":
+            return real
+
+        class Inflated:
+            def paginate(self, **kwargs):
+                for page in real.paginate(**kwargs):
+                    yield {**page, "Parts": [{**p, "Size": p["Size"] + MiB} for p in page.get("Parts", [])]}
+
+        return Inflated()
+
+
+def test_an_object_that_comes_out_another_size_is_removed_and_refused(large):
+    ann = user(ANN, "uploaders")
+    s3, ddb = aws.client("s3"), aws.client("dynamodb")
+    started = multipart.start(user=ann, name="big.txt", size=len(BODY) + 2 * MiB, content_type="text/plain",
+                              s3=s3, ddb=ddb, settings=large)
+    links = {"part_size": started.part_size,
+             "parts": [{"part_number": n, "url": u} for n, u in enumerate(started.urls, 1)]}
+    parts = [multipart.Part(p["part_number"], p["etag"]) for p in send_parts(links, BODY)]
+    with pytest.raises(UploadError, match=f"has {len(BODY)} bytes, not the {len(BODY) + 2 * MiB} declared"):
+        multipart.complete(user=ann, file_id=started.record.file_id, parts=parts, s3=ListsTooMuch(s3), ddb=ddb,
+                           settings=large)
+    assert "Versions" not in s3.list_object_versions(Bucket=large.bucket, Prefix=started.record.key)
+    assert FileStore(ddb, large.table).read(started.record.file_id) is None
