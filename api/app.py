@@ -29,12 +29,15 @@ from pydantic import BaseModel
 from api import identity
 from api.identity import Caller, Unauthenticated
 from api.models import (
+    CompleteUpload,
     ExportLink,
     Figures,
     FileDetail,
     FileList,
     FileSummary,
     Link,
+    MultipartLinks,
+    PartLink,
     ProblemBody,
     UploadCreated,
     UploadForm,
@@ -50,7 +53,7 @@ from portal.access import NotAllowed, Scope
 from portal.dashboard import analytics, data
 from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.export import service as export
-from portal.files import actions, explorer, service, uploads
+from portal.files import actions, explorer, multipart, service, uploads
 from portal.files.explorer import FileFilters
 
 logger = logging.getLogger(__name__)
@@ -107,19 +110,53 @@ def needs(scope: Scope) -> Caller:
 # --- uploads -----------------------------------------------------------------------------
 
 
-@app.post("/v1/uploads", summary="Register a file and get a form that uploads it straight to S3",
-          responses=answers(UploadCreated, 503, status=201))
+@app.post("/v1/uploads", summary="Register a file and get a form (or, when large, part links) that uploads "
+                                  "it straight to S3", responses=answers(UploadCreated, 503, status=201))
 def create_upload(request: UploadRequest) -> Response[UploadCreated]:
-    """Register the file (in the caller's own space) and sign a POST limited to its key, size and type."""
+    """Register the file (in the caller's own space) and sign a POST limited to its key, size and type.
+
+    Above ``DOCPORTAL_UPLOAD_MULTIPART_MB`` the file goes in parts instead: an S3
+    multipart upload of its key, one presigned PUT per part, then ``complete``.
+    """
     who = needs(Scope.WRITE)
-    made = uploads.presign_upload(user=who.user, name=request.name, size=request.size,
-                                  content_type=request.content_type, s3=aws.client("s3"),
-                                  ddb=aws.client("dynamodb"), settings=settings(), tags=request.tags,
-                                  notes=request.notes)
-    form = UploadForm(url=made.url, fields=dict(made.fields), expires_in=made.expires_in)
-    body = UploadCreated(file_id=made.record.file_id, key=made.record.key, status=made.record.status.value,
-                         upload=form)
+    args = {"user": who.user, "name": request.name, "size": request.size,
+            "content_type": request.content_type, "s3": aws.client("s3"), "ddb": aws.client("dynamodb"),
+            "settings": settings(), "tags": request.tags, "notes": request.notes}
+    if request.size > multipart.multipart_threshold(settings()):
+        started = multipart.start(**args)
+        path = f"/v1/uploads/{started.record.file_id}"
+        links = MultipartLinks(upload_id=started.upload_id, part_size=started.part_size,
+                               part_count=len(started.urls), complete=f"{path}/complete", cancel=path,
+                               parts=[PartLink(part_number=n, url=u) for n, u in enumerate(started.urls, 1)],
+                               expires_in=started.expires_in)
+        body = UploadCreated(file_id=started.record.file_id, key=started.record.key,
+                             status=started.record.status.value, multipart=links)
+    else:
+        made = uploads.presign_upload(**args)
+        form = UploadForm(url=made.url, fields=dict(made.fields), expires_in=made.expires_in)
+        body = UploadCreated(file_id=made.record.file_id, key=made.record.key,
+                             status=made.record.status.value, upload=form)
     return Response(status_code=201, content_type="application/json", body=body)
+
+
+@app.post("/v1/uploads/<file_id>/complete", summary="Assemble a large file's parts, once every part is sent",
+          responses=answers(FileSummary, 404, 409, 503))
+def complete_upload(file_id: FILE_ID, request: CompleteUpload) -> FileSummary:
+    """Complete the caller's own multipart upload, if the parts make exactly the declared size."""
+    who = needs(Scope.WRITE)
+    parts = [multipart.Part(p.part_number, p.etag) for p in request.parts]
+    return FileSummary.of(multipart.complete(user=who.user, file_id=file_id, parts=parts, s3=aws.client("s3"),
+                                             ddb=aws.client("dynamodb"), settings=settings()))
+
+
+@app.delete("/v1/uploads/<file_id>", summary="Give up an upload that has not arrived (it counts nowhere)",
+            responses=answers(None, 404, 409, 503, more={204: {"description": "Cancelled"}}))
+def cancel_upload(file_id: FILE_ID) -> Response[None]:
+    """Abort the caller's own pending upload and remove its item."""
+    who = needs(Scope.WRITE)
+    multipart.abort(user=who.user, file_id=file_id, s3=aws.client("s3"), ddb=aws.client("dynamodb"),
+                    settings=settings())
+    return Response(status_code=204, content_type=None, body=None)
 
 
 # --- files -------------------------------------------------------------------------------

@@ -43,13 +43,46 @@ class UploadForm(_Strict):
     expires_in: int = Field(description="Seconds the form is valid for.")
 
 
+class PartLink(_Strict):
+    """Where one part goes: PUT its bytes to ``url`` and keep the ``ETag`` header S3 answers with."""
+
+    part_number: int
+    url: str
+
+
+class MultipartLinks(_Strict):
+    """A large file's upload in parts: every part ``part_size`` bytes but the last, then ``complete``."""
+
+    upload_id: str
+    part_size: int
+    part_count: int
+    parts: list[PartLink]
+    complete: str = Field(description="POST the parts' numbers and ETags here once every part is sent.")
+    cancel: str = Field(description="DELETE this to give the upload up.")
+    expires_in: int = Field(description="Seconds the part links are valid for.")
+
+
 class UploadCreated(_Strict):
-    """The registered file and the form that stores its object."""
+    """The registered file and how to send it: one form (``upload``), or parts (``multipart``) when large."""
 
     file_id: str
     key: str
     status: str
-    upload: UploadForm
+    upload: UploadForm | None = None
+    multipart: MultipartLinks | None = None
+
+
+class PartDone(_Strict):
+    """One part sent: its number and the ETag its PUT answered."""
+
+    part_number: int = Field(ge=1, le=10_000)
+    etag: str = Field(min_length=1, max_length=200)
+
+
+class CompleteUpload(_Strict):
+    """Every part of a multipart upload, in ascending order of part number."""
+
+    parts: list[PartDone] = Field(min_length=1, max_length=10_000)
 
 
 class FileSummary(_Strict):

@@ -95,6 +95,22 @@ class FileStore:
         item = self.ddb.get_item(**requests.get_duplicates(self.table, owner, sha256_hex)).get("Item")
         return marker_files(item)
 
+    def drop_pending(self, file_id: str) -> bool:
+        """Remove the file's item if it is still ``pending`` (a cancelled direct upload); False if it was not.
+
+        Raises
+        ------
+        botocore.exceptions.ClientError
+            For anything but the item having left ``pending`` (or being gone).
+        """
+        try:
+            self.ddb.delete_item(**requests.delete_pending(self.table, file_id))
+        except ClientError as e:
+            if aws_errors.code(e) == _CONDITION + "Exception":
+                return False
+            raise
+        return True
+
     def write(self, old: FileRecord | None, new: FileRecord, *,
               marker_seen: int | None = None) -> Cancelled | None:
         """Take the item from ``old`` to ``new``: None when written, ITEM or OTHER when a condition failed.

@@ -45,6 +45,7 @@ ENV_NAMES: Mapping[str, str] = {
     "upload_formats": "DOCPORTAL_UPLOAD_FORMATS",
     "upload_session_mb": "DOCPORTAL_UPLOAD_SESSION_MB",
     "upload_process_mb": "DOCPORTAL_UPLOAD_PROCESS_MB",
+    "upload_multipart_mb": "DOCPORTAL_UPLOAD_MULTIPART_MB",
     # the portal's lasting sessions
     "session_key": "DOCPORTAL_SESSION_KEY",
     "session_hours": "DOCPORTAL_SESSION_HOURS",
@@ -61,7 +62,7 @@ ENV_NAMES: Mapping[str, str] = {
     "moto_port": "DOCPORTAL_MOTO_PORT",
     "portal_port": "DOCPORTAL_PORT",
     "api_port": "DOCPORTAL_API_PORT",
-    # the API's command-line client (python -m api.client)
+    # the API's command-line client (docportal, python -m api.cli)
     "api_url": "DOCPORTAL_API_URL",
     "api_token": "DOCPORTAL_API_TOKEN",
     "api_password": "DOCPORTAL_API_PASSWORD",
@@ -135,6 +136,8 @@ class Settings:
     upload_session_mb: int = 1024
     #: Such uploads all sessions together may hold: the portal process's memory budget for them.
     upload_process_mb: int = 2048
+    #: Direct uploads (the API's) larger than this many MiB are sent as S3 multipart uploads, in parts.
+    upload_multipart_mb: int = 100
     #: Fernet key (urlsafe base64 of 32 bytes) that encrypts stored refresh tokens; empty: one per process.
     session_key: str = ""
     #: A lasting session's life: the app client's RefreshTokenValidity (12 hours in the template).
@@ -267,8 +270,8 @@ class Settings:
 
 
 _INTEGERS = {"max_receive_count": 1, "parse_memory_mb": 1, "max_parse_mb": 1, "upload_max_mb": 1,
-             "upload_session_mb": 1, "upload_process_mb": 1, "moto_port": 1, "portal_port": 1,
-             "session_hours": 1, "api_port": 1}
+             "upload_session_mb": 1, "upload_process_mb": 1, "upload_multipart_mb": 1,
+             "moto_port": 1, "portal_port": 1, "session_hours": 1, "api_port": 1}
 _SECONDS = {"parse_seconds": 0.001, "compact_seconds": 0.0, "session_check_seconds": 0.0}
 
 

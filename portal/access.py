@@ -185,6 +185,11 @@ def may_label(user: User, record: FileRecord) -> bool:
     return lifecycle.labels_editable(record) and may_change(user, record)
 
 
+def may_finish_upload(user: User, record: FileRecord) -> bool:
+    """Only the person (or script) who started a direct upload completes or cancels it, while it waits."""
+    return record.status is FileStatus.PENDING and has_role(user) and record.owner == user.sub
+
+
 def may_download(user: User, record: FileRecord) -> bool:
     """The original can be fetched while its object exists."""
     return (record.status not in (FileStatus.DELETED, FileStatus.EXPIRED) and bool(record.key)

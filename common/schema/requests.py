@@ -173,6 +173,17 @@ def mark_upload_failed(table: str, file_id: str, reason: str, now: str) -> dict[
     }
 
 
+def delete_pending(table: str, file_id: str) -> dict[str, Any]:
+    """Remove a direct upload's item while it is still ``pending``: as its TTL would, it counted nowhere."""
+    return {
+        "TableName": table,
+        "Key": file_key(file_id),
+        "ConditionExpression": "#status = :pending",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": attributes({":pending": FileStatus.PENDING}),
+    }
+
+
 def retry_copy(record: FileRecord, metadata: Mapping[str, str], now: str) -> dict[str, Any]:
     """Keyword arguments for ``copy_object`` that make S3 announce a failed file again.
 

@@ -255,3 +255,21 @@ class ByteProgress:
             self._shown = fraction
             return fraction
         return None
+
+
+#: S3's multipart rules: every part but the last at least 5 MiB, at most 10,000 parts.
+MIN_PART_BYTES = 5 * MiB
+MAX_PARTS = 10_000
+#: The part size a multipart upload starts from: few requests, little held in memory per part.
+PART_BYTES = 8 * MiB
+
+
+def part_plan(size: int) -> tuple[int, int]:
+    """The part size and the number of parts a direct upload of ``size`` bytes is sent in.
+
+    :data:`PART_BYTES`, grown in whole MiB when the file would need more than
+    :data:`MAX_PARTS` parts; every part but the last is full.
+    """
+    fewest = -(-size // MAX_PARTS)  # the smallest part that keeps the count within MAX_PARTS
+    part = max(PART_BYTES, -(-fewest // MiB) * MiB)
+    return part, max(1, -(-size // part))

@@ -93,11 +93,13 @@ def store_upload(
 
 
 def _register(*, user: User, name: str, content_type: str, ddb: Any, settings: Settings,
-              tags: Sequence[str], notes: str, expires_at: int | None = None) -> FileRecord:
+              tags: Sequence[str], notes: str, expires_at: int | None = None,
+              size: int | None = None) -> FileRecord:
     """Check the user, tags and notes, then create the new file's item in their own space.
 
     ``uploaded`` for an object this process sends next; ``pending`` until
-    ``expires_at`` (epoch seconds, the table's TTL) for one the caller sends.
+    ``expires_at`` (epoch seconds, the table's TTL) for one the caller sends,
+    with its declared ``size`` (a multipart upload's completion checks it).
 
     Raises
     ------
@@ -117,7 +119,7 @@ def _register(*, user: User, name: str, content_type: str, ddb: Any, settings: S
         bucket=settings.bucket, key=upload_key(user.sub, file_id, name),
         status=FileStatus.UPLOADED if expires_at is None else FileStatus.PENDING, uploaded_at=now,
         updated_at=now, content_type=content_type or "", extension=safe_extension(name),
-        tags=clean_tags, notes=clean_notes, expires_at=expires_at,
+        tags=clean_tags, notes=clean_notes, expires_at=expires_at, size=size,
     )
     try:
         ddb.put_item(**requests.put_new_file(settings.table, record))
@@ -167,15 +169,9 @@ def presign_upload(*, user: User, name: str, size: int, content_type: str, s3: A
         When the policy refuses the file (type, size), the tags or notes are
         not acceptable, or the item could not be created; nothing is stored.
     """
-    access.require(access.may_upload(user), "Only uploaders, analysts and admins may upload files.")
-    verdict = upload_policy.UploadPolicy.from_settings(settings).check(name, size)
-    if not verdict.accepted:
-        raise UploadError(verdict.message + ".")
-    record = _register(user=user, name=name, content_type=content_type, ddb=ddb, settings=settings,
-                       tags=tags, notes=notes,
-                       expires_at=int(time.time()) + expires_in + PENDING_GRACE_SECONDS)
-    meta = {f"x-amz-meta-{ORIGINAL_NAME_META}": quote(name, safe=""),
-            f"x-amz-meta-{FILE_ID_META}": record.file_id}
+    record = register_direct(user=user, name=name, size=size, content_type=content_type, ddb=ddb,
+                             settings=settings, tags=tags, notes=notes, expires_in=expires_in)
+    meta = {f"x-amz-meta-{k}": v for k, v in object_metadata(record).items()}
     fields = {"Content-Type": content_type, **meta}
     conditions: list[Any] = [{"Content-Type": content_type}, ["content-length-range", size, size],
                              *({k: v} for k, v in meta.items())]
@@ -187,6 +183,29 @@ def presign_upload(*, user: User, name: str, size: int, content_type: str, s3: A
         _end_upload_failed(ddb, settings, record.file_id)
         raise UploadError(f"{name}: {UPLOAD_FAILED_REASON}.") from e
     return PresignedUpload(record, str(post["url"]), dict(post["fields"]), expires_in)
+
+
+def register_direct(*, user: User, name: str, size: int, content_type: str, ddb: Any, settings: Settings,
+                    tags: Sequence[str], notes: str, expires_in: int) -> FileRecord:
+    """Check the file against the upload policy and register it ``pending`` for a direct upload.
+
+    Raises
+    ------
+    portal.access.NotAllowed, UploadError
+        As :func:`presign_upload`.
+    """
+    access.require(access.may_upload(user), "Only uploaders, analysts and admins may upload files.")
+    verdict = upload_policy.UploadPolicy.from_settings(settings).check(name, size)
+    if not verdict.accepted:
+        raise UploadError(verdict.message + ".")
+    return _register(user=user, name=name, content_type=content_type, ddb=ddb, settings=settings,
+                     tags=tags, notes=notes, expires_at=int(time.time()) + expires_in + PENDING_GRACE_SECONDS,
+                     size=size)
+
+
+def object_metadata(record: FileRecord) -> dict[str, str]:
+    """The user metadata the extractor reads from a file's object: its original name and its id."""
+    return {ORIGINAL_NAME_META: quote(record.name, safe=""), FILE_ID_META: record.file_id}
 
 
 def _deleted_meanwhile(s3: Any, ddb: Any, settings: Settings, record: FileRecord) -> bool:

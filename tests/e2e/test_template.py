@@ -228,7 +228,7 @@ def test_retention_expires_uploads_only_when_asked():
     tidy = rules["tidy-versions-and-multipart"]
     assert tidy["Status"] == "Enabled"
     assert tidy["NoncurrentVersionExpiration"] == {"NoncurrentDays": 7}
-    assert tidy["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    assert tidy["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
 
 
 def test_the_pool_is_admin_only_strong_email_named_and_offers_authenticator_apps():

@@ -21,6 +21,8 @@ import requests
 from api import app as api_app
 from common import aws
 from common.settings import Settings
+from devstack.worker import Worker
+from extractor.handler import lambda_handler
 from extractor.processor import Deps, process_message
 from portal.access import RESOURCE_SERVER
 from tests.helpers.events import object_created
@@ -98,10 +100,51 @@ def upload_through_api(stack: Settings, claims: Mapping[str, str], name: str, bo
     sent = requests.post(form["url"], data=form["fields"], files={"file": (name, body)}, timeout=10)
     assert sent.status_code == 204, sent.text
     if process:
-        s3 = aws.client("s3")
-        message = object_created(s3, stack.bucket, created["key"], f"{next(_SEQUENCERS):X}")
-        process_message(message, 1, Deps(s3=s3, ddb=aws.client("dynamodb"), table=stack.table))
+        process_object(stack, created["key"])
     return str(created["file_id"])
+
+
+def send_parts(links: Mapping[str, Any], body: bytes, *, only: int | None = None) -> list[dict[str, Any]]:
+    """PUT ``body``'s parts to a multipart upload's presigned part links (the first ``only``); their ETags."""
+    size = int(links["part_size"])
+    done = []
+    for link in links["parts"][:only]:
+        number = int(link["part_number"])
+        sent = requests.put(link["url"], data=body[(number - 1) * size:number * size], timeout=30)
+        assert sent.status_code == 200, sent.text
+        done.append({"part_number": number, "etag": sent.headers["ETag"]})
+    return done
+
+
+def process_object(stack: Settings, key: str) -> None:
+    """Hand the extractor the Object Created event of ``key``, as the queue would."""
+    s3 = aws.client("s3")
+    message = object_created(s3, stack.bucket, key, f"{next(_SEQUENCERS):X}")
+    process_message(message, 1, Deps(s3=s3, ddb=aws.client("dynamodb"), table=stack.table))
+
+
+def id_token(server: Any, email: str, password: str) -> str:
+    """A person's ID token from ``server``'s pool (password sign-in with the portal's app client)."""
+    result = server.client("cognito-idp").initiate_auth(
+        ClientId=server.settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password})
+    return str(result["AuthenticationResult"]["IdToken"])
+
+
+@contextmanager
+def worker_running(settings: Settings) -> Iterator[Worker]:
+    """The local worker polling ``settings``' queue in a thread (make run's, in miniature), stopped after."""
+    stop = threading.Event()
+    worker = Worker(aws.client("sqs"), settings.queue_url, lambda_handler, region=settings.region,
+                    wait_seconds=1)
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
 
 
 @contextmanager

@@ -12,7 +12,8 @@ from tests.helpers.api import api
 ROOT = Path(__file__).resolve().parents[2]
 ROUTES = {("/v1/uploads", "post"), ("/v1/files", "get"), ("/v1/files/{file_id}", "get"),
           ("/v1/files/{file_id}/download", "get"), ("/v1/files/{file_id}", "delete"),
-          ("/v1/files/{file_id}/retry", "post"), ("/v1/dashboard", "get"), ("/v1/export", "get")}
+          ("/v1/files/{file_id}/retry", "post"), ("/v1/dashboard", "get"), ("/v1/export", "get"),
+          ("/v1/uploads/{file_id}/complete", "post"), ("/v1/uploads/{file_id}", "delete")}
 
 
 def test_the_checked_in_document_is_the_generated_one():
