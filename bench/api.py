@@ -9,25 +9,37 @@ portal's own read of the caller's files; the same registration and signing
 for create-upload), taken turn about with the HTTP calls so a busy spell
 slows both sides, so the ratio is what the API layer adds: HTTP, the token
 check, the event, routing, validation and JSON.
+
+:func:`upload_rows` times a large file sent through the API as the
+``docportal`` client sends it (registered, then its parts PUT straight to S3
+with presigned links, then completed) against a plain boto3 ``upload_file``
+of the same file to the same server (what ``aws s3 cp`` does: multipart, 8 MiB
+parts, ten threads), the two taking turns.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import jwt
 
 from api import identity
+from api.cli import transfer
+from api.cli.http import Api
 from bench import pipeline
+from common.schema.keys import file_key
+from common.schema.record import from_item
 from common.settings import Settings
 from devstack import processes
 from portal.files import service, uploads
@@ -96,43 +108,87 @@ def _row(name: str, api: list[float], direct: list[float]) -> list[tuple[str, st
     return rows
 
 
-def latency_rows(calls: int) -> list[tuple[str, str, str, str]]:
-    """p50/p95 of ``GET /v1/files`` and ``POST /v1/uploads`` against their service calls in-process."""
+@contextlib.contextmanager
+def _serving(**settings: str) -> Iterator[tuple[pipeline.Stack, int, Path]]:
+    """A stack of its own and ``make run``'s API server for it (with ``settings`` added); its port."""
     with tempfile.TemporaryDirectory(prefix="docportal-bench-api-") as tmp, \
             pipeline.local_stack(Path(tmp)) as stack:
-        settings: Settings = stack.settings
         port = processes.free_port()
         env = {k: v for k, v in os.environ.items() if k not in _AWS and not k.startswith("DOCPORTAL_")}
-        env |= settings.to_env() | {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        env |= stack.settings.to_env() | settings | {"AWS_ACCESS_KEY_ID": "testing",
+                                                     "AWS_SECRET_ACCESS_KEY": "testing"}
         server = processes.start([sys.executable, "-m", "devstack.api_server", "--port", str(port)],
                                  log=Path(tmp) / "api.log", env=env, cwd=ROOT)
         try:
             processes.wait_http(f"http://127.0.0.1:{port}/v1/openapi.json", timeout=60, proc=server,
                                 log=Path(tmp) / "api.log")
-            token, claims = _sign_in(stack)
-            http = _Http(port, token)
-            ddb, s3 = stack.client("dynamodb"), stack.client("s3")
-            for i in range(FILES):
-                http.call("POST", "/v1/uploads", {"name": f"seed-{i}.pdf", "size": 1000,
-                                                  "content_type": "application/pdf"}, expect=201)
-
-            def listed() -> object:
-                who = identity.caller(claims)
-                return service.list_files(user=who.user, ddb=ddb, settings=settings, filters=FileFilters(),
-                                          page_token=None, page_size=50)
-
-            def created() -> object:
-                who = identity.caller(claims)
-                return uploads.presign_upload(user=who.user, name="report.pdf", size=1000, s3=s3, ddb=ddb,
-                                              content_type="application/pdf", settings=settings)
-
-            body = {"name": "report.pdf", "size": 1000, "content_type": "application/pdf"}
-            first = http.call("GET", "/v1/files?page_size=50")
-            if len(first["files"]) != 50:
-                raise RuntimeError(f"the caller's first page holds {len(first['files'])} files, not 50")
-            lists = _taking_turns([lambda: http.call("GET", "/v1/files?page_size=50"), listed], calls)
-            creates = _taking_turns([lambda: http.call("POST", "/v1/uploads", body, expect=201), created],
-                                    calls)
+            yield stack, port, Path(tmp)
         finally:
             processes.stop([server])
+
+
+def latency_rows(calls: int) -> list[tuple[str, str, str, str]]:
+    """p50/p95 of ``GET /v1/files`` and ``POST /v1/uploads`` against their service calls in-process."""
+    with _serving() as (stack, port, _):
+        settings: Settings = stack.settings
+        token, claims = _sign_in(stack)
+        http = _Http(port, token)
+        ddb, s3 = stack.client("dynamodb"), stack.client("s3")
+        for i in range(FILES):
+            http.call("POST", "/v1/uploads", {"name": f"seed-{i}.pdf", "size": 1000,
+                                              "content_type": "application/pdf"}, expect=201)
+
+        def listed() -> object:
+            who = identity.caller(claims)
+            return service.list_files(user=who.user, ddb=ddb, settings=settings, filters=FileFilters(),
+                                      page_token=None, page_size=50)
+
+        def created() -> object:
+            who = identity.caller(claims)
+            return uploads.presign_upload(user=who.user, name="report.pdf", size=1000, s3=s3, ddb=ddb,
+                                          content_type="application/pdf", settings=settings)
+
+        body = {"name": "report.pdf", "size": 1000, "content_type": "application/pdf"}
+        first = http.call("GET", "/v1/files?page_size=50")
+        if len(first["files"]) != 50:
+            raise RuntimeError(f"the caller's first page holds {len(first['files'])} files, not 50")
+        lists = _taking_turns([lambda: http.call("GET", "/v1/files?page_size=50"), listed], calls)
+        creates = _taking_turns([lambda: http.call("POST", "/v1/uploads", body, expect=201), created],
+                                calls)
     return [*_row(f"list files ({calls} calls)", *lists), *_row(f"create upload ({calls} calls)", *creates)]
+
+
+def upload_rows(megabytes: int, runs: int) -> list[tuple[str, str, str, str]]:
+    """A ``megabytes`` MB file through the API in parts against boto3's ``upload_file``: median seconds."""
+    with _serving(DOCPORTAL_UPLOAD_MAX_MB=str(megabytes + 1)) as (stack, port, tmp):
+        path = tmp / "large.mp4"
+        with path.open("wb") as f:
+            for _ in range(megabytes):
+                f.write(os.urandom(1_000_000))
+        size = path.stat().st_size
+        token, _ = _sign_in(stack)
+        api, s3, ddb = Api(f"http://127.0.0.1:{port}", token), stack.client("s3"), stack.client("dynamodb")
+        keys: list[str] = []
+
+        def through_api() -> None:
+            file_id = transfer.upload(api, path, size, (), lambda _: None)
+            item = ddb.get_item(TableName=stack.settings.table, Key=file_key(file_id))["Item"]
+            keys.append(from_item(item).key)
+
+        def with_boto3() -> None:
+            keys.append(f"bench/{uuid.uuid4().hex}.mp4")
+            s3.upload_file(str(path), stack.settings.bucket, keys[-1])
+
+        seconds: list[list[float]] = [[], []]
+        for _ in range(runs):
+            for i, side in enumerate((through_api, with_boto3)):
+                started = time.perf_counter()
+                side()
+                seconds[i].append(time.perf_counter() - started)
+                head = s3.head_object(Bucket=stack.settings.bucket, Key=keys[-1])
+                if head["ContentLength"] != size:
+                    raise RuntimeError(f"{keys[-1]} holds {head['ContentLength']} bytes, not {size}")
+                s3.delete_object(Bucket=stack.settings.bucket, Key=keys[-1])  # moto keeps bodies in memory
+    ours, theirs = statistics.median(seconds[0]), statistics.median(seconds[1])
+    return [(f"{megabytes} MB upload through the API, in parts (median of {runs})", f"{ours:.2f} s",
+             f"{theirs:.2f} s boto3 upload_file", f"{ours / theirs:.2f} (goal <= 1.20)")]
