@@ -11,8 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from portal.files import actions
 from portal.tokens import TokenVerifier
 
-pytestmark = pytest.mark.security
-
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
 CLIENT = "client-123"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
