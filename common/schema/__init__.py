@@ -13,6 +13,7 @@ module          holds
 ``lifecycle``   how a file's record changes: claimed, finished, expired, deleted, retried
 ``aggregates``  the counter cells a file contributes to, histograms, people's names
 ``compaction``  merging a cell's shard items into one, exactly
+``timeline``    the upload-time index's shards merged oldest first, page positions
 ``requests``    every DynamoDB request the table is read or written with
 =============== ===================================================================
 """

@@ -17,7 +17,8 @@ What the counters allow, and so what the filters can do:
 * **Names**: AGG#DAY_PEOPLE cells count processed files per day, uploader
   and author (or producing application); they are not split by format or
   status, so those filters do not apply to the top-names charts.
-* **Tags**: AGG#DAY_TAG cells (per day, uploader, format, tag; by status): exact.
+* **Tags**: AGG#DAY_TAG cells (per day, uploader, format, tag; by status): exact
+  (:mod:`portal.dashboard.tags`).
 * **Status**: each cell counts ``status_processed``, ``status_failed`` and
   ``status_expired`` (a finished file whose object the retention rule removed;
   it stays counted in ``files``, its earlier status is gone), so file counts,
@@ -44,15 +45,14 @@ from common.schema.aggregates import (
     latency_buckets,
     pages_buckets,
     parse_aggregate_key,
-    parse_tag_dimension,
     size_buckets,
 )
 from common.schema.keys import PK, SK
+from portal.dashboard.cells import NOTE_FORMAT_IGNORED, Series, cells_in, files_column, order, sum_by
 from portal.dashboard.filters import DashboardFilters, Viewer
 from portal.dashboard.labels import pages_bucket_label, size_bucket_label
+from portal.dashboard.tags import tags_over_time, top_tags
 
-#: Tags in the top-tags chart, and the tags the files-per-tag-over-time chart follows.
-TOP_TAGS, TAGS_OVER_TIME = 10, 5
 #: Longest range whose days are all drawn on a time axis; longer ones start at the first data.
 _FULL_AXIS_DAYS = 366
 #: What a series shows instead of formats when its cells are not split by format.
@@ -67,8 +67,6 @@ PAGES_BUCKETS = pages_buckets()
 NOTE_PEOPLE = ("Authors and producing applications are counted for processed files, whatever their format or "
                "status filter.")
 
-NOTE_FORMAT_IGNORED = ("The format filter is not applied while an uploader is selected: the per-uploader "
-                       "counters are not split by format.")
 NOTE_NO_FORMAT_SPLIT = "Per-uploader counters are not split by format, so all formats are shown together."
 NOTE_STATUS_PARTIAL = ("The counters do not split sizes, pages, processing times, latency or risk flags by "
                        "status: under a status filter those figures show “—” and those charts count every "
@@ -101,11 +99,6 @@ def aggregate_frame(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return frame.groupby(list(KEYS), as_index=False, sort=True).sum()
 
 
-def _cells(frame: pd.DataFrame, grain: str, filters: DashboardFilters) -> pd.DataFrame:
-    in_range = (frame["grain"] == grain) & (frame["day"] >= filters.start) & (frame["day"] <= filters.end)
-    return frame[in_range]
-
-
 def _selection(frame: pd.DataFrame, filters: DashboardFilters) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The cells that hold exactly the filtered files (status aside), and notes.
 
@@ -114,9 +107,9 @@ def _selection(frame: pd.DataFrame, filters: DashboardFilters) -> tuple[pd.DataF
     format charts need them anyway, so the per-day partition is never read.
     """
     if filters.owner is not None:
-        cells = _cells(frame, "DAY_OWNER", filters)
+        cells = cells_in(frame, "DAY_OWNER", filters)
         return cells[cells["dimension"] == filters.owner], (NOTE_FORMAT_IGNORED,) if filters.formats else ()
-    cells = _cells(frame, "DAY_FORMAT", filters)
+    cells = cells_in(frame, "DAY_FORMAT", filters)
     return (cells[cells["dimension"].isin(filters.formats)] if filters.formats else cells), ()
 
 
@@ -125,13 +118,8 @@ def _by_format(frame: pd.DataFrame, filters: DashboardFilters) -> tuple[pd.DataF
     if filters.owner is not None:
         cells, notes = _selection(frame, filters)
         return cells.assign(dimension=ALL_FORMATS), (*notes, NOTE_NO_FORMAT_SPLIT)
-    cells = _cells(frame, "DAY_FORMAT", filters)
+    cells = cells_in(frame, "DAY_FORMAT", filters)
     return (cells[cells["dimension"].isin(filters.formats)] if filters.formats else cells), ()
-
-
-def _files_column(filters: DashboardFilters) -> str:
-    """The counter that counts the files of the status filter."""
-    return "files" if filters.status == "all" else f"status_{filters.status}"
 
 
 def _status_notes(filters: DashboardFilters) -> tuple[str, ...]:
@@ -198,7 +186,7 @@ def kpis(frame: pd.DataFrame, filters: DashboardFilters) -> Kpis:
     shown = ("processed", "failed") if filters.status == "all" else (filters.status,)
     processed = _total(cells, "status_processed") if "processed" in shown else 0
     failed = _total(cells, "status_failed") if "failed" in shown else 0
-    files = _total(cells, _files_column(filters))
+    files = _total(cells, files_column(filters))
     share = processed / (processed + failed) if processed + failed else None
     if filters.status != "all":
         return Kpis(files=files, storage_bytes=None, processed_share=share, failures=failed,
@@ -218,30 +206,6 @@ def kpis(frame: pd.DataFrame, filters: DashboardFilters) -> Kpis:
 # --- series -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class Series:
-    """A frame ready for one chart, and what a person must know to read it right."""
-
-    frame: pd.DataFrame
-    notes: tuple[str, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        """True when there is nothing to draw."""
-        return self.frame.empty
-
-
-def _sum_by(cells: pd.DataFrame, by: list[str], columns: dict[str, str]) -> pd.DataFrame:
-    """Sums of ``columns`` (counter -> output name) grouped by ``by`` (renamed dimension -> format)."""
-    grouped = cells.groupby(by, as_index=False, sort=True)[list(columns)].sum()
-    return grouped.rename(columns={**columns, "dimension": "format"}).reset_index(drop=True)
-
-
-def _order(frame: pd.DataFrame, by: str, key: str) -> pd.DataFrame:
-    """Largest ``by`` first, ties by ``key``: a stable order for bar charts and tests."""
-    return frame.sort_values([by, key], ascending=[False, True], kind="stable").reset_index(drop=True)
-
-
 def uploads_over_time(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
     """Files per upload day and format (columns day, format, files), for a stacked chart.
 
@@ -249,8 +213,8 @@ def uploads_over_time(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
     every file is counted under ALL_FORMATS.
     """
     cells, notes = _by_format(frame, filters)
-    column = _files_column(filters)
-    out = _sum_by(cells, ["day", "dimension"], {column: "files"})
+    column = files_column(filters)
+    out = sum_by(cells, ["day", "dimension"], {column: "files"})
     return Series(out[out["files"] > 0].reset_index(drop=True), notes)
 
 
@@ -264,10 +228,10 @@ def format_mix(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
         return Series(pd.DataFrame({"format": pd.Series(dtype=str), "files": pd.Series(dtype="int64"),
                                     "share": pd.Series(dtype=float)}), notes)
     cells, notes = _by_format(frame, filters)
-    out = _sum_by(cells, ["dimension"], {_files_column(filters): "files"})
+    out = sum_by(cells, ["dimension"], {files_column(filters): "files"})
     out = out[out["files"] > 0]
     out = out.assign(share=out["files"] / out["files"].sum() if len(out) else 0.0)
-    return Series(_order(out, "files", "format"), notes)
+    return Series(order(out, "files", "format"), notes)
 
 
 def pages_distribution(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
@@ -277,10 +241,10 @@ def pages_distribution(frame: pd.DataFrame, filters: DashboardFilters) -> Series
     does not apply (pages are not split by status).
     """
     cells, notes = _by_format(frame, filters)
-    out = _sum_by(cells, ["dimension"], {"pages": "pages", "paged_files": "paged_files"})
+    out = sum_by(cells, ["dimension"], {"pages": "pages", "paged_files": "paged_files"})
     out = out[out["paged_files"] > 0]
     out = out.assign(pages_per_file=out["pages"] / out["paged_files"])
-    return Series(_order(out, "pages_per_file", "format"), (*notes, *_status_notes(filters)))
+    return Series(order(out, "pages_per_file", "format"), (*notes, *_status_notes(filters)))
 
 
 def latency_trend(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
@@ -306,7 +270,7 @@ def _prefixed_counts(cells: pd.DataFrame, prefix: str, label: str, value: str) -
     columns = [c for c in cells.columns if c.startswith(prefix)]
     sums = cells[columns].sum() if columns else pd.Series(dtype="int64")
     out = pd.DataFrame({label: [c[len(prefix):] for c in sums.index], value: sums.astype("int64").to_numpy()})
-    return _order(out[out[value] > 0], value, label)
+    return order(out[out[value] > 0], value, label)
 
 
 def failures_by_reason(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
@@ -325,31 +289,6 @@ def risk_flags(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
     return Series(_prefixed_counts(cells, "flag_", "flag", "files"), (*notes, *_status_notes(filters)))
 
 
-def _tag_cells(frame: pd.DataFrame, filters: DashboardFilters) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """The filtered files' AGG#DAY_TAG cells, a ``tag`` column added; the uploader wins over formats."""
-    cells, owner, wanted = _cells(frame, "DAY_TAG", filters), filters.owner, filters.formats
-    parts = [parse_tag_dimension(d) for d in cells["dimension"]]
-    keep = [o == owner if owner is not None else f in wanted or not wanted for o, f, _ in parts]
-    notes = (NOTE_FORMAT_IGNORED,) if owner is not None and wanted else ()
-    return cells.assign(tag=[tag for _, _, tag in parts]).loc[keep], notes
-
-
-def top_tags(frame: pd.DataFrame, filters: DashboardFilters, limit: int = TOP_TAGS) -> Series:
-    """The tags on most files (columns tag, files); exact under every filter."""
-    cells, notes = _tag_cells(frame, filters)
-    out = _sum_by(cells, ["tag"], {_files_column(filters): "files"})
-    return Series(_order(out[out["files"] > 0], "files", "tag").head(limit).reset_index(drop=True), notes)
-
-
-def tags_over_time(frame: pd.DataFrame, filters: DashboardFilters, limit: int = TAGS_OVER_TIME) -> Series:
-    """Files per day of the ``limit`` top tags (columns day, tag, files), top tag first; exact."""
-    cells, notes = _tag_cells(frame, filters)
-    top = top_tags(frame, filters, limit).frame["tag"].tolist()
-    out = _sum_by(cells[cells["tag"].isin(top)], ["tag", "day"], {_files_column(filters): "files"})
-    out = out[out["files"] > 0].assign(rank=out["tag"].map(top.index)).sort_values(["rank", "day"])
-    return Series(out[["day", "tag", "files"]].reset_index(drop=True), notes)
-
-
 def top_uploaders(frame: pd.DataFrame, filters: DashboardFilters, limit: int = 10) -> Series:
     """The uploaders with most files (columns owner, files, failures), from AGG#DAY_OWNER.
 
@@ -357,15 +296,15 @@ def top_uploaders(frame: pd.DataFrame, filters: DashboardFilters, limit: int = 1
     The per-uploader cells have no format split, so a format filter is ignored
     here (with a note); the status filter is exact.
     """
-    cells = _cells(frame, "DAY_OWNER", filters)
+    cells = cells_in(frame, "DAY_OWNER", filters)
     if filters.owner is not None:
         cells = cells[cells["dimension"] == filters.owner]
     counters = ["files", *(f"status_{status}" for status in COUNTED_STATUSES)]
     sums = cells.groupby("dimension", as_index=False, sort=True)[counters].sum()
-    out = pd.DataFrame({"owner": sums["dimension"], "files": sums[_files_column(filters)],
+    out = pd.DataFrame({"owner": sums["dimension"], "files": sums[files_column(filters)],
                         "failures": sums["status_failed"] if filters.status in ("all", "failed") else 0})
     notes = (NOTE_UPLOADERS_ALL_FORMATS,) if filters.formats and filters.owner is None else ()
-    return Series(_order(out[out["files"] > 0], "files", "owner").head(limit).reset_index(drop=True), notes)
+    return Series(order(out[out["files"] > 0], "files", "owner").head(limit).reset_index(drop=True), notes)
 
 
 def size_per_format(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
@@ -377,10 +316,10 @@ def size_per_format(frame: pd.DataFrame, filters: DashboardFilters) -> Series:
     status and a status filter does not apply.
     """
     cells, notes = _by_format(frame, filters)
-    out = _sum_by(cells, ["dimension"], {"files": "files", "bytes": "bytes"})
+    out = sum_by(cells, ["dimension"], {"files": "files", "bytes": "bytes"})
     out = out[out["files"] > 0]
     out = out.assign(mean_bytes=out["bytes"] / out["files"])
-    return Series(_order(out, "mean_bytes", "format"), (*notes, *_status_notes(filters)))
+    return Series(order(out, "mean_bytes", "format"), (*notes, *_status_notes(filters)))
 
 
 def _histogram(frame: pd.DataFrame, filters: DashboardFilters, buckets: tuple[tuple[str, int], ...],
@@ -412,7 +351,7 @@ def top_names(frame: pd.DataFrame, filters: DashboardFilters, kind: str, limit: 
     """
     if kind not in PEOPLE_FIELDS:
         raise ValueError(f"unknown kind of name {kind!r}")
-    cells = _cells(frame, "DAY_PEOPLE", filters)
+    cells = cells_in(frame, "DAY_PEOPLE", filters)
     prefix = f"{kind}="
     counts: dict[str, int] = {}
     for dimension, files in zip(cells["dimension"], cells["files"], strict=True):
@@ -421,7 +360,7 @@ def top_names(frame: pd.DataFrame, filters: DashboardFilters, kind: str, limit: 
             counts[named[len(prefix):]] = counts.get(named[len(prefix):], 0) + int(files)
     out = pd.DataFrame({"name": pd.Series(list(counts), dtype=str),
                         "files": pd.Series(list(counts.values()), dtype="int64")})
-    out = _order(out[out["files"] > 0], "files", "name").head(limit).reset_index(drop=True)
+    out = order(out[out["files"] > 0], "files", "name").head(limit).reset_index(drop=True)
     notes = (NOTE_PEOPLE,) if filters.formats or filters.status != "all" else ()
     return Series(out, notes)
 
@@ -469,7 +408,7 @@ def day_axis(frame: pd.DataFrame, filters: DashboardFilters) -> tuple[str, str] 
 
 def dimensions(frame: pd.DataFrame, grain: str, filters: DashboardFilters | None = None) -> tuple[str, ...]:
     """The formats (DAY_FORMAT) or uploaders (DAY_OWNER) with files, in the range if given: filter choices."""
-    cells = _cells(frame, grain, filters) if filters else frame[frame["grain"] == grain]
+    cells = cells_in(frame, grain, filters) if filters else frame[frame["grain"] == grain]
     return tuple(sorted(set(cells.loc[cells["files"] > 0, "dimension"])))
 
 

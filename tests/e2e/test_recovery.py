@@ -17,6 +17,7 @@ import pytest
 from bench import checks, pipeline
 from bench.corpus import generate
 from devstack import processes
+from tests.helpers.procs import children
 from tests.helpers.system import System, alive
 from tests.helpers.users import CHOSEN_PASSWORD, create_user
 
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.e2e
 BURST = 60
 #: Well under the queue's visibility timeout (366 s): a batch that waited it out would not make it.
 FINISH_SECONDS = 120
+#: Ctrl-C after files were parsed ends every process within this (issue 17; 10.2 s before bug 1's fix).
+STOP_SECONDS = 5
 
 
 def upload(system, paths):
@@ -232,3 +235,23 @@ def test_ctrl_c_stops_every_process_of_the_run(tmp_path):
     assert "worker stopped" in (system.state / "worker.log").read_text()
     assert not (system.state / "pids.json").exists()
     assert processes.port_free(system.moto_port) and processes.port_free(system.portal_port)
+
+
+def test_ctrl_c_after_parsing_stops_everything_within_five_seconds(tmp_path):
+    """Injected: Ctrl-C once files were parsed. Parser processes inherited the worker's SIGTERM handler and
+    their socket's both ends, so the worker waited for them and the run took the whole grace, then SIGKILL."""
+    system = System(tmp_path / "state").start()
+    try:
+        uploads = upload(system, generate(tmp_path / "parsed", 3, seed=28, max_scale=1))
+        assert_all_finished_and_counted(system, uploads)
+        parsers = children(system.child("worker"))
+        assert parsers, "the worker holds no parser process: nothing to stop"
+        run = system.processes()
+    finally:
+        started = time.monotonic()
+        code = system.stop()
+        took = time.monotonic() - started
+    assert code == 0
+    assert took < STOP_SECONDS, f"Ctrl-C took {took:.1f} s"
+    assert not any(alive(pid) for pid in [*run, *parsers]), system.processes()
+    assert "worker stopped" in (system.state / "worker.log").read_text()

@@ -14,7 +14,6 @@ from common.schema.aggregates import AGG_GRAINS, aggregate_key
 from common.schema.keys import INDEXES, PK, SK, UPLOAD_PREFIX
 from common.settings import ENV_NAMES, Settings
 from devstack import template as tpl
-from devstack.provision import PARAMETERS
 
 TEMPLATE = tpl.load()
 RESOURCES = TEMPLATE["Resources"]
@@ -365,32 +364,6 @@ def test_checkov_reports_no_failed_check():
     assert "Failed checks: 0" in result.stdout, result.stdout
 
 
-# --- the local stack, provisioned on a moto server, against the template --------
-
-@pytest.fixture(scope="module")
-def local(moto_server):
-    return moto_server
-
-
-def test_local_table_matches_the_template(local):
-    _assert_table_is(local.client("dynamodb"), local.settings.table, "FilesTable", "files")
-
-
-def _assert_table_is(ddb, name: str, logical_id: str, suffix: str) -> None:
-    """A local table has the template's name, keys, attributes, indexes and time to live."""
-    table = ddb.describe_table(TableName=name)["Table"]
-    expected = props(logical_id)
-    assert table["TableName"] == f"docportal-{PARAMETERS['Environment']}-{suffix}"
-    assert table["KeySchema"] == expected["KeySchema"]
-    assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
-        expected["AttributeDefinitions"], key=lambda a: a["AttributeName"])
-    assert [(i["IndexName"], i["KeySchema"], i["Projection"]) for i in table["GlobalSecondaryIndexes"]] == [
-        (i["IndexName"], i["KeySchema"], i["Projection"]) for i in expected["GlobalSecondaryIndexes"]]
-    ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == (
-        "ENABLED", expected["TimeToLiveSpecification"]["AttributeName"])
-
-
 def test_sessions_expire_with_the_refresh_token_and_the_portal_may_only_use_them():
     table = props("SessionsTable")
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
@@ -406,68 +379,6 @@ def test_sessions_expire_with_the_refresh_token_and_the_portal_may_only_use_them
     }
 
 
-def test_local_sessions_table_matches_the_template(local):
-    _assert_table_is(local.client("dynamodb"), local.settings.sessions_table, "SessionsTable", "sessions")
-
-
-def test_local_queues_match_the_template(local):
-    sqs = local.client("sqs")
-    attrs = sqs.get_queue_attributes(QueueUrl=local.settings.queue_url, AttributeNames=["All"])["Attributes"]
-    dlq = sqs.get_queue_attributes(QueueUrl=local.settings.dlq_url, AttributeNames=["QueueArn"])["Attributes"]
-    default_timeout = TEMPLATE["Parameters"]["ExtractorTimeoutSeconds"]["Default"]
-    assert int(attrs["VisibilityTimeout"]) == TEMPLATE["Mappings"]["VisibilityTimeout"][default_timeout]["Seconds"]
-    redrive = json.loads(attrs["RedrivePolicy"])
-    assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
-    assert int(redrive["maxReceiveCount"]) == TEMPLATE["Parameters"]["MaxReceiveCount"]["Default"]
-
-
-def test_local_rule_matches_the_template(local):
-    events = local.client("events")
-    rule_name = f"docportal-{PARAMETERS['Environment']}-object-created"
-    rule = events.describe_rule(Name=rule_name)
-    pattern = json.loads(rule["EventPattern"])
-    expected = props("ObjectCreatedRule")["EventPattern"]
-    assert pattern["source"] == expected["source"]
-    assert pattern["detail-type"] == expected["detail-type"]
-    assert pattern["detail"]["object"] == expected["detail"]["object"]
-    assert pattern["detail"]["bucket"]["name"] == [local.settings.bucket]
-    (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
-    queue_arn = local.client("sqs").get_queue_attributes(
-        QueueUrl=local.settings.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    assert target["Arn"] == queue_arn
-
-
-def _take_keys(sqs, queue_url: str, ours: set[str]) -> list[str]:
-    """Receive and delete one batch; the object keys among ``ours`` it delivered."""
-    keys = []
-    for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
-        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-        key = json.loads(m["Body"]).get("detail", {}).get("object", {}).get("key")
-        if key in ours:
-            keys.append(key)
-    return keys
-
-
-def test_local_bucket_has_the_settings_moto_cloudformation_skips(local):
-    s3, sqs = local.client("s3"), local.client("sqs")
-    # moto does not echo EventBridgeConfiguration back, so prove it by delivery.
-    s3.put_object(Bucket=local.settings.bucket, Key="elsewhere/not-an-upload.txt", Body=b"x")
-    s3.put_object(Bucket=local.settings.bucket, Key="uploads/probe/eventbridge-check.txt", Body=b"x")
-    # Other tests of this module share the stack and may have left deliveries of their own:
-    # only the two keys put here are this test's business.
-    ours = {"elsewhere/not-an-upload.txt", "uploads/probe/eventbridge-check.txt"}
-    delivered: list[str] = []
-    for _ in range(10):
-        delivered += _take_keys(sqs, local.settings.queue_url, ours)
-        if delivered:
-            break
-    delivered += _take_keys(sqs, local.settings.queue_url, ours)  # a late delivery of the other key
-    assert delivered == ["uploads/probe/eventbridge-check.txt"]
-    assert s3.get_bucket_versioning(Bucket=local.settings.bucket)["Status"] == "Enabled"
-    block = s3.get_public_access_block(Bucket=local.settings.bucket)["PublicAccessBlockConfiguration"]
-    assert block == props("UploadsBucket")["PublicAccessBlockConfiguration"]
-
-
 def test_the_invitation_says_where_the_portal_is():
     invite = props("UserPool")["AdminCreateUserConfig"]["InviteMessageTemplate"]
     message = invite["EmailMessage"]["Fn::Sub"]
@@ -475,59 +386,6 @@ def test_the_invitation_says_where_the_portal_is():
     assert "{username}" in message and "{####}" in message  # Cognito refuses a template without them
     assert 6 <= len(message) <= 20_000 and invite["EmailSubject"]
     assert "EmailConfiguration" not in props("UserPool")  # Cognito's own e-mail until README's SES switch
-
-
-def test_local_cognito_matches_the_template(local):
-    cognito = local.client("cognito-idp")
-    pool = cognito.describe_user_pool(UserPoolId=local.settings.user_pool_id)["UserPool"]
-    expected_pool = props("UserPool")
-    assert pool["Policies"]["PasswordPolicy"] == expected_pool["Policies"]["PasswordPolicy"]
-    assert pool["UsernameAttributes"] == expected_pool["UsernameAttributes"]
-    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
-    invite = pool["AdminCreateUserConfig"]["InviteMessageTemplate"]["EmailMessage"]
-    assert "Open http://localhost:8501 and sign in" in invite
-    # CreateUserPool takes MfaConfiguration; the software-token switch needs SetUserPoolMfaConfig.
-    assert pool["MfaConfiguration"] == expected_pool["MfaConfiguration"]
-    mfa = cognito.get_user_pool_mfa_config(UserPoolId=local.settings.user_pool_id)
-    assert mfa["MfaConfiguration"] == expected_pool["MfaConfiguration"]
-    assert mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": "SOFTWARE_TOKEN_MFA" in expected_pool["EnabledMfas"]}
-    assert not mfa.get("SmsMfaConfiguration")
-    client = cognito.describe_user_pool_client(
-        UserPoolId=local.settings.user_pool_id, ClientId=local.settings.client_id)["UserPoolClient"]
-    assert client["ExplicitAuthFlows"] == props("UserPoolClient")["ExplicitAuthFlows"]
-    groups = {g["GroupName"]: g.get("Precedence") for g in cognito.list_groups(
-        UserPoolId=local.settings.user_pool_id)["Groups"]}
-    assert groups == {r["Properties"]["GroupName"]: r["Properties"]["Precedence"]
-                      for r in tpl.resources_of_type(TEMPLATE, "AWS::Cognito::UserPoolGroup").values()}
-
-
-def test_provisioning_again_reads_the_same_stack_back(local):
-    import functools
-
-    from devstack.provision import provision
-    from tests.helpers.env import server_client
-
-    again = provision(local.endpoint, "us-east-1", client=functools.partial(server_client, local.endpoint))
-    assert again == local.settings
-
-
-def test_local_expired_rule_and_events_dlq_match_the_template(local):
-    events, sqs = local.client("events"), local.client("sqs")
-    env = PARAMETERS["Environment"]
-    queue_arn = sqs.get_queue_attributes(
-        QueueUrl=local.settings.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events_dlq_url = sqs.get_queue_url(QueueName=f"docportal-{env}-events-dlq")["QueueUrl"]
-    events_dlq_arn = sqs.get_queue_attributes(
-        QueueUrl=events_dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    for rule_name, logical in ((f"docportal-{env}-object-created", "ObjectCreatedRule"),
-                               (f"docportal-{env}-object-expired", "ObjectExpiredRule")):
-        pattern = json.loads(events.describe_rule(Name=rule_name)["EventPattern"])
-        assert pattern["detail-type"] == props(logical)["EventPattern"]["detail-type"]
-        (target,) = events.list_targets_by_rule(Rule=rule_name)["Targets"]
-        assert target["Arn"] == queue_arn
-        assert target["DeadLetterConfig"]["Arn"] == events_dlq_arn
-    assert pattern["detail"]["reason"] == ["Lifecycle Expiration"]
-    assert pattern["detail"]["deletion-type"] == ["Delete Marker Created"]
 
 
 def test_the_package_is_built_for_what_the_function_runs():

@@ -43,6 +43,17 @@ def test_an_unreachable_cognito_gets_a_clear_message(on_server, monkeypatch):
     assert UNAVAILABLE in texts(at)
 
 
+def test_unusable_settings_get_a_clear_message_not_a_traceback(monkeypatch):
+    """Issue 12 item 10: with AWS_DEFAULT_REGION (and the stack) unset, an anonymous browser was shown a
+    traceback with file paths; it gets a message for people, and the details go to the log."""
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    at = app()
+    assert not at.exception
+    assert [e.value for e in at.error] == [auth.MISCONFIGURED]
+    assert not at.text_input  # no form that could never work
+
+
 def test_the_uploader_signs_in_and_lands_on_my_files(on_server):
     at = sign_in(app(), "uploader@example.com", DEFAULT_DEMO_PASSWORD)
     assert not at.exception

@@ -7,16 +7,12 @@ processed by the extractor's own code, in moto's in-process mock.
 
 from __future__ import annotations
 
-import pytest
-
 from common import aws
 from common.catalogue import FileStatus
 from common.filestore import FileStore
 from tests.helpers.api import api, machine, person, problem_type, upload_through_api
 from tests.helpers.files import tiny_pdf
 from tests.helpers.s3post import policy, refusal
-
-pytestmark = pytest.mark.security
 
 ANN = "aaaaaaaa-1111-4222-8333-000000000001"
 BOB = "bbbbbbbb-1111-4222-8333-000000000002"

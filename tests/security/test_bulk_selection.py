@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 
-import pytest
 import streamlit as st
 
 from common import aws
@@ -16,8 +15,6 @@ from tests.helpers.files import tiny_pdf
 from tests.helpers.pages import page_as
 from tests.helpers.stored import current, upload
 from tests.helpers.users import ANN, BOB
-
-pytestmark = pytest.mark.security
 
 
 def test_row_numbers_forged_in_the_selection_select_nothing_more(stack):

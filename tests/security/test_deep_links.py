@@ -9,13 +9,9 @@ last attack runs the whole app: a page the role may not see.
 
 from __future__ import annotations
 
-import pytest
-
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from portal import deep_link, navigation
 from tests.helpers.signin import PORTAL_URL, app, sign_in
-
-pytestmark = pytest.mark.security
 
 PAGES = navigation.PAGE_NAMES
 

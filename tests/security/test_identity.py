@@ -8,10 +8,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from devstack import template as tpl
 from portal.files import actions
 from portal.tokens import TokenVerifier
-
-pytestmark = pytest.mark.security
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
 CLIENT = "client-123"
@@ -36,6 +35,20 @@ def test_an_unverified_email_is_never_trusted_as_who_the_user_is(verified):
     user = verifier().verify_id_token(token(email="cfo@example.com", email_verified=verified))
     assert user.email == ""
     assert verifier().verify_id_token(token(email_verified="true")).email == "eve@example.com"
+
+
+def test_a_user_cannot_change_the_email_cognito_vouches_for():
+    """Attack: with their own access token a user calls Cognito's UpdateUserAttributes and sets their e-mail
+    to cfo@example.com; any client a person signs in through let them write every attribute, and the pool
+    took a new e-mail at once, unverified."""
+    resources = tpl.load()["Resources"]
+    clients = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::Cognito::UserPoolClient"}
+    people = {name for name, c in clients.items() if "ExplicitAuthFlows" in c or ("AllowedOAuthScopes" in c
+              and "client_credentials" not in str(c.get("AllowedOAuthFlows")))}
+    assert people == {"UserPoolClient"}
+    assert all(clients[name]["WriteAttributes"] == [] for name in people)
+    pool = resources["UserPool"]["Properties"]
+    assert pool["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"] == ["email"]
 
 
 def test_a_few_seconds_of_clock_skew_do_not_end_a_session():

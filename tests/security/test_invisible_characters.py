@@ -22,8 +22,6 @@ from portal.text import md_escape, plain, plot_escape
 from tests.helpers.records import sample_record
 from tests.helpers.users import ANN
 
-pytestmark = pytest.mark.security
-
 #: Bidi overrides, embeddings, isolates and marks, a zero-width no-break and controls.
 INVISIBLE = ["\u202e", "\u202d", "\u202a", "\u202b", "\u202c", "\u2066", "\u2067", "\u2068", "\u2069",
              "\u200e", "\u200f", "\u061c", "\x00", "\x1b", "\x7f", "\x85"]

@@ -13,8 +13,6 @@ from portal.users import mfa
 from tests.helpers import totp as codes
 from tests.helpers.users import MFA_PASSWORD
 
-pytestmark = pytest.mark.security
-
 
 @pytest.fixture(autouse=True)
 def moto_checks_codes(monkeypatch: pytest.MonkeyPatch) -> None:

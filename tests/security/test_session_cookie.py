@@ -27,8 +27,6 @@ from tests.helpers.sessions import cookie_of, signed_in_as, tab_with_cookie
 from tests.helpers.signin import app, sign_in, texts
 from tests.helpers.users import SESSION_PASSWORD, new_uploader
 
-pytestmark = pytest.mark.security
-
 HOST = "portal.example.com"
 ORIGIN = f"https://{HOST}"
 

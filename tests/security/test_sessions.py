@@ -26,8 +26,6 @@ from tests.helpers.pages import page_as
 from tests.helpers.signin import app, enrol_authenticator, sign_in, sign_in_with_code
 from tests.helpers.users import SESSION_PASSWORD, new_user
 
-pytestmark = pytest.mark.security
-
 VICTIM = User(sub="5eeeeeee-1111-4222-8333-444455556666", email="victim@example.com",
               groups=frozenset({"uploaders"}), expires_at=2**40)
 

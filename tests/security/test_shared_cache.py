@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 from common import aws
 from portal.files.uploads import store_upload
 from tests.helpers.files import tiny_pdf
 from tests.helpers.pages import page_as
 from tests.helpers.users import ANN, BOB
-
-pytestmark = pytest.mark.security
 
 
 def listed(name: str, user) -> list[str]:

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import tomllib
 
-import pytest
-
 from devstack import template as tpl
 from portal.export.service import KEEP_DAYS
 from tests.helpers.env import ROOT
-
-pytestmark = pytest.mark.security
 
 TEMPLATE = tpl.load()
 RESOURCES = TEMPLATE["Resources"]

@@ -31,8 +31,6 @@ from tests.helpers.events import eventbridge_body
 from tests.helpers.files import png_header_only, tiny_pdf, tiny_png
 from tests.helpers.pages import signed_in_as
 
-pytestmark = pytest.mark.security
-
 ANN = User(sub="aaaaaaaa-1111-4222-8333-000000000001", email="ann@example.com",
            groups=frozenset({"uploaders"}), expires_at=2**40)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -22,8 +22,6 @@ from tests.helpers.env import ROOT, Server
 from tests.helpers.files import tiny_pdf
 from tests.helpers.streamlit_client import session
 
-pytestmark = pytest.mark.security
-
 
 @pytest.fixture(scope="module")
 def portal(moto_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

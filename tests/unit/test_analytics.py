@@ -27,7 +27,7 @@ from common.schema.aggregates import (
 )
 from common.schema.record import FileRecord, to_timestamp
 from portal.access import User
-from portal.dashboard import analytics
+from portal.dashboard import analytics, tags
 from portal.dashboard.filters import ALL_START, DEFAULT_PRESET, DashboardFilters, Viewer, preset_range
 from portal.dashboard.labels import bucket_label, kpi_tiles
 from tests.helpers.records import (
@@ -218,17 +218,17 @@ TAG_FRAME = analytics.aggregate_frame(aggregate_items(TAGGED))
 def test_top_tags_and_files_per_tag_over_time_equal_a_recount(f):
     shown = [r for r in selected(TAGGED, f) if status_ok(r, f)]
     want = ranked(Counter(tag for r in shown for tag in r.tags), "tag", "files")
-    assert rows(analytics.top_tags(TAG_FRAME, f).frame) == want[:analytics.TOP_TAGS]
-    top = [row["tag"] for row in want[:analytics.TAGS_OVER_TIME]]
+    assert rows(tags.top_tags(TAG_FRAME, f).frame) == want[:tags.TOP_TAGS]
+    top = [row["tag"] for row in want[:tags.TAGS_OVER_TIME]]
     per_day = Counter((tag, day_of(r)) for r in shown for tag in r.tags if tag in top)
     over_time = [{"day": day, "tag": tag, "files": n} for (tag, day), n in
                  sorted(per_day.items(), key=lambda kv: (top.index(kv[0][0]), kv[0][1]))]
-    assert rows(analytics.tags_over_time(TAG_FRAME, f).frame) == over_time
-    assert analytics.NOTE_STATUS_PARTIAL not in analytics.top_tags(TAG_FRAME, f).notes  # split by status
+    assert rows(tags.tags_over_time(TAG_FRAME, f).frame) == over_time
+    assert analytics.NOTE_STATUS_PARTIAL not in tags.top_tags(TAG_FRAME, f).notes  # split by status
 
 
 def test_tags_uncounted_by_the_store_are_not_in_the_figures():
-    assert analytics.top_tags(analytics.aggregate_frame(aggregate_items(tagged(make_records()))), FULL).empty
+    assert tags.top_tags(analytics.aggregate_frame(aggregate_items(tagged(make_records()))), FULL).empty
 
 
 @CASES

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from common.schema.aggregates import latency_buckets
-from portal.dashboard import analytics, charts
+from portal.dashboard import analytics, cells, charts
 from portal.dashboard.filters import DashboardFilters
 from portal.dashboard.labels import bucket_label
 from tests.helpers.markup import PLOTLY_MARKUP, live_plotly_markup, shows
@@ -33,7 +33,7 @@ def is_empty_state(fig: go.Figure) -> bool:
     return len(notes) == 1 and notes[0] in messages and not fig.data and fig.layout.xaxis.visible is False
 
 
-def builders(series: dict[str, analytics.Series]) -> dict[str, go.Figure]:
+def builders(series: dict[str, cells.Series]) -> dict[str, go.Figure]:
     return {
         "uploads": charts.uploads(series["uploads"].frame, (DAYS[0], DAYS[-1])),
         "formats": charts.formats(series["formats"].frame),
@@ -46,7 +46,7 @@ def builders(series: dict[str, analytics.Series]) -> dict[str, go.Figure]:
     }
 
 
-def all_series(frame, f: DashboardFilters) -> dict[str, analytics.Series]:
+def all_series(frame, f: DashboardFilters) -> dict[str, cells.Series]:
     return {"uploads": analytics.uploads_over_time(frame, f), "formats": analytics.format_mix(frame, f),
             "pages": analytics.pages_distribution(frame, f), "latency": analytics.latency_trend(frame, f),
             "failures": analytics.failures_by_reason(frame, f), "flags": analytics.risk_flags(frame, f),

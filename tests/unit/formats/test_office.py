@@ -22,7 +22,7 @@ from PIL import Image
 from extractor.extract import Config, extract_file
 from extractor.formats import Limits, MiB, ParseError
 from extractor.formats.office import NOTE_PROTECTED, parse_docx, parse_pptx, parse_xlsx
-from extractor.formats.xmlparts import MAX_TEXT_CHARS, UNSAFE_XML, count_value, iso_date
+from extractor.formats.xmlparts import MAX_TEXT_CHARS, UNSAFE_XML
 
 LIMITS = Limits()
 SMALL = Limits(max_unpacked_bytes=1 * MiB)
@@ -294,26 +294,6 @@ def test_core_properties_are_cleaned(tmp_path: Path) -> None:
     assert meta["created"] == "2026-01-02T03:04:05Z"
     for absent in ("author", "last_modified_by", "revision", "modified", "pages", "words", "characters"):
         assert absent not in meta
-
-
-@pytest.mark.parametrize(("value", "expected"), [
-    ("2026-01-02T03:04:05Z", "2026-01-02T03:04:05Z"),
-    (" 2026-01-02T03:04:05z ", "2026-01-02T03:04:05Z"),
-    ("2026-01-02T03:04:05.125+00:00", "2026-01-02T03:04:05.125Z"),
-    ("2026-01-02T03:04:05+0000", "2026-01-02T03:04:05Z"),
-    ("2026-01-02T03:04:05+02:00", "2026-01-02T03:04:05+02:00"),
-    ("2026-01-02T03:04:05.123456789", "2026-01-02T03:04:05.123456789"),
-    ("2026-01-02", "2026-01-02"),
-    ("", None), (None, None), ("02/01/2026", None),
-])
-def test_iso_date(value: str | None, expected: str | None) -> None:
-    assert iso_date(value) == expected
-
-
-@pytest.mark.parametrize(("value", "expected"), [("12", 12), (" 0 ", 0), ("-3", None), ("1.5", None),
-                                                 ("", None), (None, None), ("9" * 40, None)])
-def test_count_value(value: str | None, expected: int | None) -> None:
-    assert count_value(value) == expected
 
 
 # --- XLSX ---------------------------------------------------------------------------------------
