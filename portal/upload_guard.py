@@ -1,5 +1,10 @@
 """Streamlit's upload endpoint answers only signed-in uploaders, within a memory budget.
 
+No page sends files there any more (the Upload page's bytes go straight to
+S3, :mod:`portal.components.direct_upload`), and ``server.maxUploadSize`` is
+1 MB; but Streamlit serves the endpoint to every session all the same, so it
+stays guarded.
+
 ``st.file_uploader`` sends each chosen file to ``PUT /_stcore/upload_file/{session}/{file}``
 and Streamlit keeps it in the server's memory until the session ends. Streamlit
 accepts such posts from any open session, signed in or not, and its XSRF check
@@ -31,6 +36,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from streamlit import config
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -66,7 +72,8 @@ class UploadGuard:
     def __init__(self, app: ASGIApp, budget: MemoryBudget | None = None,
                  runtime: Callable[[], Runtime] = Runtime.instance) -> None:
         self.app = app
-        self.budget = budget or MemoryBudget.from_settings(Settings.from_env(need_stack=False))
+        self.budget = budget or MemoryBudget.from_settings(Settings.from_env(need_stack=False),
+                                                           file_mb=config.get_option("server.maxUploadSize"))
         self._runtime = runtime
         self._lock = threading.Lock()
         self._arriving: Counter[str] = Counter()  # body bytes still arriving, by session

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from common.schema.aggregates import AGG_GRAINS, aggregate_key
 from common.schema.keys import INDEXES, PK, SK, UPLOAD_PREFIX
@@ -132,7 +133,7 @@ def test_the_bucket_refuses_requests_without_tls():
 def test_the_bucket_admits_cross_origin_requests_from_the_portal_only():
     (rule,) = props("UploadsBucket")["CorsConfiguration"]["CorsRules"]
     assert rule["AllowedOrigins"] == [{"Ref": "PortalOrigin"}]
-    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD"]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD", "POST"]  # POST: the Upload page's forms
     assert rule["ExposedHeaders"] == ["ETag"]
     assert TEMPLATE["Parameters"]["PortalOrigin"]["Default"] == "http://localhost:8501"
 
@@ -466,6 +467,23 @@ def test_local_bucket_has_the_settings_moto_cloudformation_skips(local):
     assert s3.get_bucket_versioning(Bucket=local.settings.bucket)["Status"] == "Enabled"
     block = s3.get_public_access_block(Bucket=local.settings.bucket)["PublicAccessBlockConfiguration"]
     assert block == props("UploadsBucket")["PublicAccessBlockConfiguration"]
+
+
+def test_local_bucket_answers_the_portals_cors_preflight_and_refuses_other_origins(local):
+    """The Upload page posts forms to the moto server from the portal's origin: moto judges a preflight by
+    the bucket's CORS rules (as S3 does), which moto's CloudFormation skips and provisioning applies."""
+    (rule,) = local.client("s3").get_bucket_cors(Bucket=local.settings.bucket)["CORSRules"]
+    (template_rule,) = props("UploadsBucket")["CorsConfiguration"]["CorsRules"]
+    origin = TEMPLATE["Parameters"]["PortalOrigin"]["Default"]  # provisioned without origins of its own
+    assert (rule["AllowedOrigins"], sorted(rule["AllowedMethods"]), rule["ExposeHeaders"], rule["MaxAgeSeconds"]) \
+        == ([origin], sorted(template_rule["AllowedMethods"]), template_rule["ExposedHeaders"], template_rule["MaxAge"])
+    url = f"{local.settings.endpoint_url}/{local.settings.bucket}"
+    asked = {"Access-Control-Request-Method": "POST"}
+    ours = requests.options(url, headers={"Origin": origin, **asked}, timeout=10)
+    assert ours.status_code == 200 and ours.headers["Access-Control-Allow-Origin"] == origin
+    assert "POST" in ours.headers["Access-Control-Allow-Methods"]
+    theirs = requests.options(url, headers={"Origin": "https://evil.example", **asked}, timeout=10)
+    assert theirs.status_code == 403
 
 
 def test_the_invitation_says_where_the_portal_is():
