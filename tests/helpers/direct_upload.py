@@ -28,7 +28,8 @@ def data(at: AppTest) -> dict[str, Any]:
     return loaded
 
 
-def _set_state(at: AppTest, **values: Any) -> AppTest:
+def set_state(at: AppTest, **values: Any) -> AppTest:
+    """Set the component's state values (as its JavaScript would) and rerun the page."""
     key = component(at).key
     at.session_state[key] = {**at.session_state.get(key, {}), **values}
     at.run()
@@ -39,7 +40,7 @@ def _set_state(at: AppTest, **values: Any) -> AppTest:
 def choose(at: AppTest, files: Sequence[tuple[str, bytes, str]]) -> AppTest:
     """The user picks ``files`` (name, bytes, type) and presses Upload in the component."""
     chosen = [{"name": name, "size": len(body), "type": kind} for name, body, kind in files]
-    return _set_state(at, chosen={"batch": data(at)["batch"], "files": chosen})
+    return set_state(at, chosen={"batch": data(at)["batch"], "files": chosen})
 
 
 def post_forms(at: AppTest, files: Sequence[tuple[str, bytes, str]],
@@ -60,4 +61,4 @@ def post_forms(at: AppTest, files: Sequence[tuple[str, bytes, str]],
 
 def report(at: AppTest, results: Sequence[Mapping[str, Any]]) -> AppTest:
     """The component reports what S3 answered for each form."""
-    return _set_state(at, report={"batch": data(at)["batch"], "results": list(results)})
+    return set_state(at, report={"batch": data(at)["batch"], "results": list(results)})

@@ -20,7 +20,7 @@ from common.schema.record import FileRecord
 from common.settings import ENV_NAMES
 from portal.access import User
 from portal.files import upload_policy
-from tests.helpers.direct_upload import choose, data, post_forms, report
+from tests.helpers.direct_upload import choose, data, post_forms, report, set_state
 from tests.helpers.env import ROOT
 from tests.helpers.files import tiny_pdf
 from tests.helpers.pages import signed_in_as
@@ -202,9 +202,7 @@ def test_the_browsers_word_is_checked_against_s3(stack, page):
 
 def test_a_report_for_another_batch_changes_nothing(stack, page):
     at = choose(page(), [PDF])
-    key = next(k for k in at.session_state if str(k).startswith("direct-upload-"))
-    at.session_state[key] = {**at.session_state[key], "report": {"batch": "someone-else", "results": []}}
-    at.run()
+    set_state(at, report={"batch": "someone-else", "results": []})
     assert not at.dataframe and data(at)["forms"]
     assert my_items(stack)[0].status is FileStatus.PENDING
 
@@ -233,3 +231,13 @@ def test_a_name_with_a_direction_override_is_shown_with_a_visible_mark_in_the_re
     (row,) = result_rows(at)
     assert row["file"] == "invoice\ufffdfdp.pdf"
     assert [r.name for r in my_items(stack)] == ["invoice\u202efdp.pdf"]  # stored as sent: nothing is lost
+
+
+def test_too_many_files_are_refused_whole_until_the_user_chooses_again(stack, page):
+    at = choose(page(), [(f"{i}.pdf", b"%PDF", "application/pdf") for i in range(101)])
+    problem = "Please choose again: at most 100 files at once, please (there are 101)."
+    assert data(at)["blocked"] == problem and data(at)["forms"] is None
+    assert warnings(at) == [problem]
+    set_state(at, chosen=None)  # the component's "Choose other files"
+    assert data(at)["blocked"] == "" and not warnings(at)
+    assert my_items(stack) == []

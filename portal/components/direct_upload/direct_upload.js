@@ -140,6 +140,15 @@ function render(root, data, entry, setStateValue) {
   if (signing) {
     box.append(el("p", { class: "dp-note" }, data.blocked || "Checking the files…"));
     box.append(listOf(entry, data));
+    if (data.blocked) {  // e.g. bad tags (fixing them goes on by itself) or too many files
+      const again = el("button", { type: "button", class: "dp-browse" }, "Choose other files");
+      again.onclick = () => {
+        Object.assign(entry, { files: [], rows: [], asked: false });
+        setStateValue("chosen", null);  // the page forgets the refused list: nothing is signed from it
+        render(root, data, entry, setStateValue);
+      };
+      box.append(again);
+    }
     return;
   }
   if (!entry.files.length && data.forms.length && !entry.started) {
