@@ -13,14 +13,11 @@ middleware (``portal/server.py`` puts it in front of the app) that, before
 Streamlit reads a byte of the body,
 
 - refuses a session that holds no current user who may upload (403);
-- refuses a body larger than the page's :class:`~portal.files.upload_policy.UploadPolicy`
-  allows (413), by its ``Content-Length`` and again as the bytes arrive;
+- refuses a body larger than Streamlit's ``server.maxUploadSize`` (413), by
+  its ``Content-Length`` and again as the bytes arrive;
 - keeps what the sessions hold, plus what is still arriving, within the
   :class:`~portal.files.upload_policy.MemoryBudget` (413 over a session's
   share, 503 with ``Retry-After`` when the whole portal is full).
-
-:func:`release` lets the upload page free the files it has stored, so a
-session holds only the files still waiting.
 """
 
 from __future__ import annotations
@@ -30,15 +27,13 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from streamlit import config
 from streamlit.runtime import Runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from common.settings import Settings
 from portal import access, auth
@@ -135,15 +130,6 @@ class UploadGuard:
         _log(refusal, session_id)
         response = PlainTextResponse(refusal.message, refusal.status, headers=_headers(refusal))
         await response(scope, receive, send)
-
-
-def release(files: Iterable[Any]) -> None:
-    """Free the memory Streamlit holds for ``files`` (``st.file_uploader``'s), once they are stored."""
-    ctx = get_script_run_ctx()
-    if ctx is None:
-        return
-    for file in files:
-        ctx.uploaded_file_mgr.remove_file(session_id=ctx.session_id, file_id=file.file_id)  # type: ignore[attr-defined]
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -223,31 +223,3 @@ def clean_notes(raw: str) -> str:
         raise ValueError(f"notes are {len(text):,} characters; the limit is {MAX_NOTES_CHARS:,}")
     return text
 
-
-class ByteProgress:
-    """Turns byte counts reported in pieces into a fraction, only when it moves visibly.
-
-    boto3 reports every few kilobytes; redrawing a progress bar that often
-    would flood the browser, so :meth:`add` returns a fraction only when it
-    has grown by at least ``step`` (and always at the end).
-    """
-
-    def __init__(self, total: int, step: float = 0.01) -> None:
-        self.total = max(total, 0)
-        self.done = 0
-        self._step = step
-        self._shown = 0.0  # the bar starts empty
-
-    @property
-    def fraction(self) -> float:
-        """Share of the bytes sent so far, 0 to 1 (1 for an empty file)."""
-        return 1.0 if self.total == 0 else min(1.0, self.done / self.total)
-
-    def add(self, sent: int) -> float | None:
-        """Count ``sent`` more bytes; the new fraction if it should be shown, else None."""
-        self.done += sent
-        fraction = self.fraction
-        if (fraction >= 1.0 and self._shown < 1.0) or fraction - self._shown >= self._step:
-            self._shown = fraction
-            return fraction
-        return None

@@ -13,7 +13,6 @@ from extractor.extract import PARSERS, Config
 from portal.files.upload_policy import (
     FRAMING_BYTES,
     MAX_NOTES_CHARS,
-    ByteProgress,
     MemoryBudget,
     MiB,
     Refusal,
@@ -172,23 +171,6 @@ def test_notes_are_capped_without_being_cut():
     assert clean_notes("x" * MAX_NOTES_CHARS + "\x00\x00  ") == "x" * MAX_NOTES_CHARS
     with pytest.raises(ValueError, match="notes are 1,001 characters; the limit is 1,000"):
         clean_notes("x" * (MAX_NOTES_CHARS + 1))
-
-
-# --- progress ------------------------------------------------------------------------------
-
-
-def test_progress_is_reported_in_visible_steps_and_always_at_the_end():
-    progress = ByteProgress(1000, step=0.1)
-    shown = [progress.add(n) for n in [50, 50, 10, 300, 589, 1]]
-    assert shown == [None, 0.1, None, 0.41, 0.999, 1.0]
-    assert progress.fraction == 1.0
-
-
-def test_an_empty_file_is_complete_at_once():
-    progress = ByteProgress(0)
-    assert progress.fraction == 1.0
-    assert progress.add(0) == 1.0
-    assert progress.add(0) is None
 
 
 # --- the item keeps them -----------------------------------------------------------------
