@@ -119,10 +119,11 @@ def settle_batch(*, batch: Batch, sent: Mapping[int, Sent] | None, s3: Any, ddb:
             continue
         report = (sent or {}).get(signed.index)
         if report is None or arrived is None:
+            why = ("storage could not say whether it arrived" if arrived is None
+                   else "its upload had not finished when the page last heard of it")
             rows.append(Row(signed.name, Outcome.UNFINISHED,
-                            f"{signed.name}: its upload had not finished when the page last heard of it; "
-                            "My files shows it as 'upload not finished' until it arrives. If it does not, "
-                            "upload it again."))
+                            f"{signed.name}: {why}; My files shows it as 'upload not finished' until it "
+                            "arrives. If it does not, upload it again."))
             continue
         why = report.error or ("the browser said it was sent, but it is not in storage" if report.ok
                                else "the browser could not send it")
