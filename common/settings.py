@@ -132,10 +132,11 @@ class Settings:
     upload_max_mb: int | None = None
     #: Families (catalogue.FAMILIES) the portal accepts; empty: all.
     upload_formats: tuple[str, ...] = ()
-    #: Chosen-but-not-yet-stored uploads one session may hold in the portal's memory.
-    upload_session_mb: int = 1024
-    #: Such uploads all sessions together may hold: the portal process's memory budget for them.
-    upload_process_mb: int = 2048
+    #: What one session may hold in the portal's memory through Streamlit's own upload endpoint
+    #: (no page uses it: uploads go straight to S3).
+    upload_session_mb: int = 4
+    #: What all sessions together may hold there: the portal process's memory budget for it.
+    upload_process_mb: int = 64
     #: Direct uploads (the API's) larger than this many MiB are sent as S3 multipart uploads, in parts.
     upload_multipart_mb: int = 100
     #: Fernet key (urlsafe base64 of 32 bytes) that encrypts stored refresh tokens; empty: one per process.

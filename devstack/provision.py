@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,8 +95,14 @@ def _api_args(props: Mapping[str, Any], names: Mapping[str, str], what: str) -> 
 
 
 def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.client,
-              stack_name: str = STACK_NAME, template_path: Path = tpl.TEMPLATE_PATH) -> Settings:
-    """Create (or read back) the local stack and return its settings."""
+              stack_name: str = STACK_NAME, template_path: Path = tpl.TEMPLATE_PATH,
+              portal_origins: Sequence[str] = ()) -> Settings:
+    """Create (or read back) the local stack and return its settings.
+
+    ``portal_origins`` are where the local portal is served: the bucket's CORS
+    rule admits them instead of the template's ``PortalOrigin``, so the Upload
+    page's browser can post its forms to the moto server.
+    """
     template = tpl.load(template_path)
     cfn = client("cloudformation")
     try:
@@ -130,7 +136,7 @@ def provision(endpoint_url: str, region: str, *, client: ClientFactory = aws.cli
         logger.info("added the indexes %s to a saved table; backfilled %s", added, done)
     sessions_table = outputs.get("SessionsTableName") or resources["SessionsTable"]
     _apply_table_ttl(client("dynamodb"), template, "SessionsTable", sessions_table)
-    _apply_bucket_settings(client("s3"), template, ctx, outputs["BucketName"])
+    _apply_bucket_settings(client("s3"), template, ctx, outputs["BucketName"], portal_origins)
     pool_id, client_id = _apply_cognito(client("cognito-idp"), template, ctx, resources)
     sqs = client("sqs")
     return Settings(
@@ -173,8 +179,14 @@ def _apply_table_ttl(ddb: Any, template: Mapping[str, Any], logical: str, table:
             "AttributeName": spec["AttributeName"], "Enabled": spec["Enabled"]})
 
 
-def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Context, bucket: str) -> None:
-    """Bucket properties moto's CloudFormation ignores, applied as the template says."""
+def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Context, bucket: str,
+                           portal_origins: Sequence[str] = ()) -> None:
+    """Bucket properties moto's CloudFormation ignores, applied as the template says.
+
+    The CORS rules admit ``portal_origins`` when given. (moto's server also
+    answers every response without CORS headers with ``*``, through flask-cors;
+    but it judges a preflight by the bucket's rules, refusing other origins, as S3 does.)
+    """
     (props,) = [tpl.resolve(r["Properties"], ctx)
                 for r in tpl.resources_of_type(template, "AWS::S3::Bucket").values()]
     eventbridge = props.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {})
@@ -191,7 +203,17 @@ def _apply_bucket_settings(s3: Any, template: Mapping[str, Any], ctx: tpl.Contex
     if "PublicAccessBlockConfiguration" in props:
         s3.put_public_access_block(
             Bucket=bucket, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    if "CorsConfiguration" in props:
+        rules = [_api_args(rule, _CORS_RULE_PROPS, "CorsRule")
+                 for rule in props["CorsConfiguration"]["CorsRules"]]
+        if portal_origins:
+            rules = [{**rule, "AllowedOrigins": list(portal_origins)} for rule in rules]
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
 
+
+_CORS_RULE_PROPS = {"Id": "ID", "AllowedOrigins": "AllowedOrigins", "AllowedMethods": "AllowedMethods",
+                    "AllowedHeaders": "AllowedHeaders", "ExposedHeaders": "ExposeHeaders",
+                    "MaxAge": "MaxAgeSeconds"}
 
 #: The portal's app client in the template (the machine client beside it is the API's).
 PORTAL_CLIENT = "UserPoolClient"

@@ -169,7 +169,9 @@ class LocalStack:
         """Provision (or read back) the stack and the demo users; True when the settings changed."""
         os.environ.update(self.env)
         aws.reset()
-        settings = provision(self.endpoint, REGION)
+        # The portal's page posts uploads to the moto server from these origins.
+        settings = provision(self.endpoint, REGION, portal_origins=(
+            f"http://localhost:{self.portal_port}", f"http://127.0.0.1:{self.portal_port}"))
         cognito = aws.client("cognito-idp")
         self.created_users = create_demo_users(cognito, settings.user_pool_id, self.password)
         changed = settings != self.settings

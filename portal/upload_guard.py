@@ -1,5 +1,10 @@
 """Streamlit's upload endpoint answers only signed-in uploaders, within a memory budget.
 
+No page sends files there any more (the Upload page's bytes go straight to
+S3, :mod:`portal.components.direct_upload`), and ``server.maxUploadSize`` is
+1 MB; but Streamlit serves the endpoint to every session all the same, so it
+stays guarded.
+
 ``st.file_uploader`` sends each chosen file to ``PUT /_stcore/upload_file/{session}/{file}``
 and Streamlit keeps it in the server's memory until the session ends. Streamlit
 accepts such posts from any open session, signed in or not, and its XSRF check
@@ -8,14 +13,11 @@ middleware (``portal/server.py`` puts it in front of the app) that, before
 Streamlit reads a byte of the body,
 
 - refuses a session that holds no current user who may upload (403);
-- refuses a body larger than the page's :class:`~portal.files.upload_policy.UploadPolicy`
-  allows (413), by its ``Content-Length`` and again as the bytes arrive;
+- refuses a body larger than Streamlit's ``server.maxUploadSize`` (413), by
+  its ``Content-Length`` and again as the bytes arrive;
 - keeps what the sessions hold, plus what is still arriving, within the
   :class:`~portal.files.upload_policy.MemoryBudget` (413 over a session's
   share, 503 with ``Retry-After`` when the whole portal is full).
-
-:func:`release` lets the upload page free the files it has stored, so a
-session holds only the files still waiting.
 """
 
 from __future__ import annotations
@@ -25,14 +27,13 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from streamlit import config
 from streamlit.runtime import Runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from common.settings import Settings
 from portal import access, auth
@@ -66,7 +67,8 @@ class UploadGuard:
     def __init__(self, app: ASGIApp, budget: MemoryBudget | None = None,
                  runtime: Callable[[], Runtime] = Runtime.instance) -> None:
         self.app = app
-        self.budget = budget or MemoryBudget.from_settings(Settings.from_env(need_stack=False))
+        self.budget = budget or MemoryBudget.from_settings(Settings.from_env(need_stack=False),
+                                                           file_mb=config.get_option("server.maxUploadSize"))
         self._runtime = runtime
         self._lock = threading.Lock()
         self._arriving: Counter[str] = Counter()  # body bytes still arriving, by session
@@ -128,15 +130,6 @@ class UploadGuard:
         _log(refusal, session_id)
         response = PlainTextResponse(refusal.message, refusal.status, headers=_headers(refusal))
         await response(scope, receive, send)
-
-
-def release(files: Iterable[Any]) -> None:
-    """Free the memory Streamlit holds for ``files`` (``st.file_uploader``'s), once they are stored."""
-    ctx = get_script_run_ctx()
-    if ctx is None:
-        return
-    for file in files:
-        ctx.uploaded_file_mgr.remove_file(session_id=ctx.session_id, file_id=file.file_id)  # type: ignore[attr-defined]
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -1,107 +1,140 @@
-"""Upload documents: many at once, each checked first, with its own progress and result."""
+"""Upload documents: the browser sends each file straight to S3; this page signs and then settles.
+
+A batch goes: the component says which files were ``chosen`` → this page
+checks each with the upload policy and signs a presigned POST for it as the
+verified user (:func:`portal.files.direct.sign_batch`) → the component sends
+the bytes to S3 and ``report``s → the page asks S3 what arrived
+(:func:`portal.files.direct.settle_batch`) and shows the summary. The portal
+process never holds a byte of an upload.
+
+Leaving the page mid-batch: the uploads carry on (the component's JavaScript
+runs in the tab, not in the element); coming back shows their progress and
+then the summary. A batch whose report never comes can be settled by hand
+("Check what has arrived"); files not yet arrived then read "not finished",
+and My files shows them as "upload not finished" until they arrive or expire.
+"""
 
 import logging
-from typing import Any
+import secrets
+from collections.abc import Mapping
 
 import streamlit as st
 
 from common import aws
 from common.settings import Settings
-from portal import auth, upload_guard
+from portal import auth
 from portal.access import NotAllowed
+from portal.components.direct_upload import direct_upload
+from portal.files.direct import Batch, settle_batch, sign_batch
+from portal.files.direct_batch import Outcome, Row, Sent, headline, parse_chosen, parse_report
 from portal.files.upload_policy import (
     MAX_NOTES_CHARS,
     MAX_TAG_CHARS,
     MAX_TAGS,
-    ByteProgress,
     UploadPolicy,
     clean_notes,
     parse_tags,
 )
-from portal.files.uploads import UploadError, store_upload
 from portal.text import md_escape, plain
 
 logger = logging.getLogger(__name__)
 _RESULTS = "upload_results"
 _ROUND = "upload_round"
+_NONCE = "upload_nonce"
+_OPEN = "upload_open_batch"
 
 
 user = auth.current_user()
 settings = Settings.from_env()
+policy = UploadPolicy.from_settings(settings)
 st.title("Upload documents")
-policy = UploadPolicy.from_settings(settings, server_limit_mb=st.get_option("server.maxUploadSize"))
+st.caption(f"Files go straight from your browser to private storage; their metadata is extracted in the "
+           f"background. Up to {policy.max_mb} MB each. Accepted: {policy.allowed_text}.")
+summary = st.container()
 
-st.caption(f"Files are stored privately; their metadata is extracted in the background. "
-           f"Up to {policy.max_mb} MB each. Accepted: {policy.allowed_text}.")
-
-results = st.session_state.pop(_RESULTS, None)
-if results:
-    done = sum(1 for r in results if r["result"] == "✓ uploaded")
-    if done:
-        st.success(f"{done} file(s) uploaded. Extraction has started.")
-        st.page_link("app_pages/files.py", label="Watch them on My files", icon=":material/folder:")
-    for row in results:
-        if row["result"] == "✗ failed":
-            st.error(md_escape(row["details"]))
-        elif row["result"] == "⊘ refused":
-            st.warning(md_escape(row["details"]), icon=":material/block:")
-    st.dataframe([{k: plain(v) for k, v in row.items()} for row in results], hide_index=True,
-                 column_config={"file": "File", "result": "Result", "details": "Details"})
-
-round_ = st.session_state.setdefault(_ROUND, 0)
-chosen = st.file_uploader("Choose files, or drag and drop them here", accept_multiple_files=True,
-                          key=f"uploader-{round_}", max_upload_size=policy.max_mb)
-tags_text = st.text_input("Tags (optional)", key=f"tags-{round_}",
+tags_text = st.text_input("Tags (optional)", key="upload-tags",
                           help=f"Up to {MAX_TAGS} short labels, separated by commas, each at most "
                                f"{MAX_TAG_CHARS} characters; they go with every file of this upload.")
-notes_text = st.text_area("Notes (optional)", key=f"notes-{round_}", max_chars=MAX_NOTES_CHARS,
+notes_text = st.text_area("Notes (optional)", key="upload-notes", max_chars=MAX_NOTES_CHARS,
                           help="A note kept with every file of this upload.")
-
+labels_problem = ""
 try:
     tags, notes = parse_tags(tags_text), clean_notes(notes_text)
 except ValueError as e:
-    st.error(f"Please fix the tags or notes: {md_escape(str(e))}.")
-    st.stop()
+    tags, notes, labels_problem = (), "", f"Please fix the tags or notes: {e}."
+    st.error(md_escape(labels_problem))
 if tags:
     st.caption("Tags: " + md_escape(", ".join(tags)))
 
-chosen = chosen or []
-verdicts = [policy.check(f.name, f.size) for f in chosen]
-for verdict in verdicts:
-    if not verdict.accepted:
-        st.warning(md_escape(verdict.message), icon=":material/block:")
-accepted = [f for f, v in zip(chosen, verdicts, strict=True) if v.accepted]
+round_ = st.session_state.setdefault(_ROUND, 0)
+batch_id = f"{st.session_state.setdefault(_NONCE, secrets.token_hex(8))}-{round_}"
+key = f"direct-upload-{round_}"
+state = st.session_state.get(key) or {}
+batch: Batch | None = st.session_state.get(_OPEN)
+blocked = ""
 
-if accepted and st.button(f"Upload {len(accepted)} file(s)", type="primary"):
-    s3, ddb = aws.client("s3"), aws.client("dynamodb")
-    rows = []
-    for f, verdict in zip(chosen, verdicts, strict=True):
-        if not verdict.accepted:
-            rows.append({"file": f.name, "result": "⊘ refused", "details": verdict.message})
-            continue
-        bar = st.progress(0.0, text=f"{md_escape(f.name)}: starting…")
-        counter = ByteProgress(f.size)
 
-        def show(sent: int, bar: Any = bar, counter: ByteProgress = counter, name: str = f.name) -> None:
-            fraction = counter.add(sent)
-            if fraction is not None:
-                bar.progress(fraction, text=f"{md_escape(name)}: {fraction:.0%}")
-
-        try:
-            f.seek(0)
-            store_upload(user=user, name=f.name, body=f, content_type=f.type or "", s3=s3, ddb=ddb,
-                         settings=settings, tags=tags, notes=notes, progress=show)
-        except (UploadError, NotAllowed) as e:
-            rows.append({"file": f.name, "result": "✗ failed", "details": str(e)})
-            bar.progress(counter.fraction, text=f"{md_escape(f.name)}: failed")
-        except Exception:  # never a traceback for the user; the log has it
-            logger.exception("upload of %r failed", f.name)
-            rows.append({"file": f.name, "result": "✗ failed",
-                         "details": f"{f.name}: something went wrong; please upload the file again."})
-        else:
-            rows.append({"file": f.name, "result": "✓ uploaded", "details": ""})
-            bar.progress(1.0, text=f"{md_escape(f.name)}: uploaded")
+def settle(batch: Batch, sent: Mapping[int, Sent] | None) -> None:
+    """Record what became of ``batch`` and start a fresh round (new component, new batch id)."""
+    rows = settle_batch(batch=batch, sent=sent, s3=aws.client("s3"), ddb=aws.client("dynamodb"),
+                        settings=settings)
     st.session_state[_RESULTS] = rows
-    upload_guard.release(chosen)  # this round's files leave the server's memory
-    st.session_state[_ROUND] = round_ + 1  # a fresh, empty uploader, tags and notes
-    st.rerun()
+    st.session_state.pop(_OPEN, None)
+    st.session_state[_ROUND] = round_ + 1
+
+
+if batch is None or batch.id != batch_id:
+    batch = None
+    try:
+        chosen = parse_chosen(state.get("chosen"), batch_id)
+    except ValueError as e:
+        chosen, blocked = None, f"Please choose again: {e}."
+    if chosen and labels_problem:
+        blocked = labels_problem
+    elif chosen:
+        try:
+            batch = sign_batch(user=user, batch_id=batch_id, files=chosen, tags=tags, notes=notes,
+                               s3=aws.client("s3"), ddb=aws.client("dynamodb"), settings=settings)
+        except NotAllowed as e:
+            blocked = str(e)
+        else:
+            st.session_state[_OPEN] = batch
+            st.session_state.pop(_RESULTS, None)  # a new batch: the last one's summary is done with
+if batch is not None:
+    sent = parse_report(state.get("report"), batch_id)
+    if sent is not None or not batch.signed:
+        settle(batch, sent)
+        batch = None
+    elif st.button("Check what has arrived", help="Settle this upload now: files not yet in storage are "
+                   "reported as not finished (they still count if they arrive later)."):
+        settle(batch, None)
+        batch = None
+
+if batch is None:
+    round_ = st.session_state[_ROUND]
+    batch_id, key = f"{st.session_state[_NONCE]}-{round_}", f"direct-upload-{round_}"
+direct_upload(key=key, data={
+    "batch": batch_id, "accept": ",".join(sorted("." + e for e in policy.extensions)),
+    "maxBytes": policy.max_bytes, "blocked": blocked,
+    "forms": None if batch is None else batch.for_browser(),
+    "refused": {} if batch is None else batch.refusals_for_browser(),
+})
+if blocked:
+    st.warning(md_escape(blocked), icon=":material/block:")
+
+results: tuple[Row, ...] = st.session_state.get(_RESULTS, ())
+if results:
+    with summary:
+        stored = sum(1 for r in results if r.outcome is Outcome.STORED)
+        said = headline(results) + (" Extraction has started." if stored else "")
+        (st.success if stored == len(results) else st.info)(said)
+        if stored or any(r.outcome is Outcome.UNFINISHED for r in results):
+            st.page_link("app_pages/files.py", label="Watch them on My files", icon=":material/folder:")
+        for row in results:
+            if row.outcome is Outcome.FAILED:
+                st.error(md_escape(row.details))
+            elif row.outcome in (Outcome.REFUSED, Outcome.UNFINISHED):
+                st.warning(md_escape(row.details), icon=":material/block:")
+        st.dataframe([{"file": plain(r.name), "result": r.outcome.value, "details": plain(r.details)}
+                      for r in results], hide_index=True,
+                     column_config={"file": "File", "result": "Result", "details": "Details"})

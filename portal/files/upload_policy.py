@@ -15,14 +15,13 @@ as Streamlit counts them; default the parse limit ``DOCPORTAL_MAX_PARSE_MB``,
 (comma-separated families of :data:`common.catalogue.FAMILIES` to accept;
 default all), both read by :class:`common.settings.Settings`.
 
-Whatever is configured, the limit never exceeds Streamlit's
-``server.maxUploadSize`` when the page passes it: Streamlit would refuse a
-larger file before this check could explain why.
+The bytes go from the browser straight to S3 (a presigned POST allows up to
+5 GB), so Streamlit's own upload limit (``server.maxUploadSize``, kept tiny)
+has no part in this policy; it bounds only :class:`MemoryBudget`.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import unicodedata
@@ -37,7 +36,6 @@ from portal.text import BIDI_CONTROLS
 if TYPE_CHECKING:
     from common.settings import Settings
 
-logger = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 
@@ -64,20 +62,16 @@ class UploadPolicy:
     families: tuple[Family, ...] = FAMILIES
 
     @classmethod
-    def from_settings(cls, settings: Settings, server_limit_mb: int | None = None) -> UploadPolicy:
-        """The policy the settings ask for, capped at Streamlit's own limit."""
+    def from_settings(cls, settings: Settings) -> UploadPolicy:
+        """The policy the settings ask for."""
         max_mb = settings.upload_limit_mb
-        if server_limit_mb is not None and max_mb > server_limit_mb:
-            logger.warning("%s asks for %d MB; Streamlit's server.maxUploadSize caps uploads at %d MB",
-                           settings.upload_limit_variable, max_mb, server_limit_mb)
-            max_mb = server_limit_mb
         chosen = settings.upload_formats
         families = tuple(f for f in FAMILIES if f.name in chosen) if chosen else FAMILIES
         return cls(max_bytes=max_mb * MiB, families=families)
 
     @property
     def max_mb(self) -> int:
-        """The limit in whole MB, as Streamlit's ``max_upload_size`` takes it (at least 1)."""
+        """The limit in whole MB, as the page states it (at least 1)."""
         return max(1, self.max_bytes // MiB)
 
     @property
@@ -126,12 +120,13 @@ FRAMING_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class MemoryBudget:
-    """How much chosen-but-not-yet-stored upload the portal holds in memory.
+    """How much the portal holds in memory of files sent to Streamlit's own upload endpoint.
 
-    Streamlit keeps every file a session sends to its upload endpoint in the
-    server's memory until the session ends, so without a budget a few sessions
-    could exhaust the portal (OWASP API4:2023, unrestricted resource
-    consumption). A request's body may be ``file_bytes`` (plus framing); one
+    No page uses that endpoint (uploads go straight to S3), but Streamlit
+    answers it for every session and keeps what it receives in the server's
+    memory until the session ends, so without a budget a few sessions could
+    exhaust the portal (OWASP API4:2023, unrestricted resource consumption).
+    A request's body may be ``file_bytes`` (plus framing); one
     session may hold ``session_bytes`` in at most ``session_files`` files; all
     sessions together ``process_bytes``.
     """
@@ -142,9 +137,10 @@ class MemoryBudget:
     session_files: int = MAX_SESSION_FILES
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> MemoryBudget:
-        """The upload limit, ``DOCPORTAL_UPLOAD_SESSION_MB`` and ``DOCPORTAL_UPLOAD_PROCESS_MB``, in bytes."""
-        return cls(file_bytes=UploadPolicy.from_settings(settings).max_bytes,
+    def from_settings(cls, settings: Settings, file_mb: int) -> MemoryBudget:
+        """Streamlit's ``server.maxUploadSize`` (``file_mb``), ``DOCPORTAL_UPLOAD_SESSION_MB`` and
+        ``DOCPORTAL_UPLOAD_PROCESS_MB``, in bytes."""
+        return cls(file_bytes=file_mb * MiB,
                    session_bytes=settings.upload_session_mb * MiB,
                    process_bytes=settings.upload_process_mb * MiB)
 
@@ -227,34 +223,6 @@ def clean_notes(raw: str) -> str:
         raise ValueError(f"notes are {len(text):,} characters; the limit is {MAX_NOTES_CHARS:,}")
     return text
 
-
-class ByteProgress:
-    """Turns byte counts reported in pieces into a fraction, only when it moves visibly.
-
-    boto3 reports every few kilobytes; redrawing a progress bar that often
-    would flood the browser, so :meth:`add` returns a fraction only when it
-    has grown by at least ``step`` (and always at the end).
-    """
-
-    def __init__(self, total: int, step: float = 0.01) -> None:
-        self.total = max(total, 0)
-        self.done = 0
-        self._step = step
-        self._shown = 0.0  # the bar starts empty
-
-    @property
-    def fraction(self) -> float:
-        """Share of the bytes sent so far, 0 to 1 (1 for an empty file)."""
-        return 1.0 if self.total == 0 else min(1.0, self.done / self.total)
-
-    def add(self, sent: int) -> float | None:
-        """Count ``sent`` more bytes; the new fraction if it should be shown, else None."""
-        self.done += sent
-        fraction = self.fraction
-        if (fraction >= 1.0 and self._shown < 1.0) or fraction - self._shown >= self._step:
-            self._shown = fraction
-            return fraction
-        return None
 
 
 #: S3's multipart rules: every part but the last at least 5 MiB, at most 10,000 parts.

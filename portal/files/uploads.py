@@ -79,13 +79,13 @@ def store_upload(
         }, Callback=progress, Config=UPLOAD_TRANSFER)
     except (ClientError, BotoCoreError) as e:
         logger.exception("could not store %r", name)
-        _end_upload_failed(ddb, settings, file_id)
+        end_upload_failed(ddb, settings, file_id)
         raise UploadError(f"{name}: {UPLOAD_FAILED_REASON}.") from e
     except BaseException:
         # Interrupted mid-transfer (the page was rerun or stopped, the process is
         # ending): the item must not wait for an object that will never come.
         logger.warning("upload of %s interrupted", file_id)
-        _end_upload_failed(ddb, settings, file_id)
+        end_upload_failed(ddb, settings, file_id)
         raise
     if _deleted_meanwhile(s3, ddb, settings, record):
         raise UploadError(f"{name} was deleted while it was being uploaded.")
@@ -180,7 +180,7 @@ def presign_upload(*, user: User, name: str, size: int, content_type: str, s3: A
                                           ExpiresIn=expires_in)
     except (ClientError, BotoCoreError) as e:
         logger.exception("could not sign the upload of %s", record.file_id)
-        _end_upload_failed(ddb, settings, record.file_id)
+        end_upload_failed(ddb, settings, record.file_id)
         raise UploadError(f"{name}: {UPLOAD_FAILED_REASON}.") from e
     return PresignedUpload(record, str(post["url"]), dict(post["fields"]), expires_in)
 
@@ -234,10 +234,13 @@ def _deleted_meanwhile(s3: Any, ddb: Any, settings: Settings, record: FileRecord
 UPLOAD_FAILED_REASON = "the upload did not complete; please upload the file again"
 
 
-def _end_upload_failed(ddb: Any, settings: Settings, file_id: str) -> None:
-    """End an item whose object was not stored as ``failed``; best effort, logged."""
+def end_upload_failed(ddb: Any, settings: Settings, file_id: str, reason: str = UPLOAD_FAILED_REASON) -> None:
+    """End an item whose object was not stored as ``failed`` with ``reason``; best effort, logged.
+
+    Only an ``uploaded`` or ``pending`` item changes: an object that arrived after
+    all has been claimed by the extractor, which then decides.
+    """
     try:
-        ddb.update_item(**requests.mark_upload_failed(settings.table, file_id, UPLOAD_FAILED_REASON,
-                                                      utc_now()))
+        ddb.update_item(**requests.mark_upload_failed(settings.table, file_id, reason, utc_now()))
     except (ClientError, BotoCoreError):
         logger.exception("could not mark %s failed", file_id)

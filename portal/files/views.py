@@ -66,7 +66,8 @@ def pending_note(record: FileRecord) -> str:
     gone = ""
     if record.expires_at:
         gone = " after " + to_timestamp(dt.datetime.fromtimestamp(record.expires_at, dt.UTC))
-    return (f"registered for an upload through the API; its file has not arrived. Unless it arrives, "
+    return (f"upload not finished: its file has not arrived (a browser or script is still sending it, or "
+            f"stopped). Unless it arrives, "
             f"this entry is removed by itself{gone}")
 
 

@@ -39,7 +39,7 @@ def test_uploader_signs_in_uploads_a_pdf_and_sees_it_processed(page, system, tmp
     page.get_by_role("heading", name="Upload documents").wait_for()
     page.locator("input[type=file]").set_input_files(str(pdf))
     page.get_by_role("button", name="Upload 1 file(s)").click()
-    page.get_by_text("1 file(s) uploaded").wait_for()
+    page.get_by_text("1 stored. Extraction has started.").wait_for()
 
     page.get_by_role("link", name="Watch them on My files").click()
     page.get_by_text("1 file(s), all done.").wait_for()  # the page refreshes itself until then

@@ -9,6 +9,7 @@ infra/cloudformation.yaml.
 import json
 
 import pytest
+import requests
 
 from devstack import template as tpl
 from devstack.provision import PARAMETERS
@@ -158,3 +159,20 @@ def test_local_expired_rule_and_events_dlq_match_the_template(local):
         assert target["DeadLetterConfig"]["Arn"] == events_dlq_arn
     assert pattern["detail"]["reason"] == ["Lifecycle Expiration"]
     assert pattern["detail"]["deletion-type"] == ["Delete Marker Created"]
+
+
+def test_local_bucket_answers_the_portals_cors_preflight_and_refuses_other_origins(local):
+    """The Upload page posts forms to the moto server from the portal's origin: moto judges a preflight by
+    the bucket's CORS rules (as S3 does), which moto's CloudFormation skips and provisioning applies."""
+    (rule,) = local.client("s3").get_bucket_cors(Bucket=local.settings.bucket)["CORSRules"]
+    (template_rule,) = props("UploadsBucket")["CorsConfiguration"]["CorsRules"]
+    origin = TEMPLATE["Parameters"]["PortalOrigin"]["Default"]  # provisioned without origins of its own
+    assert (rule["AllowedOrigins"], sorted(rule["AllowedMethods"]), rule["ExposeHeaders"], rule["MaxAgeSeconds"]) \
+        == ([origin], sorted(template_rule["AllowedMethods"]), template_rule["ExposedHeaders"], template_rule["MaxAge"])
+    url = f"{local.settings.endpoint_url}/{local.settings.bucket}"
+    asked = {"Access-Control-Request-Method": "POST"}
+    ours = requests.options(url, headers={"Origin": origin, **asked}, timeout=10)
+    assert ours.status_code == 200 and ours.headers["Access-Control-Allow-Origin"] == origin
+    assert "POST" in ours.headers["Access-Control-Allow-Methods"]
+    theirs = requests.options(url, headers={"Origin": "https://evil.example", **asked}, timeout=10)
+    assert theirs.status_code == 403

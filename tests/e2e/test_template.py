@@ -131,7 +131,7 @@ def test_the_bucket_refuses_requests_without_tls():
 def test_the_bucket_admits_cross_origin_requests_from_the_portal_only():
     (rule,) = props("UploadsBucket")["CorsConfiguration"]["CorsRules"]
     assert rule["AllowedOrigins"] == [{"Ref": "PortalOrigin"}]
-    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD"]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD", "POST"]  # POST: the Upload page's forms
     assert rule["ExposedHeaders"] == ["ETag"]
     assert TEMPLATE["Parameters"]["PortalOrigin"]["Default"] == "http://localhost:8501"
 

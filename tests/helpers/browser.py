@@ -28,9 +28,9 @@ def upload_files(page: Any, link: str, files: Mapping[str, bytes], folder: Path)
         paths.append(str(folder / name))
     page.get_by_role("link", name=link).first.click()
     page.get_by_role("heading", name="Upload documents").wait_for()
-    page.locator("input[type=file]").set_input_files(paths)
+    page.locator("input[type=file]").set_input_files(paths)  # in the direct-upload component
     page.get_by_role("button", name=f"Upload {len(files)} file(s)").click()
-    page.get_by_text(f"{len(files)} file(s) uploaded").wait_for()
+    page.get_by_text(f"{len(files)} stored. Extraction has started.").wait_for()
     page.get_by_role("link", name="Watch them on My files").click()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 import zlib
@@ -10,8 +11,18 @@ import zlib
 
 def tiny_pdf(text: str = "Hello DocPortal") -> bytes:
     """A valid one-page PDF with a text layer, built by hand."""
+    return build_pdf(_one_page(text))
+
+
+def padded_pdf(size: int, text: str = "Large report") -> bytes:
+    """A valid one-page PDF of about ``size`` bytes: the page of :func:`tiny_pdf` and an unused stream of noise."""
+    noise = os.urandom(max(0, size - 1000))
+    return build_pdf([*_one_page(text), b"<< /Length %d >>\nstream\n" % len(noise) + noise + b"\nendstream"])
+
+
+def _one_page(text: str) -> list[bytes]:
     stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
+    return [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
@@ -19,7 +30,6 @@ def tiny_pdf(text: str = "Hello DocPortal") -> bytes:
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    return build_pdf(objects)
 
 
 def build_pdf(objects: list[bytes], *, version: bytes = b"1.7", info: int | None = None) -> bytes:

@@ -13,7 +13,6 @@ from extractor.extract import PARSERS, Config
 from portal.files.upload_policy import (
     FRAMING_BYTES,
     MAX_NOTES_CHARS,
-    ByteProgress,
     MemoryBudget,
     MiB,
     Refusal,
@@ -27,9 +26,9 @@ from tests.helpers.env import ROOT
 POLICY = UploadPolicy.from_settings(Settings())
 
 
-def policy_for(env: dict[str, str], server_limit_mb: int | None = None) -> UploadPolicy:
+def policy_for(env: dict[str, str]) -> UploadPolicy:
     """The policy a portal configured by ``env`` alone would enforce."""
-    return UploadPolicy.from_settings(Settings.from_env(env, need_stack=False), server_limit_mb)
+    return UploadPolicy.from_settings(Settings.from_env(env, need_stack=False))
 ALLOWED = ("PDF, Word, Excel, PowerPoint, OpenDocument, images, audio and video, text and data, ZIP, e-mail")
 
 
@@ -80,21 +79,18 @@ def test_defaults_match_the_template_and_the_extractor():
     assert policy_for({}).max_bytes == DEFAULT_MAX_MB * MiB
 
 
-def test_streamlits_upload_limit_agrees_with_the_policy():
-    """Streamlit refuses bigger files before the policy can explain; so the two are one number."""
+def test_streamlits_own_upload_endpoint_is_capped_very_low_and_bounds_only_the_memory_budget():
+    """No page sends files through the portal (they go straight to S3), so Streamlit's endpoint takes 1 MB."""
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] == DEFAULT_MAX_MB
-    assert policy_for({}, server_limit_mb=config["server"]["maxUploadSize"]).max_mb == DEFAULT_MAX_MB
+    assert config["server"]["maxUploadSize"] == 1
+    assert policy_for({}).max_mb == DEFAULT_MAX_MB  # the policy is not capped by it
+    budget = MemoryBudget.from_settings(Settings.from_env({}, need_stack=False), file_mb=1)
+    assert (budget.file_bytes, budget.session_bytes, budget.process_bytes) == (MiB, 4 * MiB, 64 * MiB)
 
 
 def test_the_limit_comes_from_the_upload_setting_then_the_parse_limit():
     assert policy_for({"DOCPORTAL_MAX_PARSE_MB": "100"}).max_mb == 100
     assert policy_for({"DOCPORTAL_MAX_PARSE_MB": "100", "DOCPORTAL_UPLOAD_MAX_MB": " 20 "}).max_mb == 20
-
-
-def test_the_limit_never_exceeds_streamlits():
-    assert policy_for({"DOCPORTAL_UPLOAD_MAX_MB": "2048"}, server_limit_mb=512).max_mb == 512
-    assert policy_for({"DOCPORTAL_UPLOAD_MAX_MB": "64"}, server_limit_mb=512).max_mb == 64
 
 
 @pytest.mark.parametrize("value", ["lots", "0", "-5", "1.5"])
@@ -177,23 +173,6 @@ def test_notes_are_capped_without_being_cut():
         clean_notes("x" * (MAX_NOTES_CHARS + 1))
 
 
-# --- progress ------------------------------------------------------------------------------
-
-
-def test_progress_is_reported_in_visible_steps_and_always_at_the_end():
-    progress = ByteProgress(1000, step=0.1)
-    shown = [progress.add(n) for n in [50, 50, 10, 300, 589, 1]]
-    assert shown == [None, 0.1, None, 0.41, 0.999, 1.0]
-    assert progress.fraction == 1.0
-
-
-def test_an_empty_file_is_complete_at_once():
-    progress = ByteProgress(0)
-    assert progress.fraction == 1.0
-    assert progress.add(0) == 1.0
-    assert progress.add(0) is None
-
-
 # --- the item keeps them -----------------------------------------------------------------
 
 
@@ -261,8 +240,8 @@ def test_a_full_portal_asks_to_try_again_later() -> None:
 
 def test_the_budget_comes_from_the_settings() -> None:
     budget = MemoryBudget.from_settings(Settings.from_env(
-        {"DOCPORTAL_UPLOAD_MAX_MB": "7", "DOCPORTAL_UPLOAD_SESSION_MB": "100",
-         "DOCPORTAL_UPLOAD_PROCESS_MB": "300"}, need_stack=False))
+        {"DOCPORTAL_UPLOAD_MAX_MB": "100", "DOCPORTAL_UPLOAD_SESSION_MB": "100",
+         "DOCPORTAL_UPLOAD_PROCESS_MB": "300"}, need_stack=False), file_mb=7)
     assert (budget.file_bytes, budget.session_bytes, budget.process_bytes) == (7 * MiB, 100 * MiB, 300 * MiB)
 
 
