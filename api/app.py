@@ -248,20 +248,31 @@ def _first_bytes(chunks: Iterator[bytes], limit: int) -> tuple[list[bytes], Iter
 # --- the document ------------------------------------------------------------------------
 
 
+#: What the document says about the API as a whole (the JSON document and the docs page share it).
+_ABOUT: dict[str, Any] = {
+    "title": TITLE, "version": VERSION, "servers": [Server(url="/")],
+    "description": "DocPortal's API. Send a Cognito token as 'Authorization: Bearer <token>': a person's "
+                   "(their groups decide, as in the portal) or a script's client-credentials token with "
+                   "docportal/data.read and/or docportal/data.write. Errors are RFC 9457 problems.",
+    "security_schemes": {"cognito": HTTPBearer(bearerFormat="JWT")}, "security": [{"cognito": []}],
+}
+#: The Swagger UI page (public, like the document). Its script and style are Powertools' bundled copies,
+#: inlined in the page, so it loads nothing from a CDN; ``?format=json`` is the same document.
+DOCS_PATH = "/v1/docs"
+
+
 def openapi_document() -> str:
     """The OpenAPI document of every route, as Powertools generates it from the routes and models."""
-    return app.get_openapi_json_schema(
-        title=TITLE, version=VERSION, servers=[Server(url="/")],
-        description="DocPortal's API. Send a Cognito token as 'Authorization: Bearer <token>': a person's "
-                    "(their groups decide, as in the portal) or a script's client-credentials token with "
-                    "docportal/data.read and/or docportal/data.write. Errors are RFC 9457 problems.",
-        security_schemes={"cognito": HTTPBearer(bearerFormat="JWT")}, security=[{"cognito": []}])
+    return app.get_openapi_json_schema(**_ABOUT)
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
 def openapi() -> Response[str]:
     """This API's OpenAPI document (API Gateway serves it without a token)."""
     return Response(status_code=200, content_type="application/json", body=openapi_document())
+
+
+app.enable_swagger(path=DOCS_PATH, compress=True, **_ABOUT)
 
 
 # --- errors ------------------------------------------------------------------------------

@@ -56,6 +56,18 @@ def test_the_document_needs_no_token(base):
     assert response.status_code == 200 and response.json() == json.loads(api_app.openapi_document())
 
 
+def test_swagger_ui_needs_no_token_and_shows_the_served_document_without_a_cdn(base):
+    page = requests.get(f"{base}{api_app.DOCS_PATH}", timeout=10)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-encoding"] == "gzip"  # 1.7 MB of bundled script, sent compressed
+    html = page.text
+    assert 'id="swagger-ui"' in html and "SwaggerUIBundle(swaggerUIOptions)" in html
+    assert "<script src=" not in html and "rel='stylesheet'" not in html  # script and style inline
+    assert 'updateUrl(currentUrl.pathname + "?format=json")' in html
+    document = requests.get(f"{base}{api_app.DOCS_PATH}", params={"format": "json"}, timeout=10)
+    assert document.status_code == 200 and document.json() == json.loads(api_app.openapi_document())
+
+
 def test_an_id_token_registers_an_upload_whose_form_stores_the_file(base, on_server, uploader):
     token = tokens(on_server, uploader)["IdToken"]
     body = b"%PDF-1.7\n%%EOF\n"
