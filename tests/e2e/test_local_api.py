@@ -15,7 +15,7 @@ import requests
 from api import app as api_app
 from devstack import api_server, processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD
-from tests.helpers.api import serving
+from tests.helpers.api import serving, signed_in
 from tests.helpers.users import new_uploader
 
 pytestmark = pytest.mark.e2e
@@ -36,10 +36,7 @@ def base(on_server) -> Iterator[str]:
 
 
 def tokens(server, email: str, client_id: str | None = None) -> dict:
-    result = server.client("cognito-idp").initiate_auth(
-        ClientId=client_id or server.settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": DEFAULT_DEMO_PASSWORD})
-    return result["AuthenticationResult"]
+    return signed_in(server, email, DEFAULT_DEMO_PASSWORD, client_id)
 
 
 def bearer(token: str) -> dict[str, str]:

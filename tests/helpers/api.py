@@ -84,6 +84,14 @@ def api(method: str, path: str, claims: Mapping[str, str] | None, **kwargs: Any)
     return call(api_app.lambda_handler, method, path, claims=claims, **kwargs)
 
 
+def signed_in(server: Any, email: str, password: str, client_id: str | None = None) -> dict[str, str]:
+    """The tokens (``IdToken``, ``AccessToken``, …) of ``email``'s password sign-in at ``server``'s pool."""
+    result = server.client("cognito-idp").initiate_auth(
+        ClientId=client_id or server.settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password})
+    return dict(result["AuthenticationResult"])
+
+
 def problem_type(body: Mapping[str, Any]) -> str:
     """The stable name of a problem's ``type`` (``urn:docportal:problem:<name>``)."""
     return str(body["type"]).rsplit(":", 1)[-1]
@@ -105,11 +113,13 @@ def upload_through_api(stack: Settings, claims: Mapping[str, str], name: str, bo
 
 
 @contextmanager
-def serving(settings: Settings, port: int) -> Iterator[str]:
-    """``make run``'s API server (devstack.api_server) for ``settings`` on ``port``, in a thread; its base URL."""
+def serving(settings: Settings, port: int, also_trust: Any = None) -> Iterator[str]:
+    """``make run``'s API server (devstack.api_server) for ``settings`` on ``port``, in a thread; its base URL.
+
+    ``also_trust``: an :class:`~devstack.api_server.Authorizer` for a second issuer (machine tokens)."""
     from devstack import api_server
 
-    httpd = api_server.server(settings, port)
+    httpd = api_server.server(settings, port, also_trust=also_trust)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
