@@ -16,6 +16,7 @@ from api import app as api_app
 from devstack import api_server, processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from tests.helpers.api import serving, signed_in
+from tests.helpers.token_endpoint import TokenEndpoint
 from tests.helpers.users import new_uploader
 
 pytestmark = pytest.mark.e2e
@@ -92,6 +93,13 @@ def test_a_token_for_another_app_client_is_refused(base, on_server, uploader):
     token = tokens(on_server, uploader, other["UserPoolClient"]["ClientId"])["IdToken"]
     response = requests.get(f"{base}/v1/files", headers=bearer(token), timeout=10)
     assert response.status_code == 401
+
+
+def test_a_token_of_an_issuer_it_was_not_told_to_trust_is_refused(base):
+    """make run trusts the pool alone: a client-credentials token of another issuer gets the authorizer's 401."""
+    with TokenEndpoint(client_id="5m4chinedemoclient0abcdefg", redirect_uri="http://127.0.0.1/unused") as other:
+        response = requests.get(f"{base}/v1/files", headers=bearer(other.machine_token("data.read")), timeout=10)
+    assert (response.status_code, response.json()) == (401, api_server.UNAUTHORIZED)
 
 
 def test_a_tampered_token_is_refused(base, on_server, uploader):
