@@ -162,7 +162,12 @@ def handler_class(authorizers: tuple[Authorizer, ...],
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_DELETE = _serve
+        def __getattr__(self, name: str) -> Any:
+            """Every method (``do_GET``, ``do_TRACE``, ``do_QUERY``, …) is served: API Gateway answers them
+            all, a route that is not there with a 404, never a 501."""
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.info("%s %s", self.address_string(), format % args)

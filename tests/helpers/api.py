@@ -50,7 +50,8 @@ def machine(client_id: str, *scopes: str, expires_at: int | None = None) -> dict
 
 
 def event(method: str, path: str, *, claims: Mapping[str, str] | None = None,
-          query: Mapping[str, str] | None = None, body: Any = None) -> dict[str, Any]:
+          query: Mapping[str, str] | None = None, body: Any = None,
+          content_type: str = "application/json") -> dict[str, Any]:
     """An HTTP API payload 2.0 event for ``method path``, authorized with ``claims`` (None: no token)."""
     context: dict[str, Any] = {
         "accountId": "123456789012", "apiId": "api1", "domainName": "api1.execute-api.us-east-1.amazonaws.com",
@@ -64,7 +65,7 @@ def event(method: str, path: str, *, claims: Mapping[str, str] | None = None,
     text = "" if body is None else json.dumps(body)
     return {"version": "2.0", "routeKey": "$default", "rawPath": path,
             "rawQueryString": urlencode(query or {}), "cookies": [],
-            "headers": {"content-type": "application/json", "host": context["domainName"]},
+            "headers": {"content-type": content_type, "host": context["domainName"]},
             "queryStringParameters": dict(query) if query else None, "requestContext": context,
             "body": text or None, "isBase64Encoded": False}
 
