@@ -2,7 +2,6 @@
 
 import hashlib
 import io
-import threading
 import time
 
 import pytest
@@ -11,10 +10,9 @@ from common import aws
 from common.catalogue import FileStatus
 from common.schema.keys import file_key, new_file_id, upload_key
 from common.schema.record import FileRecord, from_item
-from devstack.worker import Worker
-from extractor.handler import lambda_handler
 from portal.access import User
 from portal.files.uploads import store_upload
+from tests.helpers.env import worker_thread
 from tests.helpers.files import tiny_pdf
 
 pytestmark = pytest.mark.e2e
@@ -23,15 +21,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def worker(on_server):
     """The local worker, polling the server's queue in a thread."""
-    stop = threading.Event()
-    w = Worker(aws.client("sqs"), on_server.settings.queue_url, lambda_handler,
-               region=on_server.settings.region, wait_seconds=1)
-    thread = threading.Thread(target=w.run, args=(stop,), daemon=True)
-    thread.start()
-    yield w
-    stop.set()
-    thread.join(timeout=15)
-    assert not thread.is_alive()
+    with worker_thread(on_server.settings) as w:
+        yield w
 
 
 def wait_for_terminal(settings, file_id: str, attempts: int = 150) -> FileRecord:
