@@ -195,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     port = args.port or settings.api_port
     with server(settings, port) as httpd:
-        print(f"DocPortal API on http://127.0.0.1:{port} (document: /v1/openapi.json)", flush=True)
+        print(f"DocPortal API on http://127.0.0.1:{port} (Swagger UI: /v1/docs, document: /v1/openapi.json)",
+              flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             httpd.serve_forever()
     return 0
