@@ -19,14 +19,17 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from api import identity
+from api import document, identity
 from api.identity import Caller, Unauthenticated
 from api.models import (
     CompleteUpload,
@@ -35,6 +38,7 @@ from api.models import (
     FileDetail,
     FileList,
     FileSummary,
+    GatewayRefusal,
     Link,
     MultipartLinks,
     PartLink,
@@ -69,6 +73,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 _WHY = {400: "The page token does not fit this request", 401: "No valid token, or it expired",
         403: "Not allowed, or the token lacks the scope",
         404: "No such file (or its original is gone)", 409: "Not possible in the file's current state",
+        415: "The body is not sent as application/json",
         422: "The request is not valid", 503: "AWS could not be reached; try again in a minute"}
 
 
@@ -77,8 +82,10 @@ def answers(model: type[BaseModel] | None, *codes: int, status: int = 200,
     """A route's responses for the OpenAPI document: its ``model`` on success, and its problems."""
     done: dict[int, OpenAPIResponse] = {status: {"description": "Done", "content": {
         "application/json": {"model": model}}}} if model else {}
-    return {**done, **(more or {}), **{code: {"description": _WHY[code], "content": {
-        CONTENT_TYPE: {"model": ProblemBody}}} for code in (401, 403, 422, *codes)}}
+    problems: dict[int, OpenAPIResponse] = {code: {"description": _WHY[code], "content": {
+        CONTENT_TYPE: {"model": ProblemBody}}} for code in (401, 403, 422, *codes)}
+    problems[401]["content"]["application/json"] = {"model": GatewayRefusal}  # the authorizer's refusal
+    return {**done, **(more or {}), **problems}
 
 
 @functools.cache
@@ -111,7 +118,7 @@ def needs(scope: Scope) -> Caller:
 
 
 @app.post("/v1/uploads", summary="Register a file and get a form (or, when large, part links) that uploads "
-                                  "it straight to S3", responses=answers(UploadCreated, 503, status=201))
+                                  "it straight to S3", responses=answers(UploadCreated, 415, 503, status=201))
 def create_upload(request: UploadRequest) -> Response[UploadCreated]:
     """Register the file (in the caller's own space) and sign a POST limited to its key, size and type.
 
@@ -285,20 +292,36 @@ def _first_bytes(chunks: Iterator[bytes], limit: int) -> tuple[list[bytes], Iter
 # --- the document ------------------------------------------------------------------------
 
 
+#: What the document says about the API as a whole (the JSON document and the docs page share it).
+_ABOUT: dict[str, Any] = {
+    "title": TITLE, "version": VERSION, "servers": [Server(url="/")],
+    "description": "DocPortal's API. Send a Cognito token as 'Authorization: Bearer <token>': a person's "
+                   "(their groups decide, as in the portal) or a script's client-credentials token with "
+                   "docportal/data.read and/or docportal/data.write. Errors are RFC 9457 problems.",
+    "security_schemes": {"cognito": HTTPBearer(bearerFormat="JWT")}, "security": [{"cognito": []}],
+}
+#: Swagger UI's page (public, like the document): :func:`api.document.swagger_page`.
+DOCS_PATH = "/v1/docs"
+
+
 def openapi_document() -> str:
     """The OpenAPI document of every route, as Powertools generates it from the routes and models."""
-    return app.get_openapi_json_schema(
-        title=TITLE, version=VERSION, servers=[Server(url="/")],
-        description="DocPortal's API. Send a Cognito token as 'Authorization: Bearer <token>': a person's "
-                    "(their groups decide, as in the portal) or a script's client-credentials token with "
-                    "docportal/data.read and/or docportal/data.write. Errors are RFC 9457 problems.",
-        security_schemes={"cognito": HTTPBearer(bearerFormat="JWT")}, security=[{"cognito": []}])
+    return document.trimmed(app.get_openapi_json_schema(**_ABOUT))
 
 
 @app.get("/v1/openapi.json", include_in_schema=False)
 def openapi() -> Response[str]:
     """This API's OpenAPI document (API Gateway serves it without a token)."""
     return Response(status_code=200, content_type="application/json", body=openapi_document())
+
+
+@app.get(DOCS_PATH, include_in_schema=False, compress=True)
+def docs() -> Response[str]:
+    """Swagger UI showing the document (``?format=json``: the document itself, which the page reloads)."""
+    if (app.current_event.query_string_parameters or {}).get("format") == "json":
+        return openapi()
+    return Response(status_code=200, content_type="text/html; charset=utf-8",
+                    body=document.swagger_page(openapi_document()))
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -348,6 +371,11 @@ def _invalid(e: ValueError) -> Response[str]:
     return problem(Kind.VALIDATION, str(e))
 
 
+def _not_json(e: RequestUnsupportedContentType) -> Response[str]:
+    return problem(Kind.UNSUPPORTED_MEDIA_TYPE,
+                   "Send the body as JSON, with 'Content-Type: application/json'.")
+
+
 def _validation(e: RequestValidationError) -> Response[str]:
     errors = [{"where": ".".join(str(p) for p in err.get("loc", ())), "problem": str(err.get("msg", ""))}
               for err in e.errors()]
@@ -377,6 +405,7 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[[Any], Response[str]]], ...] = 
     (explorer.BadPageToken, _bad_token),
     (ValueError, _invalid),
     (RequestValidationError, _validation),
+    (RequestUnsupportedContentType, _not_json),
     (Exception, _internal),
 )
 for _error, _handle in _HANDLERS:

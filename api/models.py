@@ -180,6 +180,13 @@ class ExportLink(_Strict):
     expires_in: int
 
 
+class GatewayRefusal(_Strict):
+    """API Gateway's own answer when its JWT authorizer refuses the token (missing, expired, wrong issuer
+    or audience), before the API runs: not a problem document."""
+
+    message: str = Field(description="Always 'Unauthorized'.")
+
+
 class FieldProblem(_Strict):
     """One invalid part of a request: where (``body.size``, ``query.to``) and what is wrong."""
 

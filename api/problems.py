@@ -34,6 +34,7 @@ class Kind(Enum):
     CONFLICT = ("conflict", 409, "Not possible in the file's current state")
     VALIDATION = ("validation", 422, "The request is not valid")
     UPLOAD_REFUSED = ("upload-refused", 422, "The upload is not accepted")
+    UNSUPPORTED_MEDIA_TYPE = ("unsupported-media-type", 415, "The body must be JSON")
     BAD_PAGE_TOKEN = ("bad-page-token", 400, "The page token does not fit this request")
     UNAVAILABLE = ("unavailable", 503, "Try again in a minute")
     INTERNAL = ("internal", 500, "Something went wrong on our side")

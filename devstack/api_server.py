@@ -8,6 +8,11 @@ audiences), passes its claims as API Gateway does (strings; lists as
 ``"[a b]"``) in a payload 2.0 event, and answers with what
 :func:`api.app.lambda_handler` returns. No route is implemented here: the
 routes that need no token are read from the template.
+
+moto's pool issues no client-credentials tokens, so scripts' tokens cannot be
+had from it. Tests that need them pass :func:`server` a second
+:class:`Authorizer` (their own token issuer, ``also_trust``); ``make run``
+(:func:`main`) never does, so locally only the pool's tokens are accepted.
 """
 
 from __future__ import annotations
@@ -85,6 +90,15 @@ class Authorizer:
         return flattened(claims)
 
 
+def issuer_of(authorization: str | None) -> str:
+    """The ``iss`` a bearer token claims, unverified: only to pick the authorizer that then verifies it."""
+    token = (authorization or "").partition(" ")[2].strip()
+    try:
+        return str(jwt.decode(token, options={"verify_signature": False}).get("iss", ""))
+    except jwt.PyJWTError:
+        return ""
+
+
 def event(method: str, target: str, headers: Mapping[str, str], body: bytes,
           claims: Mapping[str, str] | None, source_ip: str) -> dict[str, Any]:
     """The payload 2.0 event API Gateway's HTTP API gives a Lambda proxy integration."""
@@ -111,8 +125,11 @@ def event(method: str, target: str, headers: Mapping[str, str], body: bytes,
             "body": text or None, "isBase64Encoded": encoded}
 
 
-def handler_class(authorizer: Authorizer, public: frozenset[str]) -> type[BaseHTTPRequestHandler]:
-    """A request handler that authorizes, builds the event and answers with the Lambda's response."""
+def handler_class(authorizers: tuple[Authorizer, ...],
+                  public: frozenset[str]) -> type[BaseHTTPRequestHandler]:
+    """A request handler that authorizes (with the authorizer of the token's issuer), builds the event and
+    answers with the Lambda's response."""
+    by_issuer = {a.issuer: a for a in authorizers}
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "DocPortalLocalApi"
@@ -122,6 +139,7 @@ def handler_class(authorizer: Authorizer, public: frozenset[str]) -> type[BaseHT
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             route = f"{self.command} {urlsplit(self.path).path}"
+            authorizer = by_issuer.get(issuer_of(headers.get("authorization")), authorizers[0])
             claims = authorizer.claims(headers.get("authorization"))
             if claims is None and route not in public:
                 self._answer(401, {"content-type": "application/json"}, json.dumps(UNAUTHORIZED).encode())
@@ -144,7 +162,12 @@ def handler_class(authorizer: Authorizer, public: frozenset[str]) -> type[BaseHT
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_DELETE = _serve
+        def __getattr__(self, name: str) -> Any:
+            """Every method (``do_GET``, ``do_TRACE``, ``do_QUERY``, …) is served: API Gateway answers them
+            all, a route that is not there with a 404, never a 501."""
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.info("%s %s", self.address_string(), format % args)
@@ -152,11 +175,14 @@ def handler_class(authorizer: Authorizer, public: frozenset[str]) -> type[BaseHT
     return Handler
 
 
-def server(settings: Settings, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """A server for the stack in ``settings`` (its pool's keys and its portal client as audience)."""
+def server(settings: Settings, port: int, host: str = "127.0.0.1", *,
+           also_trust: Authorizer | None = None) -> ThreadingHTTPServer:
+    """A server for the stack in ``settings`` (its pool's keys and its portal client as audience), and, for
+    tests only, ``also_trust``: a second issuer (their stand-in for the machine client's tokens)."""
     keys = jwks_resolver(settings.jwks_url)
-    authorizer = Authorizer(settings.issuer, frozenset({settings.client_id}), keys)
-    return ThreadingHTTPServer((host, port), handler_class(authorizer, public_routes(tpl.load())))
+    authorizers = (Authorizer(settings.issuer, frozenset({settings.client_id}), keys),
+                   *((also_trust,) if also_trust else ()))
+    return ThreadingHTTPServer((host, port), handler_class(authorizers, public_routes(tpl.load())))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     port = args.port or settings.api_port
     with server(settings, port) as httpd:
-        print(f"DocPortal API on http://127.0.0.1:{port} (document: /v1/openapi.json)", flush=True)
+        print(f"DocPortal API on http://127.0.0.1:{port} (Swagger UI: /v1/docs, document: /v1/openapi.json)",
+              flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             httpd.serve_forever()
     return 0

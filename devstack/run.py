@@ -287,7 +287,7 @@ def _banner(stack: LocalStack) -> None:
             "  `make reset` starts empty.\n")
     print(
         f"\nDocPortal is running.\n\n  Open  http://localhost:{stack.portal_port}\n"
-        f"  API   http://127.0.0.1:{stack.api_port} (document: /v1/openapi.json)\n\n"
+        f"  API   http://127.0.0.1:{stack.api_port} (Swagger UI: /v1/docs, document: /v1/openapi.json)\n\n"
         f"  Sign in as any of these, password {stack.password!r}:\n{users}\n{kept}\n"
         f"  Stack settings: {stack.state / 'stack.json'}\n  Saved state: {stack.state / MOTO_STATE}\n"
         f"  Logs: {stack.state}/*.log\n"

@@ -94,6 +94,13 @@ def test_a_malformed_upload_request_is_a_422_listing_each_field(stack):
     assert body["instance"] == "/v1/uploads"
 
 
+def test_an_upload_request_that_is_not_json_is_a_415(stack):
+    status, headers, body = api("POST", "/v1/uploads", person(ANN, "uploaders"), content_type="text/plain",
+                                body={"name": "a.pdf", "size": 3, "content_type": "application/pdf"})
+    assert (status, headers["content-type"], problem_type(body)) == (415, PROBLEM, "unsupported-media-type")
+    assert "application/json" in body["detail"]
+
+
 def test_no_token_is_a_401(stack):
     status, _, body = api("POST", "/v1/uploads", None, body={"name": "a.pdf", "size": 3,
                                                             "content_type": "application/pdf"})

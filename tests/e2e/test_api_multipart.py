@@ -15,7 +15,7 @@ from common import aws
 from devstack import processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from portal.files.upload_policy import MiB
-from tests.helpers.api import id_token, process_object, send_parts, serving
+from tests.helpers.api import process_object, send_parts, serving, signed_in
 from tests.helpers.users import new_uploader
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,7 @@ def base(on_server, monkeypatch) -> Iterator[str]:
 
 
 def headers(server, email: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {id_token(server, email, DEFAULT_DEMO_PASSWORD)}"}
+    return {"Authorization": f"Bearer {signed_in(server, email, DEFAULT_DEMO_PASSWORD)['IdToken']}"}
 
 
 def start(base: str, auth: dict[str, str], size: int = len(BODY)) -> dict:

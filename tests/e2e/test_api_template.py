@@ -12,6 +12,8 @@ from portal.access import RESOURCE_SERVER, Scope
 
 TEMPLATE = tpl.load()
 RESOURCES = TEMPLATE["Resources"]
+#: The routes anyone may read: the document and the Swagger UI page that shows it.
+PUBLIC = {"GET /v1/openapi.json", f"GET {api_app.DOCS_PATH}"}
 
 
 def props(logical_id: str) -> dict:
@@ -25,15 +27,15 @@ def of_type(kind: str) -> dict[str, dict]:
 def test_every_route_the_handler_serves_is_a_template_route_and_no_other():
     document = json.loads(api_app.openapi_document())
     served = {f"{method.upper()} {path}" for path, ops in document["paths"].items() for method in ops}
-    served.add("GET /v1/openapi.json")
+    served |= PUBLIC
     routes = {r["Properties"]["RouteKey"] for r in of_type("AWS::ApiGatewayV2::Route").values()}
     assert routes == served
 
 
-def test_every_route_but_the_document_needs_a_cognito_token():
+def test_every_route_but_the_document_and_its_page_needs_a_cognito_token():
     for route in of_type("AWS::ApiGatewayV2::Route").values():
         p = route["Properties"]
-        if p["RouteKey"] == "GET /v1/openapi.json":
+        if p["RouteKey"] in PUBLIC:
             assert p["AuthorizationType"] == "NONE"
         else:
             assert (p["AuthorizationType"], p["AuthorizerId"]) == ("JWT", {"Ref": "ApiAuthorizer"}), p["RouteKey"]

@@ -20,7 +20,8 @@ from api.cli import commands, login
 from devstack.processes import free_port
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from portal.files.upload_policy import MiB
-from tests.helpers.api import serving, worker_running
+from tests.helpers.api import serving
+from tests.helpers.env import worker_thread
 from tests.helpers.files import tiny_pdf
 from tests.helpers.users import new_uploader, new_user
 
@@ -39,7 +40,7 @@ def stack(on_server, monkeypatch, tmp_path):
     """The API on a port of this test's own (forked parsers may hold an earlier one), a worker, a config folder."""
     monkeypatch.setenv("DOCPORTAL_API_PASSWORD", DEFAULT_DEMO_PASSWORD)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    with serving(on_server.settings, free_port()) as url, worker_running(on_server.settings):
+    with serving(on_server.settings, free_port()) as url, worker_thread(on_server.settings):
         monkeypatch.setenv("DOCPORTAL_API_URL", url)
         yield on_server
 

@@ -15,7 +15,8 @@ import requests
 from api import app as api_app
 from devstack import api_server, processes
 from devstack.provision import DEFAULT_DEMO_PASSWORD
-from tests.helpers.api import serving
+from tests.helpers.api import serving, signed_in
+from tests.helpers.token_endpoint import TokenEndpoint
 from tests.helpers.users import new_uploader
 
 pytestmark = pytest.mark.e2e
@@ -36,10 +37,7 @@ def base(on_server) -> Iterator[str]:
 
 
 def tokens(server, email: str, client_id: str | None = None) -> dict:
-    result = server.client("cognito-idp").initiate_auth(
-        ClientId=client_id or server.settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": DEFAULT_DEMO_PASSWORD})
-    return result["AuthenticationResult"]
+    return signed_in(server, email, DEFAULT_DEMO_PASSWORD, client_id)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -54,6 +52,18 @@ def test_without_a_token_the_authorizer_answers_401_before_the_handler(base):
 def test_the_document_needs_no_token(base):
     response = requests.get(f"{base}/v1/openapi.json", timeout=10)
     assert response.status_code == 200 and response.json() == json.loads(api_app.openapi_document())
+
+
+def test_swagger_ui_needs_no_token_and_shows_the_served_document_without_a_cdn(base):
+    page = requests.get(f"{base}{api_app.DOCS_PATH}", timeout=10)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-encoding"] == "gzip"  # 1.7 MB of bundled script, sent compressed
+    html = page.text
+    assert 'id="swagger-ui"' in html and "SwaggerUIBundle(swaggerUIOptions)" in html
+    assert "<script src=" not in html and "rel='stylesheet'" not in html  # script and style inline
+    assert 'updateUrl(currentUrl.pathname + "?format=json")' in html
+    document = requests.get(f"{base}{api_app.DOCS_PATH}", params={"format": "json"}, timeout=10)
+    assert document.status_code == 200 and document.json() == json.loads(api_app.openapi_document())
 
 
 def test_an_id_token_registers_an_upload_whose_form_stores_the_file(base, on_server, uploader):
@@ -83,6 +93,13 @@ def test_a_token_for_another_app_client_is_refused(base, on_server, uploader):
     token = tokens(on_server, uploader, other["UserPoolClient"]["ClientId"])["IdToken"]
     response = requests.get(f"{base}/v1/files", headers=bearer(token), timeout=10)
     assert response.status_code == 401
+
+
+def test_a_token_of_an_issuer_it_was_not_told_to_trust_is_refused(base):
+    """make run trusts the pool alone: a client-credentials token of another issuer gets the authorizer's 401."""
+    with TokenEndpoint(client_id="5m4chinedemoclient0abcdefg", redirect_uri="http://127.0.0.1/unused") as other:
+        response = requests.get(f"{base}/v1/files", headers=bearer(other.machine_token("data.read")), timeout=10)
+    assert (response.status_code, response.json()) == (401, api_server.UNAUTHORIZED)
 
 
 def test_a_tampered_token_is_refused(base, on_server, uploader):

@@ -12,7 +12,7 @@ from common.schema.keys import file_key, new_file_id, upload_key
 from common.schema.record import FileRecord, from_item
 from portal.access import User
 from portal.files.uploads import store_upload
-from tests.helpers.api import worker_running
+from tests.helpers.env import worker_thread
 from tests.helpers.files import tiny_pdf
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def worker(on_server):
     """The local worker, polling the server's queue in a thread."""
-    with worker_running(on_server.settings) as w:
+    with worker_thread(on_server.settings) as w:
         yield w
 
 

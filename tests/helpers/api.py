@@ -21,8 +21,6 @@ import requests
 from api import app as api_app
 from common import aws
 from common.settings import Settings
-from devstack.worker import Worker
-from extractor.handler import lambda_handler
 from extractor.processor import Deps, process_message
 from portal.access import RESOURCE_SERVER
 from tests.helpers.events import object_created
@@ -52,7 +50,8 @@ def machine(client_id: str, *scopes: str, expires_at: int | None = None) -> dict
 
 
 def event(method: str, path: str, *, claims: Mapping[str, str] | None = None,
-          query: Mapping[str, str] | None = None, body: Any = None) -> dict[str, Any]:
+          query: Mapping[str, str] | None = None, body: Any = None,
+          content_type: str = "application/json") -> dict[str, Any]:
     """An HTTP API payload 2.0 event for ``method path``, authorized with ``claims`` (None: no token)."""
     context: dict[str, Any] = {
         "accountId": "123456789012", "apiId": "api1", "domainName": "api1.execute-api.us-east-1.amazonaws.com",
@@ -66,7 +65,7 @@ def event(method: str, path: str, *, claims: Mapping[str, str] | None = None,
     text = "" if body is None else json.dumps(body)
     return {"version": "2.0", "routeKey": "$default", "rawPath": path,
             "rawQueryString": urlencode(query or {}), "cookies": [],
-            "headers": {"content-type": "application/json", "host": context["domainName"]},
+            "headers": {"content-type": content_type, "host": context["domainName"]},
             "queryStringParameters": dict(query) if query else None, "requestContext": context,
             "body": text or None, "isBase64Encoded": False}
 
@@ -84,6 +83,14 @@ def call(handler: Any, method: str, path: str, **kwargs: Any) -> tuple[int, dict
 def api(method: str, path: str, claims: Mapping[str, str] | None, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
     """:func:`call` the API's Lambda handler as ``claims``' owner."""
     return call(api_app.lambda_handler, method, path, claims=claims, **kwargs)
+
+
+def signed_in(server: Any, email: str, password: str, client_id: str | None = None) -> dict[str, str]:
+    """The tokens (``IdToken``, ``AccessToken``, …) of ``email``'s password sign-in at ``server``'s pool."""
+    result = server.client("cognito-idp").initiate_auth(
+        ClientId=client_id or server.settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password})
+    return dict(result["AuthenticationResult"])
 
 
 def problem_type(body: Mapping[str, Any]) -> str:
@@ -123,36 +130,14 @@ def process_object(stack: Settings, key: str) -> None:
     process_message(message, 1, Deps(s3=s3, ddb=aws.client("dynamodb"), table=stack.table))
 
 
-def id_token(server: Any, email: str, password: str) -> str:
-    """A person's ID token from ``server``'s pool (password sign-in with the portal's app client)."""
-    result = server.client("cognito-idp").initiate_auth(
-        ClientId=server.settings.client_id, AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": password})
-    return str(result["AuthenticationResult"]["IdToken"])
-
-
 @contextmanager
-def worker_running(settings: Settings) -> Iterator[Worker]:
-    """The local worker polling ``settings``' queue in a thread (make run's, in miniature), stopped after."""
-    stop = threading.Event()
-    worker = Worker(aws.client("sqs"), settings.queue_url, lambda_handler, region=settings.region,
-                    wait_seconds=1)
-    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        stop.set()
-        thread.join(timeout=15)
-    assert not thread.is_alive()
+def serving(settings: Settings, port: int, also_trust: Any = None) -> Iterator[str]:
+    """``make run``'s API server (devstack.api_server) for ``settings`` on ``port``, in a thread; its base URL.
 
-
-@contextmanager
-def serving(settings: Settings, port: int) -> Iterator[str]:
-    """``make run``'s API server (devstack.api_server) for ``settings`` on ``port``, in a thread; its base URL."""
+    ``also_trust``: an :class:`~devstack.api_server.Authorizer` for a second issuer (machine tokens)."""
     from devstack import api_server
 
-    httpd = api_server.server(settings, port)
+    httpd = api_server.server(settings, port, also_trust=also_trust)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,6 +79,25 @@ def moto_server(log: Path, extra_env: Mapping[str, str] = MappingProxyType({})) 
         yield Server(endpoint, provision(endpoint, REGION, client=functools.partial(server_client, endpoint)))
     finally:
         processes.stop([proc])
+
+
+@contextmanager
+def worker_thread(settings: Settings) -> Iterator[Any]:
+    """The local worker (as make run runs it, :class:`devstack.worker.Worker`) polling ``settings``' queue in a
+    thread, handing batches to the extractor's handler; it must have stopped on the way out."""
+    from devstack.worker import Worker
+
+    stop = threading.Event()
+    worker = Worker(aws.client("sqs"), settings.queue_url, handler.lambda_handler, region=settings.region,
+                    wait_seconds=1)
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+    assert not thread.is_alive()
 
 
 def point_at(server: Server, mp: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from portal.access import RESOURCE_SERVER
 from portal.hosted.flow import s256
 from portal.tokens import TokenVerifier, jwks_resolver
 
@@ -108,6 +109,15 @@ class TokenEndpoint:
                   "iat": now, "exp": now + 3600, "nonce": nonce, "email": self.user.email,
                   "email_verified": True, "cognito:groups": list(self.user.groups)}
         claims.update(overrides)
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": KID})
+
+    def machine_token(self, *scopes: str, expires_in: int = 3600) -> str:
+        """A client-credentials access token of this endpoint's app client, with the claims Cognito gives
+        one (``scopes`` like ``data.read``, under the DocPortal resource server): what moto cannot issue."""
+        now = int(time.time())
+        claims = {"iss": self.issuer, "sub": self.client_id, "client_id": self.client_id, "token_use": "access",
+                  "scope": " ".join(f"{RESOURCE_SERVER}/{s}" for s in scopes), "auth_time": now, "iat": now,
+                  "exp": now + expires_in, "version": 2, "jti": secrets.token_hex(16)}
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": KID})
 
     def access_token(self) -> str:
@@ -253,11 +263,15 @@ class CognitoBackedEndpoint(TokenEndpoint):
             ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
         claims = jwt.decode(result["IdToken"], options={"verify_signature": False})
-        key = _moto_key()
-        id_token = jwt.encode({**claims, "nonce": grant.nonce}, key["pem"], algorithm="RS256",
-                              headers={"kid": key["kid"]})
+        id_token = signed_by_moto({**claims, "nonce": grant.nonce})
         return {"id_token": id_token, "access_token": result["AccessToken"],
                 "refresh_token": result["RefreshToken"], "expires_in": 3600, "token_type": "Bearer"}
+
+
+def signed_by_moto(claims: dict[str, Any]) -> str:
+    """``claims`` as a token of the moto pool (signed with its key), e.g. one that expired."""
+    key = _moto_key()
+    return jwt.encode(claims, key["pem"], algorithm="RS256", headers={"kid": key["kid"]})
 
 
 def _moto_key() -> dict[str, Any]:

@@ -41,3 +41,28 @@ def test_every_route_is_documented_with_its_problems():
 def test_the_command_refuses_anything_but_openapi(capsys):
     assert main(["nonsense"]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_the_document_lists_only_the_schemas_it_uses_so_no_default_validation_error():
+    document = json.loads(api_app.openapi_document())
+    schemas = set(document["components"]["schemas"])
+    assert not schemas & {"HTTPValidationError", "ValidationError", "ResponseValidationError"}
+    text = json.dumps(document["paths"]) + json.dumps(document["components"]["schemas"])
+    assert all(f'"#/components/schemas/{name}"' in text for name in schemas)
+
+
+def test_a_401_may_be_the_authorizers_own_refusal_as_well_as_a_problem():
+    document = json.loads(api_app.openapi_document())
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            content = op["responses"]["401"]["content"]
+            assert set(content) == {"application/problem+json", "application/json"}, (method, path)
+            assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/GatewayRefusal"}
+
+
+def test_the_docs_page_shows_the_same_document():
+    status, headers, page = api("GET", api_app.DOCS_PATH, None)
+    assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+    assert api_app.openapi_document().replace("</", "<\\/") in page
+    status, headers, body = api("GET", api_app.DOCS_PATH, None, query={"format": "json"})
+    assert status == 200 and body == json.loads(api_app.openapi_document())
