@@ -4,10 +4,12 @@ Machines here are noisy, so every figure is the median of several runs and is
 reported as a ratio to a baseline measured alongside it, never as a bare time
 to be compared across runs. The table is printed and written to
 ``build/bench.txt``. Sections: extraction, the Lambda zip's cold start
-(:mod:`bench.coldstart`), CSV export, dashboard load, the API (:mod:`bench.api`) and the
-local pipeline (:mod:`bench.pipeline`: latency, a 2,000-upload burst,
-throughput per worker count); ``--only SECTION`` runs some, ``--quick`` runs
-smaller versions of all. docs/PERFORMANCE.md says how to read each figure.
+(:mod:`bench.coldstart`), CSV export, dashboard load, the API
+(:mod:`bench.api`: latency and a large upload; :mod:`bench.portal_upload`:
+the portal's memory during a browser upload) and the local pipeline
+(:mod:`bench.pipeline`: latency, a 2,000-upload burst, throughput per worker
+count); ``--only SECTION`` runs some, ``--quick`` runs smaller versions of
+all. docs/PERFORMANCE.md says how to read each figure.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import api, coldstart, dashboard, pipeline, upload_index, worstcase
+from bench import api, coldstart, dashboard, pipeline, portal_upload, upload_index, worstcase
 from bench.corpus import generate
 from bench.export import rows as export_rows
 from extractor.extract import file_digest
@@ -174,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += dashboard.rows(args.dashboard_files or (10_000 if quick else 100_000))
         elif section == "api":
             rows += api.latency_rows(40 if quick else 200)
+            rows += api.upload_rows(50 if quick else 200, 1 if quick else 3)
+            rows += portal_upload.rows(50 if quick else 200)
         else:
             sizes = pipeline.QUICK if quick else pipeline.FULL
             if args.uploads:
