@@ -56,9 +56,12 @@ _P = ("http://schemas.openxmlformats.org/presentationml/2006/main",
 _VML_IMAGE = "{urn:schemas-microsoft-com:vml}imagedata"
 
 
-#: Bytes of sheet XML counted: about 150,000 cells. A cell costs a Python call in the scan, so
-#: the 8 MiB other parts get took up to 1.2 s here (bench: xlsx-cells).
-MAX_SHEET_BYTES = 4 * MiB
+#: Bytes of sheet XML counted: about 75,000 cells. A cell costs Python calls in the scan: the 8 MiB
+#: other parts get took up to 1.2 s here, 4 MiB up to 1.17 s on a busy machine (bench: xlsx-cells).
+MAX_SHEET_BYTES = 2 * MiB
+#: Sheets counted at most: each costs a part read and a parser whatever its size (bench: xlsx-sheets,
+#: 9,000 sheets took 0.76-1.28 s); real workbooks have tens.
+MAX_SCANNED_SHEETS = 1_000
 
 def _tags(namespaces: tuple[str, ...], local: str) -> frozenset[str]:
     """Clark-notation tags for ``local`` in each of ``namespaces``."""
@@ -331,15 +334,19 @@ def _workbook_contents(zf: SafeZip, limits: Limits, workbook: str) -> dict[str, 
     targets = _relationships(zf, limits, workbook)
     sheets: list[dict[str, str]] = []
     cells, formulas = 0, False
-    budget, partial = MAX_SHEET_BYTES, False
+    budget, partial, scanned = MAX_SHEET_BYTES, False, 0
     for event, elem, _ in iter_xml(zf.read(workbook), limits, "spreadsheet", workbook):
         if event != "end" or elem.tag != f"{{{_S_NS}}}sheet":
             continue
         sheet = {"name": clean_text(elem.get("name")) or ""}
         target = targets.get(elem.get(_R_ID, ""), "")
         if target and zf.has(target) and "/worksheets/" in f"/{target}":  # chart sheets have no cells
-            data, complete = read_counted(zf, target, budget) if budget else (b"", False)
-            budget -= len(data)
+            if not budget or scanned == MAX_SCANNED_SHEETS:
+                partial = True
+                sheets.append(sheet)
+                continue
+            data, complete = read_counted(zf, target, budget)
+            budget, scanned = budget - len(data), scanned + 1
             partial = partial or not complete
             found, has_formulas, dimension = scan_sheet(data, limits, target, complete=complete)
             cells += found
@@ -351,7 +358,8 @@ def _workbook_contents(zf: SafeZip, limits: Limits, workbook: str) -> dict[str, 
                                 "has_formulas": formulas}
     if partial:
         contents["note"] = (f"cells, formulas and used ranges were looked for in the first "
-                            f"{MAX_SHEET_BYTES // MiB} MiB of the sheets only")
+                            f"{MAX_SHEET_BYTES // MiB} MiB of the sheets, and in at most "
+                            f"{MAX_SCANNED_SHEETS:,} sheets, only")
     return contents
 
 
