@@ -105,10 +105,9 @@ def test_a_disabled_account_is_signed_out_of_its_open_tab_within_the_check_inter
     # delta path index 6 (should be between [0, 2])") and the tab goes blank: no data is shown then
     # either, and the reload below must still find the session over.
     for _ in range(240):
-        if page.get_by_label("E-mail").is_visible():
-            page.get_by_text(auth.ENDED).wait_for()
+        if page.get_by_label("E-mail").is_visible() and page.get_by_text(auth.ENDED).is_visible():
             break
-        if not page.locator("#root").inner_html().strip():
+        if not page.locator("#root").inner_html().strip():  # also when it crashed after drawing the sign-in
             break
         page.wait_for_timeout(250)
     else:
