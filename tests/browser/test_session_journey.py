@@ -50,6 +50,23 @@ def signed_in(page, email: str) -> None:
     raise AssertionError("the session cookie was never set")
 
 
+def signed_out_with_reason(page) -> None:
+    """Wait until the tab shows the sign-in with the reason its session ended.
+
+    Sometimes Streamlit's frontend instead crashes on a late message of the run
+    that signed the tab out ("Bad delta path index 6 (should be between [0, 2])")
+    and the tab goes blank: no data is shown then either, and the caller's
+    reload must still find the session over.
+    """
+    for _ in range(240):
+        if page.get_by_label("E-mail").is_visible() and page.get_by_text(auth.ENDED).is_visible():
+            return
+        if not page.locator("#root").inner_html().strip():  # also when it crashed after drawing the sign-in
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError("the tab still shows the app 60 s after its session ended")
+
+
 def test_the_session_cookie_is_httponly_strict_and_opaque(page, user):
     signed_in(page, user)
     (cookie,) = [c for c in page.context.cookies() if c["name"] == COOKIE_NAME]
@@ -89,8 +106,7 @@ def test_signing_out_in_one_tab_signs_the_other_out_on_its_next_action(page, sys
     second.get_by_role("button", name="Sign out", exact=True).click()
     second.get_by_label("E-mail").wait_for()
     page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Upload").click()
-    page.get_by_label("E-mail").wait_for()
-    page.get_by_text(auth.ENDED).wait_for()
+    signed_out_with_reason(page)
     page.reload()  # and the cookie no longer signs anyone in
     page.get_by_label("E-mail").wait_for()
     assert not any(c["name"] == COOKIE_NAME and c["value"] for c in page.context.cookies())
@@ -100,17 +116,6 @@ def test_a_disabled_account_is_signed_out_of_its_open_tab_within_the_check_inter
     signed_in(page, user)
     system.client("cognito-idp").admin_disable_user(UserPoolId=system.stack_settings.user_pool_id,
                                                      Username=user)
-    # No action: the idle tab re-checks by itself and shows the sign-in with the reason. Sometimes
-    # Streamlit's frontend instead crashes on a late message of the run that signed the tab out ("Bad
-    # delta path index 6 (should be between [0, 2])") and the tab goes blank: no data is shown then
-    # either, and the reload below must still find the session over.
-    for _ in range(240):
-        if page.get_by_label("E-mail").is_visible() and page.get_by_text(auth.ENDED).is_visible():
-            break
-        if not page.locator("#root").inner_html().strip():  # also when it crashed after drawing the sign-in
-            break
-        page.wait_for_timeout(250)
-    else:
-        raise AssertionError("the tab still shows the app 60 s after the account was disabled")
+    signed_out_with_reason(page)  # no action: the idle tab re-checks by itself
     page.reload()
     page.get_by_label("E-mail").wait_for()
