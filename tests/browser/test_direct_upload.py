@@ -7,46 +7,14 @@ once, so their first allocations are not counted), the user leaves for My
 files mid-upload and comes back to an honest summary.
 """
 
-import threading
-from pathlib import Path
-
 import pytest
 
+from bench.portal_upload import MiB, PeakRss, rss
 from devstack.provision import DEFAULT_DEMO_PASSWORD
 from tests.helpers.browser import sign_in
 from tests.helpers.files import padded_pdf, tiny_pdf
 
 pytestmark = pytest.mark.browser
-
-MiB = 1024 * 1024
-
-
-def rss(pid: int) -> int:
-    """The process's resident memory in bytes, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
-class PeakRss:
-    """Samples a process's RSS every 50 ms in a thread; ``peak`` is the largest seen."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, rss(pid), threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, rss(self.pid))
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def open_upload(page) -> None:
